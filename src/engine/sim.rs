@@ -1,0 +1,331 @@
+//! The run loop: pops events in (time, seq) order, hands each to the world, and schedules the
+//! effects the world returns. It owns the clock and the queue; the world never touches either.
+
+use std::fmt;
+
+use super::hash::{TraceHasher, TraceSink, Traced};
+use super::queue::EventQueue;
+use super::time::SimTime;
+
+/// A simulated world: all state, and the rule for handling one event.
+pub trait World {
+    type Event: Copy + Traced;
+    /// Handles `event` at `now`, pushing any follow-up events into `out`.
+    fn handle(&mut self, now: SimTime, event: Self::Event, out: &mut Effects<Self::Event>);
+}
+
+/// The output buffer of one handler call: events to schedule, as data.
+pub struct Effects<E> {
+    now: SimTime,
+    pending: Vec<(SimTime, E)>,
+}
+
+impl<E> Effects<E> {
+    fn new() -> Self {
+        Self { now: SimTime::ZERO, pending: Vec::with_capacity(16) }
+    }
+    /// The time of the event being handled.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+    /// Schedules `event` `delay_us` microseconds from now.
+    #[inline]
+    pub fn after(&mut self, delay_us: u64, event: E) {
+        self.pending.push((self.now.after(delay_us), event));
+    }
+    /// Schedules `event` at `time`, which must not be in the past.
+    #[inline]
+    pub fn at(&mut self, time: SimTime, event: E) {
+        assert!(time >= self.now, "an event was scheduled in the past: {time} < {}", self.now);
+        self.pending.push((time, event));
+    }
+}
+
+/// Bounds on one run. Every run has both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// No event may be due after this instant.
+    pub horizon: SimTime,
+    /// No more than this many events may be processed.
+    pub max_events: u64,
+}
+
+/// Why a run stopped before its world went quiet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// Events were still pending past the horizon: the world did not finish in time.
+    HorizonExceeded { horizon: SimTime, next_at: SimTime, pending: usize },
+    /// The event cap was reached.
+    EventCapReached { max_events: u64, at: SimTime },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::HorizonExceeded { horizon, next_at, pending } => write!(
+                f,
+                "the run had not finished by its horizon of {horizon}: {pending} events still \
+                 pending, the next at {next_at} (raise `horizon_s`, or shorten the faults or the \
+                 traffic that keep it busy)"
+            ),
+            RunError::EventCapReached { max_events, at } => write!(
+                f,
+                "the run reached its cap of {max_events} events at {at} (raise `max_events` if the \
+                 scenario is really this large)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// What a finished run reports about itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSummary {
+    pub events: u64,
+    pub end: SimTime,
+    pub trace_hash: u64,
+}
+
+/// A sink that ignores everything: an untraced run costs only the hash.
+pub struct NoTrace;
+
+impl TraceSink for NoTrace {
+    #[inline]
+    fn begin(&mut self, _: u64, _: u64, _: &'static str) {}
+    #[inline]
+    fn u64(&mut self, _: &'static str, _: u64) {}
+    #[inline]
+    fn i64(&mut self, _: &'static str, _: i64) {}
+    #[inline]
+    fn str(&mut self, _: &'static str, _: &'static str) {}
+    #[inline]
+    fn end(&mut self) {}
+}
+
+/// Feeds one event to two sinks.
+struct Both<'a, A, B>(&'a mut A, &'a mut B);
+
+impl<A: TraceSink, B: TraceSink> TraceSink for Both<'_, A, B> {
+    #[inline]
+    fn begin(&mut self, t: u64, s: u64, k: &'static str) {
+        self.0.begin(t, s, k);
+        self.1.begin(t, s, k);
+    }
+    #[inline]
+    fn u64(&mut self, n: &'static str, v: u64) {
+        self.0.u64(n, v);
+        self.1.u64(n, v);
+    }
+    #[inline]
+    fn i64(&mut self, n: &'static str, v: i64) {
+        self.0.i64(n, v);
+        self.1.i64(n, v);
+    }
+    #[inline]
+    fn str(&mut self, n: &'static str, v: &'static str) {
+        self.0.str(n, v);
+        self.1.str(n, v);
+    }
+    #[inline]
+    fn end(&mut self) {
+        self.0.end();
+        self.1.end();
+    }
+}
+
+/// A world, its pending events and its clock.
+pub struct Sim<W: World> {
+    world: W,
+    queue: EventQueue<W::Event>,
+    effects: Effects<W::Event>,
+    now: SimTime,
+    events: u64,
+    hasher: TraceHasher,
+    limits: Limits,
+}
+
+impl<W: World> Sim<W> {
+    pub fn new(world: W, limits: Limits) -> Self {
+        Self {
+            world,
+            queue: EventQueue::with_capacity(1024),
+            effects: Effects::new(),
+            now: SimTime::ZERO,
+            events: 0,
+            hasher: TraceHasher::default(),
+            limits,
+        }
+    }
+
+    /// Schedules an initial event (before the run starts, or from outside the world).
+    pub fn schedule(&mut self, time: SimTime, event: W::Event) {
+        assert!(time >= self.now, "an event was scheduled in the past");
+        self.queue.push(time, event);
+    }
+
+    pub fn world(&self) -> &W {
+        &self.world
+    }
+
+    pub fn world_mut(&mut self) -> &mut W {
+        &mut self.world
+    }
+
+    pub fn into_world(self) -> W {
+        self.world
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn summary(&self) -> RunSummary {
+        RunSummary { events: self.events, end: self.now, trace_hash: self.hasher.value() }
+    }
+
+    /// Processes the next event, describing it to `trace` as well as to the hash. Returns the
+    /// time of the event processed, or `None` when no events remain.
+    pub fn step(&mut self, trace: &mut impl TraceSink) -> Result<Option<SimTime>, RunError> {
+        let Some(next_at) = self.queue.peek_time() else {
+            return Ok(None);
+        };
+        if next_at > self.limits.horizon {
+            return Err(RunError::HorizonExceeded {
+                horizon: self.limits.horizon,
+                next_at,
+                pending: self.queue.len(),
+            });
+        }
+        if self.events >= self.limits.max_events {
+            return Err(RunError::EventCapReached { max_events: self.limits.max_events, at: next_at });
+        }
+        let (time, seq, event) = self.queue.pop().expect("peeked above");
+        self.now = time;
+        self.events += 1;
+        event.trace(time.as_micros(), seq, &mut Both(&mut self.hasher, trace));
+        self.effects.now = time;
+        self.world.handle(time, event, &mut self.effects);
+        for (t, e) in self.effects.pending.drain(..) {
+            self.queue.push(t, e);
+        }
+        Ok(Some(time))
+    }
+
+    /// Runs until no events remain.
+    pub fn run(&mut self) -> Result<RunSummary, RunError> {
+        self.run_traced(&mut NoTrace)
+    }
+
+    /// Runs until no events remain, describing every event to `trace`.
+    pub fn run_traced(&mut self, trace: &mut impl TraceSink) -> Result<RunSummary, RunError> {
+        while self.step(trace)?.is_some() {}
+        Ok(self.summary())
+    }
+}
+
+/// Where two runs that should have been identical first parted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The simulated time of the first event at which the traces differ.
+    pub at: SimTime,
+    /// How many events both runs had processed identically before it.
+    pub identical_events: u64,
+}
+
+/// Steps two runs in lockstep and reports the first event at which their traces differ, or `None`
+/// if they are identical to the end. Memory stays constant however long the runs are.
+pub fn first_divergence<W: World>(
+    a: &mut Sim<W>,
+    b: &mut Sim<W>,
+) -> Result<Option<Divergence>, RunError> {
+    loop {
+        let before = a.events;
+        let (ta, tb) = (a.step(&mut NoTrace)?, b.step(&mut NoTrace)?);
+        if ta != tb || a.hasher.value() != b.hasher.value() {
+            let at = match (ta, tb) {
+                (Some(x), Some(y)) => x.min(y),
+                (Some(x), None) | (None, Some(x)) => x,
+                (None, None) => unreachable!("equal None steps compare equal"),
+            };
+            return Ok(Some(Divergence { at, identical_events: before }));
+        }
+        if ta.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ping-pong world: each event schedules the next until a count runs out.
+    struct Ticker {
+        left: u32,
+        period_us: u64,
+        seen: Vec<SimTime>,
+    }
+
+    #[derive(Clone, Copy)]
+    struct Tick(u32);
+
+    impl Traced for Tick {
+        fn trace(&self, t: u64, seq: u64, sink: &mut impl TraceSink) {
+            sink.begin(t, seq, "tick");
+            sink.u64("n", u64::from(self.0));
+            sink.end();
+        }
+    }
+
+    impl World for Ticker {
+        type Event = Tick;
+        fn handle(&mut self, now: SimTime, ev: Tick, out: &mut Effects<Tick>) {
+            self.seen.push(now);
+            if self.left > 0 {
+                self.left -= 1;
+                out.after(self.period_us, Tick(ev.0 + 1));
+            }
+        }
+    }
+
+    fn ticker(left: u32, period_us: u64, limits: Limits) -> Sim<Ticker> {
+        let mut sim = Sim::new(Ticker { left, period_us, seen: vec![] }, limits);
+        sim.schedule(SimTime::ZERO, Tick(0));
+        sim
+    }
+
+    const WIDE: Limits = Limits { horizon: SimTime::MAX, max_events: u64::MAX };
+
+    #[test]
+    fn runs_to_quiescence_and_counts_events() {
+        let mut sim = ticker(3, 10, WIDE);
+        let s = sim.run().unwrap();
+        assert_eq!(s.events, 4);
+        assert_eq!(s.end, SimTime(30));
+        assert_eq!(sim.world().seen, vec![SimTime(0), SimTime(10), SimTime(20), SimTime(30)]);
+    }
+
+    #[test]
+    fn horizon_and_event_cap_are_errors() {
+        let horizon = Limits { horizon: SimTime(15), max_events: u64::MAX };
+        assert_eq!(
+            ticker(3, 10, horizon).run(),
+            Err(RunError::HorizonExceeded { horizon: SimTime(15), next_at: SimTime(20), pending: 1 })
+        );
+        let cap = Limits { horizon: SimTime::MAX, max_events: 2 };
+        assert_eq!(
+            ticker(3, 10, cap).run(),
+            Err(RunError::EventCapReached { max_events: 2, at: SimTime(20) })
+        );
+    }
+
+    #[test]
+    fn lockstep_finds_the_first_difference() {
+        assert_eq!(first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(5, 10, WIDE)), Ok(None));
+        let d = first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(5, 11, WIDE)).unwrap();
+        assert_eq!(d, Some(Divergence { at: SimTime(10), identical_events: 1 }));
+        let d = first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(3, 10, WIDE)).unwrap();
+        assert_eq!(d, Some(Divergence { at: SimTime(40), identical_events: 4 }));
+    }
+}

@@ -1,0 +1,10 @@
+//! Scenario files: the TOML schema, its validation, and the typed [`Scenario`] the model runs.
+//!
+//! Owns everything between the text of a scenario file and a validated configuration: parsing,
+//! `--set` overrides, per-variant overrides, defaults, cross-field checks and the errors that point
+//! at file:line:column. It does no file I/O (the CLI reads the file) and knows nothing of how the
+//! model uses the values.
+
+mod types;
+
+pub use types::*;

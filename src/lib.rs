@@ -1,2 +1,5 @@
 pub mod engine;
+pub mod model;
+pub mod report;
 pub mod scenario;
+pub mod strategy;

@@ -10,6 +10,7 @@ pub mod histogram;
 pub mod queue;
 pub mod rng;
 pub mod sim;
+pub mod slab;
 pub mod time;
 
 pub use dist::Dist;
@@ -17,5 +18,8 @@ pub use hash::{TraceHasher, TraceSink, Traced, hash_hex};
 pub use histogram::Histogram;
 pub use queue::EventQueue;
 pub use rng::{SimRng, StreamId};
-pub use sim::{Divergence, Effects, Limits, NoTrace, RunError, RunSummary, Sim, World, first_divergence};
+pub use sim::{
+    Divergence, Effects, Limits, NoTrace, RunError, RunSummary, Sim, World, first_divergence,
+};
+pub use slab::{Key, Slab};
 pub use time::{MICROS_PER_MS, MICROS_PER_S, SimTime};

@@ -1,0 +1,144 @@
+//! What a run measured: counters and streaming histograms kept while it runs, and the
+//! [`Metrics`] summary computed once at the end (the stable output interface: every field is
+//! documented in docs/output-reference.md, units in the names).
+
+use serde::Serialize;
+
+use crate::engine::Histogram;
+
+/// Why a read was made, for staleness accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Page,
+    Checkout,
+}
+
+/// The application tier's counters.
+#[derive(Clone, Debug)]
+pub struct AppStats {
+    pub shoppers: u64,
+    pub browsed_only: u64,
+    pub left_sold_out: u64,
+    pub page_failed: u64,
+    pub checkouts: u64,
+    pub confirmed: u64,
+    pub rejected_out_of_stock: u64,
+    pub failed: u64,
+    pub failed_timeout: u64,
+    pub failed_aborted: u64,
+    pub failed_retries: u64,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub late_replies: u64,
+    pub units_sold: Vec<i64>,
+    pub checkout_latency_us: Histogram,
+}
+
+impl AppStats {
+    pub fn new(products: usize) -> Self {
+        Self {
+            shoppers: 0,
+            browsed_only: 0,
+            left_sold_out: 0,
+            page_failed: 0,
+            checkouts: 0,
+            confirmed: 0,
+            rejected_out_of_stock: 0,
+            failed: 0,
+            failed_timeout: 0,
+            failed_aborted: 0,
+            failed_retries: 0,
+            retries: 0,
+            timeouts: 0,
+            late_replies: 0,
+            units_sold: vec![0; products],
+            checkout_latency_us: Histogram::new(),
+        }
+    }
+}
+
+/// Reads of product rows served by a replica or the cache, and how many were stale: older than
+/// the primary's committed version at the instant they were served.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StaleCounts {
+    pub page_reads: u64,
+    pub page_stale: u64,
+    pub checkout_reads: u64,
+    pub checkout_stale: u64,
+}
+
+impl StaleCounts {
+    pub fn record(&mut self, purpose: Purpose, stale: bool) {
+        let (reads, stales) = match purpose {
+            Purpose::Page => (&mut self.page_reads, &mut self.page_stale),
+            Purpose::Checkout => (&mut self.checkout_reads, &mut self.checkout_stale),
+        };
+        *reads += 1;
+        *stales += u64::from(stale);
+    }
+}
+
+/// Per-replica figures.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReplicaMetrics {
+    pub name: String,
+    pub reads: u64,
+    pub entries_applied: u64,
+    pub lag_ms_mean: f64,
+    pub lag_ms_p99: f64,
+    pub lag_ms_max: f64,
+    pub relay_backlog_max: u64,
+}
+
+/// The summary of one variant's run. Field order is the JSON order.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Metrics {
+    pub shoppers: u64,
+    pub browsed_only: u64,
+    pub left_shown_sold_out: u64,
+    pub page_failed: u64,
+    pub checkouts: u64,
+    pub orders_confirmed: u64,
+    pub orders_rejected_out_of_stock: u64,
+    pub orders_failed: u64,
+    pub orders_failed_timeout: u64,
+    pub orders_failed_aborted: u64,
+    pub orders_failed_retries_exhausted: u64,
+    pub stock_initial: i64,
+    pub units_sold: i64,
+    pub oversold_units: i64,
+    pub stock_final_primary: i64,
+    pub units_decremented_unconfirmed: i64,
+    pub stale_reads: u64,
+    pub stale_page_reads: u64,
+    pub stale_checkout_reads: u64,
+    pub replica_lag_ms_mean: f64,
+    pub replica_lag_ms_p99: f64,
+    pub replica_lag_ms_max: f64,
+    pub checkout_latency_ms_p50: f64,
+    pub checkout_latency_ms_p99: f64,
+    pub checkout_latency_ms_max: f64,
+    pub checkout_retries: u64,
+    pub lock_waits: u64,
+    pub lock_wait_ms_p99: f64,
+    pub primary_queries: u64,
+    pub primary_commits: u64,
+    pub primary_utilisation: f64,
+    pub primary_queue_ms_p99: f64,
+    pub replica_queries: u64,
+    pub cache_hit_ratio: f64,
+    pub cache_invalidations: u64,
+    pub request_timeouts: u64,
+    pub messages_lost: u64,
+    pub replicas: Vec<ReplicaMetrics>,
+}
+
+/// Microseconds to milliseconds, rounded to 3 decimals so JSON stays short and stable.
+pub fn ms(us: f64) -> f64 {
+    libm::round(us) / 1_000.0
+}
+
+/// A ratio rounded to 6 decimals.
+pub fn ratio(x: f64) -> f64 {
+    libm::round(x * 1e6) / 1e6
+}

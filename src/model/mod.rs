@@ -1,0 +1,773 @@
+//! The simulated world: application servers full of shoppers, a primary database, read replicas
+//! fed by its log stream, a cache, and the network between them, with scheduled faults.
+//!
+//! [`Model`] owns every component and implements the engine's [`World`]: each event is routed to
+//! the component it concerns, which updates its own state and returns messages and timers; the
+//! model hands messages to the network and timers to the engine. Components never call each other
+//! directly, so every interaction crosses the network and pays its latency.
+//!
+//! The model does no I/O and reads no clock; all randomness comes from streams of the run's seed.
+
+mod app;
+mod cache;
+pub mod metrics;
+mod network;
+mod primary;
+mod replica;
+#[cfg(test)]
+pub(crate) mod testing;
+mod traffic;
+
+use crate::engine::{
+    Effects, Key, Limits, RunError, RunSummary, Sim, SimRng, SimTime, StreamId, TraceSink, Traced,
+    World, first_divergence,
+};
+use crate::scenario::{Config, FaultKind, NodeId, ReadSource, Variant};
+use crate::strategy::Strategy;
+
+use app::{App, ShopperRef};
+use cache::Cache;
+use metrics::{Metrics, ReplicaMetrics, StaleCounts, ms, ratio};
+use network::{Fate, Network};
+use primary::{Job, Primary};
+use replica::{Replica, Task};
+use traffic::Arrivals;
+
+pub use metrics::Purpose;
+
+/// A request in flight, as the application knows it.
+pub type ReqRef = Key;
+
+/// One committed change, as shipped to replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub lsn: u64,
+    pub row: u32,
+    pub stock: i64,
+    pub version: u64,
+    pub committed_at: SimTime,
+}
+
+/// A statement or cache operation, as it reaches a data node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Read {
+        row: u32,
+    },
+    LockRead {
+        row: u32,
+        txn: u64,
+    },
+    CommitDecrement {
+        row: u32,
+        qty: i64,
+        txn: u64,
+    },
+    Decrement {
+        row: u32,
+        qty: i64,
+    },
+    ConditionalDecrement {
+        row: u32,
+        qty: i64,
+    },
+    WriteIfVersion {
+        row: u32,
+        expected_version: u64,
+        new_stock: i64,
+    },
+    Rollback {
+        row: u32,
+        txn: u64,
+    },
+    BackgroundWrite {
+        row: u32,
+    },
+    BackgroundRead,
+    CacheSet {
+        row: u32,
+        stock: i64,
+        version: u64,
+    },
+}
+
+impl Op {
+    fn row(self) -> u32 {
+        match self {
+            Op::Read { row }
+            | Op::LockRead { row, .. }
+            | Op::CommitDecrement { row, .. }
+            | Op::Decrement { row, .. }
+            | Op::ConditionalDecrement { row, .. }
+            | Op::WriteIfVersion { row, .. }
+            | Op::Rollback { row, .. }
+            | Op::BackgroundWrite { row }
+            | Op::CacheSet { row, .. } => row,
+            Op::BackgroundRead => u32::MAX,
+        }
+    }
+
+    fn txn(self) -> Option<u64> {
+        match self {
+            Op::LockRead { txn, .. }
+            | Op::CommitDecrement { txn, .. }
+            | Op::Rollback { txn, .. } => Some(txn),
+            _ => None,
+        }
+    }
+
+    fn is_write(self) -> bool {
+        !matches!(
+            self,
+            Op::Read { .. } | Op::LockRead { .. } | Op::Rollback { .. } | Op::BackgroundRead
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::Read { .. } => "read",
+            Op::LockRead { .. } => "lock-read",
+            Op::CommitDecrement { .. } => "commit-decrement",
+            Op::Decrement { .. } => "decrement",
+            Op::ConditionalDecrement { .. } => "conditional-decrement",
+            Op::WriteIfVersion { .. } => "write-if-version",
+            Op::Rollback { .. } => "rollback",
+            Op::BackgroundWrite { .. } => "background-write",
+            Op::BackgroundRead => "background-read",
+            Op::CacheSet { .. } => "cache-set",
+        }
+    }
+}
+
+/// A data node's answer to a statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Row { stock: i64, version: u64 },
+    Miss,
+    Updated,
+    NotEnoughStock,
+    VersionConflict,
+    Aborted,
+}
+
+impl Answer {
+    fn name(self) -> &'static str {
+        match self {
+            Answer::Row { .. } => "row",
+            Answer::Miss => "miss",
+            Answer::Updated => "updated",
+            Answer::NotEnoughStock => "not-enough-stock",
+            Answer::VersionConflict => "version-conflict",
+            Answer::Aborted => "aborted",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Body {
+    /// `req` is `None` for fire-and-forget requests (background load, cache sets, rollbacks).
+    Request {
+        req: Option<ReqRef>,
+        op: Op,
+    },
+    Reply {
+        req: ReqRef,
+        answer: Answer,
+    },
+    Replicate(LogEntry),
+    Invalidate {
+        row: u32,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Message {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub body: Body,
+}
+
+/// Everything that can happen.
+#[derive(Clone, Copy, Debug)]
+pub enum Event {
+    ShopperArrives,
+    BackgroundWrite,
+    BackgroundRead,
+    Deliver(Message),
+    PrimaryDone(Job),
+    ReplicaDone { replica: NodeId, task: Task },
+    ShopperWakes(ShopperRef),
+    RetryCheckout(ShopperRef),
+    RequestTimeout(ReqRef),
+    LockWaitTimeout { row: u32, ticket: u64 },
+    TxnIdleTimeout { row: u32, grant: u64 },
+    FaultStarts(u16),
+    FaultEnds(u16),
+}
+
+impl Traced for Event {
+    fn trace(&self, t: u64, seq: u64, sink: &mut impl TraceSink) {
+        fn key(sink: &mut impl TraceSink, name: &'static str, k: Key) {
+            sink.u64(name, u64::from(k.index) << 32 | u64::from(k.generation));
+        }
+        match *self {
+            Event::ShopperArrives => sink.begin(t, seq, "shopper-arrives"),
+            Event::BackgroundWrite => sink.begin(t, seq, "background-write"),
+            Event::BackgroundRead => sink.begin(t, seq, "background-read"),
+            Event::Deliver(m) => {
+                sink.begin(t, seq, "deliver");
+                sink.u64("from", u64::from(m.from.0));
+                sink.u64("to", u64::from(m.to.0));
+                match m.body {
+                    Body::Request { req, op } => {
+                        sink.str("op", op.name());
+                        sink.u64("row", u64::from(op.row()));
+                        if let Some(req) = req {
+                            key(sink, "req", req);
+                        }
+                    }
+                    Body::Reply { req, answer } => {
+                        sink.str("answer", answer.name());
+                        key(sink, "req", req);
+                        if let Answer::Row { stock, version } = answer {
+                            sink.i64("stock", stock);
+                            sink.u64("version", version);
+                        }
+                    }
+                    Body::Replicate(e) => {
+                        sink.str("op", "replicate");
+                        sink.u64("lsn", e.lsn);
+                        sink.u64("row", u64::from(e.row));
+                        sink.i64("stock", e.stock);
+                    }
+                    Body::Invalidate { row } => {
+                        sink.str("op", "invalidate");
+                        sink.u64("row", u64::from(row));
+                    }
+                }
+            }
+            Event::PrimaryDone(job) => {
+                sink.begin(t, seq, "primary-done");
+                sink.str("op", job.op.name());
+                sink.u64("row", u64::from(job.op.row()));
+            }
+            Event::ReplicaDone { replica, task } => {
+                sink.begin(t, seq, "replica-done");
+                sink.u64("node", u64::from(replica.0));
+                sink.str(
+                    "task",
+                    if matches!(task, Task::Apply) {
+                        "apply"
+                    } else {
+                        "read"
+                    },
+                );
+            }
+            Event::ShopperWakes(s) => {
+                sink.begin(t, seq, "shopper-wakes");
+                key(sink, "shopper", s);
+            }
+            Event::RetryCheckout(s) => {
+                sink.begin(t, seq, "retry-checkout");
+                key(sink, "shopper", s);
+            }
+            Event::RequestTimeout(r) => {
+                sink.begin(t, seq, "request-timeout");
+                key(sink, "req", r);
+            }
+            Event::LockWaitTimeout { row, ticket } => {
+                sink.begin(t, seq, "lock-wait-timeout");
+                sink.u64("row", u64::from(row));
+                sink.u64("ticket", ticket);
+            }
+            Event::TxnIdleTimeout { row, grant } => {
+                sink.begin(t, seq, "txn-idle-timeout");
+                sink.u64("row", u64::from(row));
+                sink.u64("grant", grant);
+            }
+            Event::FaultStarts(i) => {
+                sink.begin(t, seq, "fault-starts");
+                sink.u64("fault", u64::from(i));
+            }
+            Event::FaultEnds(i) => {
+                sink.begin(t, seq, "fault-ends");
+                sink.u64("fault", u64::from(i));
+            }
+        }
+        sink.end();
+    }
+}
+
+/// A message a component wants sent.
+#[derive(Clone, Copy, Debug)]
+pub enum Outgoing {
+    /// A request, reply or invalidation, after `extra_us` of processing at the sender.
+    Rpc { msg: Message, extra_us: u64 },
+    /// A replication-stream message.
+    Stream(Message),
+}
+
+/// What a component may do while handling an event: schedule timers, queue messages.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub fx: &'a mut Effects<Event>,
+    out: &'a mut Vec<Outgoing>,
+}
+
+impl Ctx<'_> {
+    pub fn send(&mut self, from: NodeId, to: NodeId, body: Body) {
+        self.out.push(Outgoing::Rpc {
+            msg: Message { from, to, body },
+            extra_us: 0,
+        });
+    }
+
+    pub fn reply(&mut self, node: NodeId, job: Job, answer: Answer) {
+        if let Some(req) = job.req {
+            self.reply_to(node, job.from, req, answer);
+        }
+    }
+
+    pub fn reply_to(&mut self, node: NodeId, to: NodeId, req: ReqRef, answer: Answer) {
+        self.reply_after(node, to, req, answer, 0);
+    }
+
+    pub fn reply_after(
+        &mut self,
+        node: NodeId,
+        to: NodeId,
+        req: ReqRef,
+        answer: Answer,
+        extra_us: u64,
+    ) {
+        let msg = Message {
+            from: node,
+            to,
+            body: Body::Reply { req, answer },
+        };
+        self.out.push(Outgoing::Rpc { msg, extra_us });
+    }
+
+    pub fn replicate(&mut self, to: NodeId, entry: LogEntry) {
+        self.out.push(Outgoing::Stream(Message {
+            from: NodeId::PRIMARY,
+            to,
+            body: Body::Replicate(entry),
+        }));
+    }
+
+    pub fn invalidate(&mut self, row: u32) {
+        self.send(NodeId::PRIMARY, NodeId::CACHE, Body::Invalidate { row });
+    }
+}
+
+/// The whole simulated system for one variant.
+pub struct Model {
+    config: Config,
+    app: App,
+    primary: Primary,
+    replicas: Vec<Replica>,
+    cache: Cache,
+    network: Network<Message>,
+    shopper_arrivals: Arrivals,
+    shoppers_arrived: u64,
+    background_writes: Arrivals,
+    background_reads: Arrivals,
+    background_rng: SimRng,
+    next_background_replica: usize,
+    stale: StaleCounts,
+    outbox: Vec<Outgoing>,
+    healed: Vec<(SimTime, Message)>,
+}
+
+impl Model {
+    pub fn new(variant: &Variant, seed: u64) -> Self {
+        let config = variant.config.clone();
+        let stream = |label, index| SimRng::stream(seed, StreamId::new(label, index));
+        let stock: Vec<i64> = config.products.iter().map(|p| p.stock).collect();
+        let n_replicas = config.replicas.len();
+        let uses_cache = variant.page == ReadSource::Cache
+            || variant.checkout == crate::scenario::CheckoutKind::CacheRead;
+        let primary = Primary::new(
+            config.primary.clone(),
+            stream("primary", 0),
+            &stock,
+            config.background.rows,
+            n_replicas,
+            uses_cache && config.cache.invalidate_on_write,
+        );
+        let replicas = config
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Replica::new(
+                    NodeId::replica(i),
+                    r.clone(),
+                    stream("replica", i as u64),
+                    &stock,
+                )
+            })
+            .collect();
+        let cache = Cache::new(config.cache.clone(), stream("cache", 0), stock.len());
+        let app = App::new(
+            seed,
+            config.shoppers.clone(),
+            config.checkout.clone(),
+            Strategy::new(variant.checkout),
+            variant.page,
+            config.cache.fill_from,
+            config.products.iter().map(|p| p.popularity).collect(),
+            n_replicas,
+        );
+        let bg = &config.background;
+        let end = config.traffic_end;
+        Self {
+            network: Network::new(&config.network, 3 + n_replicas, seed),
+            shopper_arrivals: Arrivals::new(&config.traffic, 0.0, 1.0, end, stream("arrivals", 0)),
+            shoppers_arrived: 0,
+            background_writes: Arrivals::new(
+                &config.traffic,
+                bg.writes_per_s,
+                bg.writes_per_shopper,
+                end,
+                stream("background-write-times", 0),
+            ),
+            background_reads: Arrivals::new(
+                &config.traffic,
+                bg.reads_per_s,
+                bg.reads_per_shopper,
+                end,
+                stream("background-read-times", 0),
+            ),
+            background_rng: stream("background-rows", 0),
+            next_background_replica: 0,
+            stale: StaleCounts::default(),
+            outbox: Vec::with_capacity(32),
+            healed: Vec::new(),
+            app,
+            primary,
+            replicas,
+            cache,
+            config,
+        }
+    }
+
+    /// The events that start a run: the first arrival of each process, and every fault edge.
+    fn initial_events(&mut self) -> Vec<(SimTime, Event)> {
+        let mut events = Vec::new();
+        if let Some(t) = self.shopper_arrivals.next() {
+            events.push((t, Event::ShopperArrives));
+        }
+        if let Some(t) = self.background_writes.next() {
+            events.push((t, Event::BackgroundWrite));
+        }
+        if let Some(t) = self.background_reads.next() {
+            events.push((t, Event::BackgroundRead));
+        }
+        for (i, f) in self.config.faults.iter().enumerate() {
+            events.push((f.start, Event::FaultStarts(i as u16)));
+            events.push((f.end, Event::FaultEnds(i as u16)));
+        }
+        events
+    }
+
+    fn fault(&mut self, ctx: &mut Ctx, index: u16, starts: bool) {
+        match self.config.faults[usize::from(index)].kind {
+            FaultKind::Partition {
+                from,
+                to,
+                both_ways,
+            } => {
+                let pairs = if both_ways {
+                    vec![(from, to), (to, from)]
+                } else {
+                    vec![(from, to)]
+                };
+                for (a, b) in pairs {
+                    if starts {
+                        self.network.cut(a, b);
+                    } else {
+                        self.network.heal(ctx.now, a, b, &mut self.healed);
+                    }
+                }
+            }
+            FaultKind::PauseReplica { replica } => self.replicas[replica].set_paused(ctx, starts),
+            FaultKind::SlowReplica { replica, factor } => {
+                self.replicas[replica].set_slow_factor(if starts { factor } else { 1.0 })
+            }
+        }
+    }
+
+    fn deliver(&mut self, ctx: &mut Ctx, msg: Message) {
+        let Message { from, to, body } = msg;
+        match (to, body) {
+            (NodeId::APP, Body::Reply { req, answer }) => self.app.on_reply(ctx, req, answer),
+            (NodeId::PRIMARY, Body::Request { req, op }) => {
+                self.primary.receive(ctx, from, req, op)
+            }
+            (NodeId::CACHE, Body::Request { req, op }) => match op {
+                Op::Read { row } => {
+                    let req = req.expect("cache gets expect an answer");
+                    if let Some(version) = self.cache.get(ctx, from, req, row) {
+                        self.judge_staleness(req, row, version);
+                    }
+                }
+                Op::CacheSet {
+                    row,
+                    stock,
+                    version,
+                } => self.cache.set(ctx.now, row, stock, version),
+                other => unreachable!("the cache does not run {other:?}"),
+            },
+            (NodeId::CACHE, Body::Invalidate { row }) => self.cache.invalidate(row),
+            (node, body) => {
+                let r = &mut self.replicas[node.replica_index().expect("the rest are replicas")];
+                match body {
+                    Body::Replicate(entry) => r.receive_entry(ctx, entry),
+                    Body::Request {
+                        req,
+                        op: Op::Read { row },
+                    } => r.receive_read(ctx, from, req, Some(row)),
+                    Body::Request {
+                        req,
+                        op: Op::BackgroundRead,
+                    } => r.receive_read(ctx, from, req, None),
+                    other => unreachable!("a replica does not handle {other:?}"),
+                }
+            }
+        }
+    }
+
+    /// Counts a product read served by a replica or the cache, and whether it was stale.
+    fn judge_staleness(&mut self, req: ReqRef, row: u32, version: u64) {
+        // A request the shopper has already given up on is not counted: nobody saw it.
+        if let Some(request) = self.app.requests.get(req) {
+            let stale = version < self.primary.rows[row as usize].version;
+            self.stale.record(request.purpose, stale);
+        }
+    }
+
+    fn route_outbox(&mut self, fx: &mut Effects<Event>, now: SimTime, outbox: &mut Vec<Outgoing>) {
+        for out in outbox.drain(..) {
+            let (fate, msg) = match out {
+                Outgoing::Rpc { msg, extra_us } => {
+                    (self.network.send(now, msg.from, msg.to, extra_us), msg)
+                }
+                Outgoing::Stream(msg) => match self.network.send_stream(now, msg.from, msg.to, msg)
+                {
+                    (fate, Some(msg)) => (fate, msg),
+                    (_, None) => continue,
+                },
+            };
+            if let Fate::ArrivesAt(at) = fate {
+                fx.at(at, Event::Deliver(msg));
+            }
+        }
+        for (at, msg) in self.healed.drain(..) {
+            fx.at(at, Event::Deliver(msg));
+        }
+    }
+
+    /// The summary of a finished run.
+    pub fn metrics(&mut self, end: SimTime) -> Metrics {
+        let st = &self.app.stats;
+        let stock_initial: i64 = self.config.products.iter().map(|p| p.stock).sum();
+        let stock_final: i64 = (0..self.config.products.len())
+            .map(|i| self.primary.rows[i].stock)
+            .sum();
+        let units_sold: i64 = st.units_sold.iter().sum();
+        let oversold: i64 = self
+            .config
+            .products
+            .iter()
+            .zip(&st.units_sold)
+            .map(|(p, &sold)| (sold - p.stock).max(0))
+            .sum();
+        let mut lag = crate::engine::Histogram::new();
+        for r in &self.replicas {
+            lag.merge(&r.lag_us);
+        }
+        let replicas = self
+            .replicas
+            .iter()
+            .zip(&self.config.replicas)
+            .map(|(r, c)| ReplicaMetrics {
+                name: c.name.clone(),
+                reads: r.reads,
+                entries_applied: r.applied,
+                lag_ms_mean: ms(r.lag_us.mean()),
+                lag_ms_p99: ms(r.lag_us.quantile(0.99) as f64),
+                lag_ms_max: ms(r.lag_us.max() as f64),
+                relay_backlog_max: r.relay_max as u64,
+            })
+            .collect();
+        let lat = &st.checkout_latency_us;
+        Metrics {
+            shoppers: st.shoppers,
+            browsed_only: st.browsed_only,
+            left_shown_sold_out: st.left_sold_out,
+            page_failed: st.page_failed,
+            checkouts: st.checkouts,
+            orders_confirmed: st.confirmed,
+            orders_rejected_out_of_stock: st.rejected_out_of_stock,
+            orders_failed: st.failed,
+            orders_failed_timeout: st.failed_timeout,
+            orders_failed_aborted: st.failed_aborted,
+            orders_failed_retries_exhausted: st.failed_retries,
+            stock_initial,
+            units_sold,
+            oversold_units: oversold,
+            stock_final_primary: stock_final,
+            units_decremented_unconfirmed: stock_initial - stock_final - units_sold,
+            stale_reads: self.stale.page_stale + self.stale.checkout_stale,
+            stale_page_reads: self.stale.page_stale,
+            stale_checkout_reads: self.stale.checkout_stale,
+            replica_lag_ms_mean: ms(lag.mean()),
+            replica_lag_ms_p99: ms(lag.quantile(0.99) as f64),
+            replica_lag_ms_max: ms(lag.max() as f64),
+            checkout_latency_ms_p50: ms(lat.quantile(0.5) as f64),
+            checkout_latency_ms_p99: ms(lat.quantile(0.99) as f64),
+            checkout_latency_ms_max: ms(lat.max() as f64),
+            checkout_retries: st.retries,
+            lock_waits: self.primary.lock_waits,
+            lock_wait_ms_p99: ms(self.primary.lock_wait_us.quantile(0.99) as f64),
+            primary_queries: self.primary.statements,
+            primary_commits: self.primary.commits,
+            primary_utilisation: ratio(self.primary.utilisation(end)),
+            primary_queue_ms_p99: ms(self.primary.queue_wait_us.quantile(0.99) as f64),
+            replica_queries: self.replicas.iter().map(|r| r.reads).sum(),
+            cache_hit_ratio: ratio(self.cache.hit_ratio()),
+            cache_invalidations: self.cache.invalidations,
+            request_timeouts: st.timeouts,
+            messages_lost: self.network.lost,
+            replicas,
+        }
+    }
+}
+
+impl World for Model {
+    type Event = Event;
+
+    fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        let mut ctx = Ctx {
+            now,
+            fx,
+            out: &mut outbox,
+        };
+        match event {
+            Event::ShopperArrives => {
+                let n = self.shoppers_arrived;
+                self.shoppers_arrived += 1;
+                self.app.arrive(&mut ctx, n);
+                if let Some(t) = self.shopper_arrivals.next() {
+                    ctx.fx.at(t, Event::ShopperArrives);
+                }
+            }
+            Event::BackgroundWrite => {
+                let row = self.config.products.len() as u32
+                    + self
+                        .background_rng
+                        .below(u64::from(self.config.background.rows)) as u32;
+                ctx.send(
+                    NodeId::APP,
+                    NodeId::PRIMARY,
+                    Body::Request {
+                        req: None,
+                        op: Op::BackgroundWrite { row },
+                    },
+                );
+                if let Some(t) = self.background_writes.next() {
+                    ctx.fx.at(t, Event::BackgroundWrite);
+                }
+            }
+            Event::BackgroundRead => {
+                let to = NodeId::replica(self.next_background_replica);
+                self.next_background_replica =
+                    (self.next_background_replica + 1) % self.replicas.len().max(1);
+                ctx.send(
+                    NodeId::APP,
+                    to,
+                    Body::Request {
+                        req: None,
+                        op: Op::BackgroundRead,
+                    },
+                );
+                if let Some(t) = self.background_reads.next() {
+                    ctx.fx.at(t, Event::BackgroundRead);
+                }
+            }
+            Event::Deliver(msg) => {
+                let is_rpc = !matches!(msg.body, Body::Replicate(_));
+                if !(is_rpc && self.network.drops_on_arrival(msg.from, msg.to)) {
+                    self.deliver(&mut ctx, msg);
+                }
+            }
+            Event::PrimaryDone(job) => self.primary.done(&mut ctx, job),
+            Event::ReplicaDone { replica, task } => {
+                let i = replica.replica_index().expect("a replica");
+                if let (Task::Read { req: Some(req), .. }, Some((row, version))) =
+                    (task, self.replicas[i].done(&mut ctx, task))
+                {
+                    self.judge_staleness(req, row, version);
+                }
+            }
+            Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
+            Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),
+            Event::RequestTimeout(req) => self.app.on_timeout(&mut ctx, req),
+            Event::LockWaitTimeout { row, ticket } => {
+                self.primary.lock_wait_timeout(&mut ctx, row, ticket)
+            }
+            Event::TxnIdleTimeout { row, grant } => {
+                self.primary.txn_idle_timeout(&mut ctx, row, grant)
+            }
+            Event::FaultStarts(i) => self.fault(&mut ctx, i, true),
+            Event::FaultEnds(i) => self.fault(&mut ctx, i, false),
+        }
+        self.route_outbox(fx, now, &mut outbox);
+        self.outbox = outbox;
+    }
+}
+
+/// The outcome of running one variant.
+#[derive(Clone, Debug)]
+pub struct VariantRun {
+    pub summary: RunSummary,
+    pub metrics: Metrics,
+}
+
+fn build(variant: &Variant, seed: u64) -> Sim<Model> {
+    let limits = Limits {
+        horizon: variant.config.horizon,
+        max_events: variant.config.max_events,
+    };
+    let mut model = Model::new(variant, seed);
+    let initial = model.initial_events();
+    let mut sim = Sim::new(model, limits);
+    for (t, e) in initial {
+        sim.schedule(t, e);
+    }
+    sim
+}
+
+/// Runs one variant to completion, describing every event to `trace`.
+pub fn run_variant(
+    variant: &Variant,
+    seed: u64,
+    trace: &mut impl TraceSink,
+) -> Result<VariantRun, RunError> {
+    let mut sim = build(variant, seed);
+    let summary = sim.run_traced(trace)?;
+    let metrics = sim.world_mut().metrics(summary.end);
+    Ok(VariantRun { summary, metrics })
+}
+
+/// Runs one variant twice in lockstep; `Some` names the first simulated instant at which the two
+/// runs differ (which would be a determinism bug).
+pub fn check_determinism(
+    variant: &Variant,
+    seed: u64,
+) -> Result<Option<crate::engine::Divergence>, RunError> {
+    first_divergence(&mut build(variant, seed), &mut build(variant, seed))
+}

@@ -1,0 +1,335 @@
+//! The primary database: rows, a commit log position, row locks with FIFO wait queues, and a
+//! finite pool of workers that execute statements one at a time each.
+//!
+//! A statement waits in FIFO order for a free worker, occupies it for a service time drawn from
+//! `read_time` or `write_time`, and takes effect when that time ends. Writes need the row lock: a
+//! write to a row locked by another transaction waits in that row's lock queue (without holding a
+//! worker) until the lock is released or `lock_timeout` passes. Every commit gets the next log
+//! sequence number and is streamed to every replica, and invalidated in the cache when the
+//! scenario asks for it.
+
+use std::collections::VecDeque;
+
+use super::{Answer, Ctx, Event, LogEntry, Op, ReqRef};
+use crate::engine::{Histogram, SimRng, SimTime};
+use crate::scenario::{NodeId, Primary as PrimaryConfig};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Job {
+    pub from: NodeId,
+    pub req: Option<ReqRef>,
+    pub op: Op,
+    pub queued_at: SimTime,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Lock {
+    txn: u64,
+    grant: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Waiter {
+    job: Job,
+    ticket: u64,
+    since: SimTime,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Row {
+    pub stock: i64,
+    pub version: u64,
+    /// Log position of the row's last commit.
+    pub lsn: u64,
+    lock: Option<Lock>,
+    waiters: VecDeque<Waiter>,
+}
+
+pub struct Primary {
+    config: PrimaryConfig,
+    rng: SimRng,
+    pub rows: Vec<Row>,
+    /// Rows that are products (cached and watched); background rows follow them.
+    products: usize,
+    replicas: usize,
+    invalidate_cache: bool,
+    queue: VecDeque<Job>,
+    busy: u32,
+    busy_since: SimTime,
+    pub busy_us: u128,
+    next_ticket: u64,
+    pub lsn: u64,
+    pub statements: u64,
+    pub commits: u64,
+    pub lock_waits: u64,
+    pub lock_wait_us: Histogram,
+    pub queue_wait_us: Histogram,
+    pub aborts: u64,
+}
+
+impl Primary {
+    pub fn new(
+        config: PrimaryConfig,
+        rng: SimRng,
+        initial_stock: &[i64],
+        background_rows: u32,
+        replicas: usize,
+        invalidate_cache: bool,
+    ) -> Self {
+        let mut rows: Vec<Row> = initial_stock
+            .iter()
+            .map(|&stock| Row {
+                stock,
+                ..Row::default()
+            })
+            .collect();
+        rows.resize_with(initial_stock.len() + background_rows as usize, Row::default);
+        Self {
+            config,
+            rng,
+            rows,
+            products: initial_stock.len(),
+            replicas,
+            invalidate_cache,
+            queue: VecDeque::new(),
+            busy: 0,
+            busy_since: SimTime::ZERO,
+            busy_us: 0,
+            next_ticket: 0,
+            lsn: 0,
+            statements: 0,
+            commits: 0,
+            lock_waits: 0,
+            lock_wait_us: Histogram::new(),
+            queue_wait_us: Histogram::new(),
+            aborts: 0,
+        }
+    }
+
+    /// Worker-time accounting: call before `busy` changes.
+    fn account(&mut self, now: SimTime) {
+        self.busy_us += u128::from(self.busy) * u128::from(now.since(self.busy_since));
+        self.busy_since = now;
+    }
+
+    /// A statement arrives: start it on a free worker or queue it.
+    pub fn receive(&mut self, ctx: &mut Ctx, from: NodeId, req: Option<ReqRef>, op: Op) {
+        self.statements += 1;
+        let job = Job {
+            from,
+            req,
+            op,
+            queued_at: ctx.now,
+        };
+        if self.busy < self.config.workers {
+            self.start(ctx, job);
+        } else {
+            self.queue.push_back(job);
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx, job: Job) {
+        self.account(ctx.now);
+        self.busy += 1;
+        self.queue_wait_us.record(ctx.now.since(job.queued_at));
+        let time = if job.op.is_write() {
+            &self.config.write_time
+        } else {
+            &self.config.read_time
+        };
+        let service = time.sample(&mut self.rng);
+        ctx.fx.after(service, Event::PrimaryDone(job));
+    }
+
+    /// A worker finished `job`: the statement takes effect now.
+    pub fn done(&mut self, ctx: &mut Ctx, job: Job) {
+        self.account(ctx.now);
+        self.busy -= 1;
+        self.execute(ctx, job);
+        if let Some(next) = self.queue.pop_front() {
+            self.start(ctx, next);
+        }
+    }
+
+    fn execute(&mut self, ctx: &mut Ctx, job: Job) {
+        match job.op {
+            Op::Read { row } => {
+                let r = &self.rows[row as usize];
+                let answer = Answer::Row {
+                    stock: r.stock,
+                    version: r.version,
+                };
+                ctx.reply(NodeId::PRIMARY, job, answer);
+            }
+            Op::Rollback { row, txn } => self.rollback(ctx, row, txn),
+            Op::BackgroundWrite { row } => {
+                let stock = self.rows[row as usize].stock;
+                self.commit(ctx, row, stock + 1);
+            }
+            Op::BackgroundRead => unreachable!("background reads go to replicas"),
+            op => {
+                let row = op.row();
+                let r = &self.rows[row as usize];
+                let blocked = match (r.lock, op.txn()) {
+                    (Some(lock), Some(txn)) => lock.txn != txn,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if blocked {
+                    self.wait_for_lock(ctx, row, job);
+                } else {
+                    self.run_locked(ctx, job);
+                }
+            }
+        }
+    }
+
+    /// Runs a statement that needs the row lock, which is free or already ours.
+    fn run_locked(&mut self, ctx: &mut Ctx, job: Job) {
+        let row = job.op.row();
+        let (stock, version) = {
+            let r = &self.rows[row as usize];
+            (r.stock, r.version)
+        };
+        let answer = match job.op {
+            Op::LockRead { txn, .. } => {
+                if self.rows[row as usize].lock.is_none() {
+                    let grant = self.next_ticket;
+                    self.next_ticket += 1;
+                    self.rows[row as usize].lock = Some(Lock { txn, grant });
+                    ctx.fx.after(
+                        self.config.txn_idle_timeout_us,
+                        Event::TxnIdleTimeout { row, grant },
+                    );
+                }
+                Answer::Row { stock, version }
+            }
+            Op::CommitDecrement { qty, txn, .. } => {
+                match self.rows[row as usize].lock {
+                    Some(lock) if lock.txn == txn => {
+                        self.commit(ctx, row, stock - qty);
+                        self.release(ctx, row);
+                        Answer::Updated
+                    }
+                    // Our lock was taken away by the idle timeout: the transaction is gone.
+                    _ => Answer::Aborted,
+                }
+            }
+            Op::Decrement { qty, .. } => {
+                self.commit(ctx, row, stock - qty);
+                Answer::Updated
+            }
+            Op::ConditionalDecrement { qty, .. } => {
+                if stock >= qty {
+                    self.commit(ctx, row, stock - qty);
+                    Answer::Updated
+                } else {
+                    Answer::NotEnoughStock
+                }
+            }
+            Op::WriteIfVersion {
+                expected_version,
+                new_stock,
+                ..
+            } => {
+                if version == expected_version {
+                    self.commit(ctx, row, new_stock);
+                    Answer::Updated
+                } else {
+                    Answer::VersionConflict
+                }
+            }
+            other => unreachable!("{other:?} does not take a row lock"),
+        };
+        ctx.reply(NodeId::PRIMARY, job, answer);
+    }
+
+    fn wait_for_lock(&mut self, ctx: &mut Ctx, row: u32, job: Job) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.lock_waits += 1;
+        self.rows[row as usize].waiters.push_back(Waiter {
+            job,
+            ticket,
+            since: ctx.now,
+        });
+        ctx.fx.after(
+            self.config.lock_timeout_us,
+            Event::LockWaitTimeout { row, ticket },
+        );
+    }
+
+    /// Releases `row`'s lock and hands it down the wait queue: autocommit writes run at once
+    /// and pass the lock on; a lock request takes it and stops the hand-down.
+    fn release(&mut self, ctx: &mut Ctx, row: u32) {
+        self.rows[row as usize].lock = None;
+        while self.rows[row as usize].lock.is_none() {
+            let Some(w) = self.rows[row as usize].waiters.pop_front() else {
+                break;
+            };
+            self.lock_wait_us.record(ctx.now.since(w.since));
+            self.run_locked(ctx, w.job);
+        }
+    }
+
+    fn rollback(&mut self, ctx: &mut Ctx, row: u32, txn: u64) {
+        let r = &mut self.rows[row as usize];
+        r.waiters.retain(|w| w.job.op.txn() != Some(txn));
+        if r.lock.is_some_and(|l| l.txn == txn) {
+            self.release(ctx, row);
+        }
+    }
+
+    pub fn lock_wait_timeout(&mut self, ctx: &mut Ctx, row: u32, ticket: u64) {
+        let r = &mut self.rows[row as usize];
+        if let Some(i) = r.waiters.iter().position(|w| w.ticket == ticket) {
+            let w = r.waiters.remove(i).expect("position found");
+            self.lock_wait_us.record(ctx.now.since(w.since));
+            self.aborts += 1;
+            ctx.reply(NodeId::PRIMARY, w.job, Answer::Aborted);
+        }
+    }
+
+    pub fn txn_idle_timeout(&mut self, ctx: &mut Ctx, row: u32, grant: u64) {
+        if self.rows[row as usize]
+            .lock
+            .is_some_and(|l| l.grant == grant)
+        {
+            self.aborts += 1;
+            self.release(ctx, row);
+        }
+    }
+
+    fn commit(&mut self, ctx: &mut Ctx, row: u32, stock: i64) {
+        self.lsn += 1;
+        self.commits += 1;
+        let r = &mut self.rows[row as usize];
+        r.stock = stock;
+        r.version += 1;
+        r.lsn = self.lsn;
+        let entry = LogEntry {
+            lsn: self.lsn,
+            row,
+            stock,
+            version: r.version,
+            committed_at: ctx.now,
+        };
+        for i in 0..self.replicas {
+            ctx.replicate(NodeId::replica(i), entry);
+        }
+        if self.invalidate_cache && (row as usize) < self.products {
+            ctx.invalidate(row);
+        }
+    }
+
+    /// Share of worker-time spent busy over [0, end].
+    pub fn utilisation(&mut self, end: SimTime) -> f64 {
+        self.account(end);
+        let capacity = u128::from(self.config.workers) * u128::from(end.as_micros());
+        if capacity == 0 {
+            0.0
+        } else {
+            self.busy_us as f64 / capacity as f64
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! A read replica: receives the primary's log stream, applies it in order, and serves reads.
+//!
+//! Replication lag emerges here. The replica has `workers` execution slots shared by two kinds of
+//! work in one FIFO queue: the reads it serves, and its single applier, which applies one log
+//! entry at a time (like a single SQL/startup thread) and then queues for a slot again. When reads
+//! keep the slots busy, each apply waits behind them; when log entries arrive faster than the
+//! applier gets through them, the relay backlog, and with it the lag, grows. When load falls the
+//! applier catches up and the lag falls again. A pause stops the applier (reads continue); a
+//! slowdown multiplies apply times.
+
+use std::collections::VecDeque;
+
+use super::{Answer, Ctx, Event, LogEntry, ReqRef};
+use crate::engine::{Histogram, SimRng};
+use crate::scenario::{NodeId, Replica as ReplicaConfig};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Task {
+    /// Serve a read of `row` (`None`: a background read of a row we do not track).
+    Read {
+        from: NodeId,
+        req: Option<ReqRef>,
+        row: Option<u32>,
+    },
+    /// Apply the entry at the head of the relay log.
+    Apply,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RowView {
+    pub stock: i64,
+    pub version: u64,
+}
+
+pub struct Replica {
+    pub id: NodeId,
+    config: ReplicaConfig,
+    rng: SimRng,
+    /// The tracked (product) rows as of `applied_lsn`.
+    pub rows: Vec<RowView>,
+    pub applied_lsn: u64,
+    relay: VecDeque<LogEntry>,
+    /// The applier has a task queued or running.
+    applier_active: bool,
+    paused: bool,
+    slow_factor: f64,
+    queue: VecDeque<Task>,
+    busy: u32,
+    pub reads: u64,
+    pub applied: u64,
+    /// Per log entry: time from commit on the primary to apply here.
+    pub lag_us: Histogram,
+    pub relay_max: usize,
+}
+
+impl Replica {
+    pub fn new(id: NodeId, config: ReplicaConfig, rng: SimRng, initial_stock: &[i64]) -> Self {
+        Self {
+            id,
+            config,
+            rng,
+            rows: initial_stock
+                .iter()
+                .map(|&stock| RowView { stock, version: 0 })
+                .collect(),
+            applied_lsn: 0,
+            relay: VecDeque::new(),
+            applier_active: false,
+            paused: false,
+            slow_factor: 1.0,
+            queue: VecDeque::new(),
+            busy: 0,
+            reads: 0,
+            applied: 0,
+            lag_us: Histogram::new(),
+            relay_max: 0,
+        }
+    }
+
+    fn submit(&mut self, ctx: &mut Ctx, task: Task) {
+        if self.busy < self.config.workers {
+            self.start(ctx, task);
+        } else {
+            self.queue.push_back(task);
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx, task: Task) {
+        self.busy += 1;
+        let service = match task {
+            Task::Read { .. } => self.config.read_time.sample(&mut self.rng),
+            Task::Apply => {
+                let base = self.config.apply_time.sample(&mut self.rng);
+                if self.slow_factor == 1.0 {
+                    base
+                } else {
+                    libm::round(base as f64 * self.slow_factor) as u64
+                }
+            }
+        };
+        ctx.fx.after(
+            service,
+            Event::ReplicaDone {
+                replica: self.id,
+                task,
+            },
+        );
+    }
+
+    /// Queues the applier's next step if there is an entry to apply and nothing stops it.
+    fn wake_applier(&mut self, ctx: &mut Ctx) {
+        if !self.applier_active && !self.paused && !self.relay.is_empty() {
+            self.applier_active = true;
+            self.submit(ctx, Task::Apply);
+        }
+    }
+
+    pub fn receive_entry(&mut self, ctx: &mut Ctx, entry: LogEntry) {
+        self.relay.push_back(entry);
+        self.relay_max = self.relay_max.max(self.relay.len());
+        self.wake_applier(ctx);
+    }
+
+    pub fn receive_read(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        req: Option<ReqRef>,
+        row: Option<u32>,
+    ) {
+        self.reads += 1;
+        self.submit(ctx, Task::Read { from, req, row });
+    }
+
+    /// A slot finished `task`. Returns the row and version a tracked read returned, so the caller
+    /// can judge its staleness.
+    pub fn done(&mut self, ctx: &mut Ctx, task: Task) -> Option<(u32, u64)> {
+        self.busy -= 1;
+        let served = match task {
+            Task::Read { from, req, row } => {
+                let served = row.map(|r| (r, self.rows[r as usize]));
+                if let (Some(req), Some((_, view))) = (req, served) {
+                    let answer = Answer::Row {
+                        stock: view.stock,
+                        version: view.version,
+                    };
+                    ctx.reply_to(self.id, from, req, answer);
+                }
+                served.map(|(r, v)| (r, v.version))
+            }
+            Task::Apply => {
+                let entry = self
+                    .relay
+                    .pop_front()
+                    .expect("the applier runs only with a backlog");
+                if let Some(view) = self.rows.get_mut(entry.row as usize) {
+                    *view = RowView {
+                        stock: entry.stock,
+                        version: entry.version,
+                    };
+                }
+                self.applied_lsn = entry.lsn;
+                self.applied += 1;
+                self.lag_us.record(ctx.now.since(entry.committed_at));
+                self.applier_active = false;
+                None
+            }
+        };
+        if let Some(next) = self.queue.pop_front() {
+            self.start(ctx, next);
+        }
+        if matches!(task, Task::Apply) {
+            self.wake_applier(ctx);
+        }
+        served
+    }
+
+    pub fn set_paused(&mut self, ctx: &mut Ctx, paused: bool) {
+        self.paused = paused;
+        self.wake_applier(ctx);
+    }
+
+    pub fn set_slow_factor(&mut self, factor: f64) {
+        self.slow_factor = factor;
+    }
+}

@@ -1,0 +1,35 @@
+//! The JSON output document: a stable interface (docs/output-reference.md lists every key).
+
+use serde::Serialize;
+
+use crate::model::metrics::Metrics;
+
+/// Everything one `lagsim run` produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub lagsim_version: &'static str,
+    pub scenario: String,
+    pub seed: u64,
+    /// The command that reproduces this run exactly.
+    pub reproduce: String,
+    pub variants: Vec<VariantReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantReport {
+    pub name: String,
+    pub checkout: &'static str,
+    pub page: &'static str,
+    /// 16 hex digits; equal hashes mean identical traces.
+    pub trace_hash: String,
+    pub events: u64,
+    /// Simulated time of the last event, in seconds.
+    pub end_s: f64,
+    pub metrics: Metrics,
+}
+
+impl RunReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("plain data serialises")
+    }
+}

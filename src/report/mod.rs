@@ -1,0 +1,11 @@
+//! Turning results into things people and programs read: the comparison table, the JSON
+//! document, and the JSON-lines trace. Reports consume finished results (and trace events as they
+//! stream past); they never reach into the model.
+
+mod json;
+mod table;
+mod trace;
+
+pub use json::{RunReport, VariantReport};
+pub use table::render_table;
+pub use trace::JsonlTrace;

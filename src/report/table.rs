@@ -1,0 +1,93 @@
+//! The side-by-side comparison table: one column per variant, one row per key metric, units in
+//! the row labels.
+
+use super::json::RunReport;
+use crate::model::metrics::Metrics;
+
+type Row = (&'static str, fn(&Metrics) -> String);
+
+fn int(v: impl Into<i128>) -> String {
+    v.into().to_string()
+}
+fn fixed(v: f64, decimals: usize) -> String {
+    format!("{v:.decimals$}")
+}
+fn percent(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+const ROWS: &[Row] = &[
+    ("shoppers", |m| int(m.shoppers)),
+    ("checkouts", |m| int(m.checkouts)),
+    ("orders confirmed", |m| int(m.orders_confirmed)),
+    ("orders rejected (out of stock)", |m| {
+        int(m.orders_rejected_out_of_stock)
+    }),
+    ("orders failed", |m| int(m.orders_failed)),
+    ("stock initial (units)", |m| int(m.stock_initial)),
+    ("units sold", |m| int(m.units_sold)),
+    ("OVERSOLD (units)", |m| int(m.oversold_units)),
+    ("stock final on primary", |m| int(m.stock_final_primary)),
+    ("stale reads (page + checkout)", |m| int(m.stale_reads)),
+    ("stale checkout reads", |m| int(m.stale_checkout_reads)),
+    ("replica lag mean (s)", |m| {
+        fixed(m.replica_lag_ms_mean / 1e3, 3)
+    }),
+    ("replica lag p99 (s)", |m| {
+        fixed(m.replica_lag_ms_p99 / 1e3, 3)
+    }),
+    ("replica lag max (s)", |m| {
+        fixed(m.replica_lag_ms_max / 1e3, 3)
+    }),
+    ("checkout latency p50 (ms)", |m| {
+        fixed(m.checkout_latency_ms_p50, 1)
+    }),
+    ("checkout latency p99 (ms)", |m| {
+        fixed(m.checkout_latency_ms_p99, 1)
+    }),
+    ("optimistic retries", |m| int(m.checkout_retries)),
+    ("lock waits", |m| int(m.lock_waits)),
+    ("lock wait p99 (ms)", |m| fixed(m.lock_wait_ms_p99, 1)),
+    ("primary queries", |m| int(m.primary_queries)),
+    ("primary utilisation", |m| percent(m.primary_utilisation)),
+    ("replica queries", |m| int(m.replica_queries)),
+    ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
+    ("request timeouts", |m| int(m.request_timeouts)),
+];
+
+/// Renders the comparison table, followed by each variant's trace hash.
+pub fn render_table(report: &RunReport) -> String {
+    let label_width = ROWS
+        .iter()
+        .map(|r| r.0.len())
+        .max()
+        .unwrap_or(0)
+        .max("page source".len());
+    let mut columns: Vec<Vec<String>> = Vec::new();
+    for v in &report.variants {
+        let mut cells = vec![v.name.clone(), v.page.to_string()];
+        cells.extend(ROWS.iter().map(|(_, f)| f(&v.metrics)));
+        columns.push(cells);
+    }
+    let widths: Vec<usize> = columns
+        .iter()
+        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let labels = std::iter::once("variant")
+        .chain(std::iter::once("page source"))
+        .chain(ROWS.iter().map(|r| r.0));
+    let mut out = String::new();
+    for (i, label) in labels.enumerate() {
+        out.push_str(&format!("{label:<label_width$}"));
+        for (col, w) in columns.iter().zip(&widths) {
+            out.push_str(&format!("  {:>w$}", col[i], w = *w));
+        }
+        out.push('\n');
+        if i == 1 {
+            let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -5,6 +5,14 @@
 //! at file:line:column. It does no file I/O (the CLI reads the file) and knows nothing of how the
 //! model uses the values.
 
+mod error;
+mod load;
+mod read;
+mod set;
+#[cfg(test)]
+mod tests;
 mod types;
 
+pub use error::{ErrorInput, ScenarioError};
+pub use load::parse_scenario;
 pub use types::*;

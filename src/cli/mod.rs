@@ -147,17 +147,29 @@ fn select<'a>(scenario: &'a Scenario, names: &[String]) -> Result<Vec<&'a Varian
     names
         .iter()
         .map(|n| {
-            scenario.variants.iter().find(|v| &v.name == n).ok_or_else(|| {
-                let known: Vec<&str> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
-                format!("no variant named `{n}` in scenario `{}`; it has: {}", scenario.name, known.join(", "))
-            })
+            scenario
+                .variants
+                .iter()
+                .find(|v| &v.name == n)
+                .ok_or_else(|| {
+                    let known: Vec<&str> =
+                        scenario.variants.iter().map(|v| v.name.as_str()).collect();
+                    format!(
+                        "no variant named `{n}` in scenario `{}`; it has: {}",
+                        scenario.name,
+                        known.join(", ")
+                    )
+                })
         })
         .collect()
 }
 
 /// Quotes an argument for a POSIX shell when it needs it.
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -165,7 +177,10 @@ fn shell_quote(s: &str) -> String {
 }
 
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
-    let mut cmd = format!("lagsim run {} --seed {seed}", shell_quote(&args.file.display().to_string()));
+    let mut cmd = format!(
+        "lagsim run {} --seed {seed}",
+        shell_quote(&args.file.display().to_string())
+    );
     for v in &args.variants {
         cmd.push_str(&format!(" --variant {}", shell_quote(v)));
     }
@@ -182,7 +197,8 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
 
     let mut trace = match &args.trace {
         Some(path) => Some(JsonlTrace::new(BufWriter::new(
-            File::create(path).map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?,
+            File::create(path)
+                .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?,
         ))),
         None => None,
     };
@@ -195,7 +211,8 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             }
             None => run_variant(v, seed, &mut NoTrace),
         };
-        let run = result.map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        let run = result
+            .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
         reports.push(VariantReport {
             name: v.name.clone(),
             checkout: v.checkout.name(),
@@ -207,7 +224,8 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         });
     }
     if let (Some(t), Some(path)) = (trace, &args.trace) {
-        t.finish().map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
+        t.finish()
+            .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
     }
     let report = RunReport {
         lagsim_version: env!("CARGO_PKG_VERSION"),
@@ -219,16 +237,26 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
 
     let mut out = std::io::stdout().lock();
     let print = |out: &mut std::io::StdoutLock, s: &str| {
-        out.write_all(s.as_bytes()).map_err(|e| format!("cannot write output: {e}"))
+        out.write_all(s.as_bytes())
+            .map_err(|e| format!("cannot write output: {e}"))
     };
     match args.format {
         Format::Json => print(&mut out, &(report.to_json() + "\n"))?,
         Format::Table => {
-            print(&mut out, &format!("scenario: {}   seed: {seed}\n\n", scenario.name))?;
+            print(
+                &mut out,
+                &format!("scenario: {}   seed: {seed}\n\n", scenario.name),
+            )?;
             print(&mut out, &render_table(&report))?;
             print(&mut out, "\n")?;
             for v in &report.variants {
-                print(&mut out, &format!("trace {:<24} {}  ({} events)\n", v.name, v.trace_hash, v.events))?;
+                print(
+                    &mut out,
+                    &format!(
+                        "trace {:<24} {}  ({} events)\n",
+                        v.name, v.trace_hash, v.events
+                    ),
+                )?;
             }
             print(&mut out, &format!("reproduce: {}\n", report.reproduce))?;
         }

@@ -24,6 +24,8 @@ struct Shopper {
     checkout: Checkout,
     txn: u64,
     checkout_started: SimTime,
+    /// A write waiting for the application's work between read and write to finish.
+    pending: Option<Op>,
 }
 
 /// How a pending request's reply is to be used.
@@ -56,6 +58,7 @@ pub struct App {
     next_replica: usize,
     next_txn: u64,
     retry_rng: SimRng,
+    work_rng: SimRng,
     shoppers: Slab<Shopper>,
     pub requests: Slab<Request>,
     pub stats: AppStats,
@@ -86,6 +89,7 @@ impl App {
             next_replica: 0,
             next_txn: 1,
             retry_rng: SimRng::stream(seed, StreamId::new("checkout-retry", 0)),
+            work_rng: SimRng::stream(seed, StreamId::new("checkout-work", 0)),
             shoppers: Slab::default(),
             requests: Slab::default(),
             stats: AppStats::new(products),
@@ -106,6 +110,7 @@ impl App {
             checkout: Checkout::new(qty, self.checkout.max_retries),
             txn: 0,
             checkout_started: SimTime::ZERO,
+            pending: None,
         };
         self.stats.shoppers += 1;
         let s = self.shoppers.insert(shopper);
@@ -239,6 +244,20 @@ impl App {
         self.step(ctx, s, None);
     }
 
+    /// The application's work between read and write is done: send the write.
+    pub fn work_done(&mut self, ctx: &mut Ctx, s: ShopperRef) {
+        let shopper = self.shoppers.get_mut(s).expect("live shopper");
+        let op = shopper.pending.take().expect("a write was pending");
+        self.request(
+            ctx,
+            s,
+            Purpose::Checkout,
+            Stage::Direct,
+            NodeId::PRIMARY,
+            op,
+        );
+    }
+
     /// Feeds the strategy (`None`: start a new attempt) and carries out the step it returns.
     fn step(&mut self, ctx: &mut Ctx, s: ShopperRef, reply: Option<Reply>) {
         let strategy = self.strategy;
@@ -272,14 +291,24 @@ impl App {
                     },
                     Statement::Read { .. } => unreachable!("handled above"),
                 };
-                self.request(
-                    ctx,
-                    s,
-                    Purpose::Checkout,
-                    Stage::Direct,
-                    NodeId::PRIMARY,
-                    op,
-                );
+                if matches!(
+                    statement,
+                    Statement::LockRead | Statement::ConditionalDecrement { .. }
+                ) {
+                    self.request(
+                        ctx,
+                        s,
+                        Purpose::Checkout,
+                        Stage::Direct,
+                        NodeId::PRIMARY,
+                        op,
+                    );
+                } else {
+                    // A write after a read: the application works on the order first.
+                    shopper.pending = Some(op);
+                    let work = self.checkout.work_time.sample(&mut self.work_rng);
+                    ctx.fx.after(work, Event::CheckoutWorkDone(s));
+                }
             }
             Step::Retry => {
                 self.stats.retries += 1;

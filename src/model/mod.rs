@@ -198,6 +198,7 @@ pub enum Event {
     ReplicaDone { replica: NodeId, task: Task },
     ShopperWakes(ShopperRef),
     RetryCheckout(ShopperRef),
+    CheckoutWorkDone(ShopperRef),
     RequestTimeout(ReqRef),
     LockWaitTimeout { row: u32, ticket: u64 },
     TxnIdleTimeout { row: u32, grant: u64 },
@@ -269,6 +270,10 @@ impl Traced for Event {
             }
             Event::RetryCheckout(s) => {
                 sink.begin(t, seq, "retry-checkout");
+                key(sink, "shopper", s);
+            }
+            Event::CheckoutWorkDone(s) => {
+                sink.begin(t, seq, "checkout-work-done");
                 key(sink, "shopper", s);
             }
             Event::RequestTimeout(r) => {
@@ -715,6 +720,7 @@ impl World for Model {
             }
             Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
             Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),
+            Event::CheckoutWorkDone(s) => self.app.work_done(&mut ctx, s),
             Event::RequestTimeout(req) => self.app.on_timeout(&mut ctx, req),
             Event::LockWaitTimeout { row, ticket } => {
                 self.primary.lock_wait_timeout(&mut ctx, row, ticket)

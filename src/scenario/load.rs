@@ -689,7 +689,11 @@ fn read_products(root: &Tab<'_, '_>) -> R<Vec<Product>> {
 }
 
 fn read_checkout(root: &Tab<'_, '_>) -> R<CheckoutParams> {
-    let t = section(root, "checkout", &["max_retries", "retry_backoff"])?;
+    let t = section(
+        root,
+        "checkout",
+        &["max_retries", "retry_backoff", "work_time"],
+    )?;
     Ok(CheckoutParams {
         max_retries: opt(&t, "max_retries", |v| v.u32(0, 1000))?.unwrap_or(3),
         retry_backoff: dist_or(
@@ -700,6 +704,7 @@ fn read_checkout(root: &Tab<'_, '_>) -> R<CheckoutParams> {
                 max_us: 10_000,
             },
         )?,
+        work_time: dist_or(&t, "work_time", Dist::Constant { us: 0 })?,
     })
 }
 

@@ -212,6 +212,9 @@ pub struct CheckoutParams {
     /// Optimistic checkout: version conflicts retried at most this many times.
     pub max_retries: u32,
     pub retry_backoff: Dist,
+    /// Application work between a checkout's read and its write (pricing, fraud checks): the
+    /// race window of check-then-act, and time a pessimistic lock is held.
+    pub work_time: Dist,
 }
 
 #[derive(Clone, Debug)]

@@ -1,0 +1,123 @@
+use crate::support::{lagsim, stderr, stdout};
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    let o = lagsim(&["run", "--help"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("lagsim run scenarios/black-friday.toml"));
+    assert!(out.contains("Exit codes: 0 ok, 1"));
+    assert!(out.contains("--check-determinism"));
+}
+
+#[test]
+fn validate_accepts_every_bundled_scenario() {
+    for file in ["scenarios/black-friday.toml", "scenarios/validation/replica-mm1.toml"] {
+        let o = lagsim(&["validate", file]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(stdout(&o).starts_with("ok: "));
+    }
+}
+
+#[test]
+fn json_output_has_every_documented_key() {
+    let o = lagsim(&[
+        "run",
+        "scenarios/black-friday.toml",
+        "--format",
+        "json",
+        "--set",
+        "duration_s=60",
+        "--variant",
+        "replica-read",
+        "--variant",
+        "conditional-decrement",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for key in ["lagsim_version", "scenario", "seed", "reproduce", "variants"] {
+        assert!(!json[key].is_null(), "missing {key}");
+    }
+    assert_eq!(json["seed"], 2024);
+    let variants = json["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(variants[1]["checkout"], "conditional-decrement");
+    for v in variants {
+        for key in ["name", "checkout", "trace_hash", "events", "metrics"] {
+            assert!(!v[key].is_null(), "missing variants[].{key}");
+        }
+        for key in [
+            "shoppers",
+            "orders_confirmed",
+            "orders_rejected_out_of_stock",
+            "orders_failed",
+            "stock_initial",
+            "units_sold",
+            "oversold_units",
+            "stock_final_primary",
+            "stale_reads",
+            "replica_lag_ms_mean",
+            "replica_lag_ms_p99",
+            "replica_lag_ms_max",
+            "checkout_latency_ms_p50",
+            "checkout_latency_ms_p99",
+            "primary_queries",
+            "replica_queries",
+            "cache_hit_ratio",
+        ] {
+            assert!(v["metrics"][key].is_number(), "missing metrics.{key}");
+        }
+        // Every metric key is documented.
+        let reference = std::fs::read_to_string(crate::support::repo_path("docs/output-reference.md")).unwrap();
+        for key in v["metrics"].as_object().unwrap().keys() {
+            assert!(reference.contains(&format!("`{key}`")), "docs/output-reference.md lacks `{key}`");
+        }
+    }
+}
+
+#[test]
+fn table_output_prints_seed_hashes_and_a_reproduce_line() {
+    let o = lagsim(&["run", "scenarios/validation/replica-mm1.toml", "--set", "duration_s=5", "--seed", "9"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("seed: 9"));
+    assert!(out.contains("replica lag mean (s)"));
+    assert!(out.contains("reproduce: lagsim run scenarios/validation/replica-mm1.toml --seed 9 --set duration_s=5"));
+    let hash_line = out.lines().find(|l| l.starts_with("trace mm1")).expect("a trace hash line");
+    assert_eq!(hash_line.split_whitespace().nth(2).unwrap().len(), 16);
+}
+
+#[test]
+fn unknown_variant_is_bad_usage() {
+    let o = lagsim(&["run", "scenarios/black-friday.toml", "--variant", "yolo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no variant named `yolo`"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pessimistic-lock"));
+}
+
+#[test]
+fn bad_flags_and_missing_files_are_bad_usage() {
+    assert_eq!(lagsim(&["run"]).status.code(), Some(2));
+    assert_eq!(lagsim(&["run", "scenarios/black-friday.toml", "--format", "xml"]).status.code(), Some(2));
+    let o = lagsim(&["run", "no/such/file.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read scenario file no/such/file.toml"));
+}
+
+#[test]
+fn a_run_past_its_horizon_is_a_clear_error() {
+    let o = lagsim(&[
+        "run",
+        "scenarios/black-friday.toml",
+        "--variant",
+        "replica-read",
+        "--set",
+        "duration_s=60",
+        "--set",
+        "horizon_s=61",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("had not finished by its horizon of 61.000s"), "{err}");
+    assert!(err.contains("horizon_s"));
+}

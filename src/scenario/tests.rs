@@ -996,3 +996,61 @@ fn never_panics_on_mutated_input() {
     }
     assert!(checked > 3000);
 }
+
+#[test]
+fn reference_examples_are_valid() {
+    let doc = include_str!("../../docs/scenario-reference.md");
+    let blocks: Vec<&str> = doc
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 5);
+    // The complete example parses as it is.
+    let s = ok(blocks[0], &[]);
+    assert_eq!(s.variants.len(), 2);
+    assert_eq!(s.variants[1].config.primary.workers, 64);
+    // Each fragment parses when added to a minimal scenario (fragments that define a variant
+    // replace the minimal one's).
+    for fragment in &blocks[1..] {
+        let text = if fragment.contains("[[variants]]") {
+            format!(
+                "{}{fragment}",
+                MINIMAL.replace(
+                    "[[variants]]\nname = \"base\"\ncheckout = \"optimistic\"\n",
+                    ""
+                )
+            )
+        } else if fragment.contains("[traffic]") {
+            format!(
+                "{}{fragment}",
+                MINIMAL.replace(
+                    "[traffic]\nprofile = [{ at_s = 0, shoppers_per_s = 5 }]\n",
+                    ""
+                )
+            )
+        } else {
+            format!("{MINIMAL}{fragment}")
+        };
+        let text = text.replace("\"eu-1\"", "\"r1\"");
+        if let Err(e) = parse_scenario("doc.toml", &text, &[]) {
+            panic!("fragment:\n{fragment}\nfails: {e}");
+        }
+    }
+}
+
+#[test]
+fn positive_durations_must_not_round_to_zero() {
+    assert_eq!(
+        err(MINIMAL, &["primary.lock_timeout_ms=0.0001"]).to_string(),
+        "--set primary.lock_timeout_ms=0.0001: primary.lock_timeout_ms: expected a number from 0.0005 to \
+         2592000000 (it is rounded to whole µs, and must not round to 0), found 0.0001"
+    );
+    assert_eq!(
+        ok(MINIMAL, &["primary.lock_timeout_ms=0.0005"]).variants[0]
+            .config
+            .primary
+            .lock_timeout_us,
+        1
+    );
+}

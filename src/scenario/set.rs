@@ -49,6 +49,9 @@ impl SetPath {
     }
 }
 
+/// Longest path accepted: deeper than any key of the schema, and bounds the edit's recursion.
+const MAX_STEPS: usize = 32;
+
 fn is_bare(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
@@ -116,6 +119,9 @@ pub(crate) fn parse_path(
             };
             steps.push(Step::Index(index, open..close + 1));
             pos = close + 1;
+        }
+        if steps.len() > MAX_STEPS {
+            return Err((format!("a path may have at most {MAX_STEPS} steps"), 0..pos));
         }
         // What follows.
         match char_at(pos) {

@@ -1054,3 +1054,17 @@ fn positive_durations_must_not_round_to_zero() {
         1
     );
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("x = {}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(parse_scenario("f", &deep, &[]).is_err());
+    // Too deep to be a TOML value: taken as a string, then rejected as an unknown key.
+    let deep = format!("x={}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(parse_scenario("f", MINIMAL, &[deep]).is_err());
+    let long = format!("{}=1", vec!["a"; 100_000].join("."));
+    assert_eq!(
+        err(MINIMAL, &[&long]).message,
+        "a path may have at most 32 steps"
+    );
+}

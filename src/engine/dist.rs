@@ -80,18 +80,12 @@ mod tests {
     fn sample_means_match_exact_means() {
         for d in [
             Dist::Constant { us: 250 },
-            Dist::Uniform {
-                min_us: 100,
-                max_us: 300,
-            },
+            Dist::Uniform { min_us: 100, max_us: 300 },
             Dist::Exponential { mean_us: 1_000.0 },
             Dist::lognormal_from_median_p99(1_000.0, 5_000.0),
         ] {
             let (got, want) = (sample_mean(d, 100_000), d.mean_us());
-            assert!(
-                (got - want).abs() / want < 0.02,
-                "{d:?}: sample mean {got}, exact {want}"
-            );
+            assert!((got - want).abs() / want < 0.02, "{d:?}: sample mean {got}, exact {want}");
         }
     }
 
@@ -109,10 +103,7 @@ mod tests {
 
     #[test]
     fn uniform_covers_both_ends() {
-        let d = Dist::Uniform {
-            min_us: 3,
-            max_us: 5,
-        };
+        let d = Dist::Uniform { min_us: 3, max_us: 5 };
         let mut rng = SimRng::stream(1, StreamId::new("dist-test", 2));
         let xs: Vec<u64> = (0..1000).map(|_| d.sample(&mut rng)).collect();
         assert!(xs.contains(&3) && xs.contains(&5) && xs.iter().all(|x| (3..=5).contains(x)));

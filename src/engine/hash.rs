@@ -32,9 +32,7 @@ const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 impl Default for TraceHasher {
     fn default() -> Self {
-        Self {
-            state: 0x243f_6a88_85a3_08d3,
-        }
+        Self { state: 0x243f_6a88_85a3_08d3 }
     }
 }
 
@@ -107,18 +105,9 @@ mod tests {
     fn equal_traces_hash_equal_and_any_change_shows() {
         let base = [(1, "arrive", 7), (5, "depart", 7)];
         assert_eq!(hash_of(&base), hash_of(&base));
-        assert_ne!(
-            hash_of(&base),
-            hash_of(&[(1, "arrive", 7), (6, "depart", 7)])
-        );
-        assert_ne!(
-            hash_of(&base),
-            hash_of(&[(1, "arrive", 7), (5, "depart", 8)])
-        );
-        assert_ne!(
-            hash_of(&base),
-            hash_of(&[(1, "arrive", 7), (5, "departs", 7)])
-        );
+        assert_ne!(hash_of(&base), hash_of(&[(1, "arrive", 7), (6, "depart", 7)]));
+        assert_ne!(hash_of(&base), hash_of(&[(1, "arrive", 7), (5, "depart", 8)]));
+        assert_ne!(hash_of(&base), hash_of(&[(1, "arrive", 7), (5, "departs", 7)]));
     }
 
     #[test]

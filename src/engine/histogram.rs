@@ -58,13 +58,7 @@ fn bounds(i: usize) -> (u64, u64) {
 
 impl Histogram {
     pub fn new() -> Self {
-        Self {
-            counts: vec![0; BUCKETS].into_boxed_slice(),
-            count: 0,
-            sum: 0,
-            min: u64::MAX,
-            max: 0,
-        }
+        Self { counts: vec![0; BUCKETS].into_boxed_slice(), count: 0, sum: 0, min: u64::MAX, max: 0 }
     }
 
     #[inline]
@@ -93,11 +87,7 @@ impl Histogram {
 
     /// The exact mean, or 0 for an empty histogram.
     pub fn mean(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum as f64 / self.count as f64
-        }
+        if self.count == 0 { 0.0 } else { self.sum as f64 / self.count as f64 }
     }
 
     pub fn max(&self) -> u64 {
@@ -132,9 +122,7 @@ impl Histogram {
         if self.count == 0 {
             return 0.0;
         }
-        let above: u64 = self.counts[index(v.min((1 << MAX_BIT) - 1)) + 1..]
-            .iter()
-            .sum();
+        let above: u64 = self.counts[index(v.min((1 << MAX_BIT) - 1)) + 1..].iter().sum();
         above as f64 / self.count as f64
     }
 }
@@ -174,11 +162,7 @@ mod tests {
     fn merge_equals_recording_into_one() {
         let (mut a, mut b, mut both) = (Histogram::new(), Histogram::new(), Histogram::new());
         for v in 0..1000 {
-            if v % 3 == 0 {
-                a.record(v * 11)
-            } else {
-                b.record(v * 11)
-            }
+            if v % 3 == 0 { a.record(v * 11) } else { b.record(v * 11) }
             both.record(v * 11);
         }
         a.merge(&b);
@@ -188,9 +172,6 @@ mod tests {
     #[test]
     fn empty_histogram_reports_zeros() {
         let h = Histogram::new();
-        assert_eq!(
-            (h.quantile(0.99), h.max(), h.min(), h.mean()),
-            (0, 0, 0, 0.0)
-        );
+        assert_eq!((h.quantile(0.99), h.max(), h.min(), h.mean()), (0, 0, 0, 0.0));
     }
 }

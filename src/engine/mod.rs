@@ -17,7 +17,5 @@ pub use hash::{TraceHasher, TraceSink, Traced, hash_hex};
 pub use histogram::Histogram;
 pub use queue::EventQueue;
 pub use rng::{SimRng, StreamId};
-pub use sim::{
-    Divergence, Effects, Limits, NoTrace, RunError, RunSummary, Sim, World, first_divergence,
-};
+pub use sim::{Divergence, Effects, Limits, NoTrace, RunError, RunSummary, Sim, World, first_divergence};
 pub use time::{MICROS_PER_MS, MICROS_PER_S, SimTime};

@@ -46,17 +46,11 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        Self {
-            heap: BinaryHeap::new(),
-            next_seq: 0,
-        }
+        Self { heap: BinaryHeap::new(), next_seq: 0 }
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        Self {
-            heap: BinaryHeap::with_capacity(n),
-            next_seq: 0,
-        }
+        Self { heap: BinaryHeap::with_capacity(n), next_seq: 0 }
     }
 
     /// Schedules `event` at `time`; returns its sequence number.

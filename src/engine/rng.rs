@@ -124,11 +124,8 @@ mod tests {
         assert_eq!(got, GOLDEN_ARRIVALS_42.to_vec());
     }
 
-    const GOLDEN_ARRIVALS_42: [u64; 3] = [
-        16_699_290_254_671_790_215,
-        15_460_866_075_663_777_377,
-        11_592_441_732_943_852,
-    ];
+    const GOLDEN_ARRIVALS_42: [u64; 3] =
+        [16_699_290_254_671_790_215, 15_460_866_075_663_777_377, 11_592_441_732_943_852];
 
     #[test]
     fn different_labels_and_indices_give_different_streams() {

@@ -22,10 +22,7 @@ pub struct Effects<E> {
 
 impl<E> Effects<E> {
     fn new() -> Self {
-        Self {
-            now: SimTime::ZERO,
-            pending: Vec::with_capacity(16),
-        }
+        Self { now: SimTime::ZERO, pending: Vec::with_capacity(16) }
     }
     /// The time of the event being handled.
     pub fn now(&self) -> SimTime {
@@ -39,11 +36,7 @@ impl<E> Effects<E> {
     /// Schedules `event` at `time`, which must not be in the past.
     #[inline]
     pub fn at(&mut self, time: SimTime, event: E) {
-        assert!(
-            time >= self.now,
-            "an event was scheduled in the past: {time} < {}",
-            self.now
-        );
+        assert!(time >= self.now, "an event was scheduled in the past: {time} < {}", self.now);
         self.pending.push((time, event));
     }
 }
@@ -61,11 +54,7 @@ pub struct Limits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunError {
     /// Events were still pending past the horizon: the world did not finish in time.
-    HorizonExceeded {
-        horizon: SimTime,
-        next_at: SimTime,
-        pending: usize,
-    },
+    HorizonExceeded { horizon: SimTime, next_at: SimTime, pending: usize },
     /// The event cap was reached.
     EventCapReached { max_events: u64, at: SimTime },
 }
@@ -73,11 +62,7 @@ pub enum RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunError::HorizonExceeded {
-                horizon,
-                next_at,
-                pending,
-            } => write!(
+            RunError::HorizonExceeded { horizon, next_at, pending } => write!(
                 f,
                 "the run had not finished by its horizon of {horizon}: {pending} events still \
                  pending, the next at {next_at} (raise `horizon_s`, or shorten the faults or the \
@@ -196,11 +181,7 @@ impl<W: World> Sim<W> {
     }
 
     pub fn summary(&self) -> RunSummary {
-        RunSummary {
-            events: self.events,
-            end: self.now,
-            trace_hash: self.hasher.value(),
-        }
+        RunSummary { events: self.events, end: self.now, trace_hash: self.hasher.value() }
     }
 
     /// Processes the next event, describing it to `trace` as well as to the hash. Returns the
@@ -217,10 +198,7 @@ impl<W: World> Sim<W> {
             });
         }
         if self.events >= self.limits.max_events {
-            return Err(RunError::EventCapReached {
-                max_events: self.limits.max_events,
-                at: next_at,
-            });
+            return Err(RunError::EventCapReached { max_events: self.limits.max_events, at: next_at });
         }
         let (time, seq, event) = self.queue.pop().expect("peeked above");
         self.now = time;
@@ -270,10 +248,7 @@ pub fn first_divergence<W: World>(
                 (Some(x), None) | (None, Some(x)) => x,
                 (None, None) => unreachable!("equal None steps compare equal"),
             };
-            return Ok(Some(Divergence {
-                at,
-                identical_events: before,
-            }));
+            return Ok(Some(Divergence { at, identical_events: before }));
         }
         if ta.is_none() {
             return Ok(None);
@@ -315,22 +290,12 @@ mod tests {
     }
 
     fn ticker(left: u32, period_us: u64, limits: Limits) -> Sim<Ticker> {
-        let mut sim = Sim::new(
-            Ticker {
-                left,
-                period_us,
-                seen: vec![],
-            },
-            limits,
-        );
+        let mut sim = Sim::new(Ticker { left, period_us, seen: vec![] }, limits);
         sim.schedule(SimTime::ZERO, Tick(0));
         sim
     }
 
-    const WIDE: Limits = Limits {
-        horizon: SimTime::MAX,
-        max_events: u64::MAX,
-    };
+    const WIDE: Limits = Limits { horizon: SimTime::MAX, max_events: u64::MAX };
 
     #[test]
     fn runs_to_quiescence_and_counts_events() {
@@ -338,60 +303,29 @@ mod tests {
         let s = sim.run().unwrap();
         assert_eq!(s.events, 4);
         assert_eq!(s.end, SimTime(30));
-        assert_eq!(
-            sim.world().seen,
-            vec![SimTime(0), SimTime(10), SimTime(20), SimTime(30)]
-        );
+        assert_eq!(sim.world().seen, vec![SimTime(0), SimTime(10), SimTime(20), SimTime(30)]);
     }
 
     #[test]
     fn horizon_and_event_cap_are_errors() {
-        let horizon = Limits {
-            horizon: SimTime(15),
-            max_events: u64::MAX,
-        };
+        let horizon = Limits { horizon: SimTime(15), max_events: u64::MAX };
         assert_eq!(
             ticker(3, 10, horizon).run(),
-            Err(RunError::HorizonExceeded {
-                horizon: SimTime(15),
-                next_at: SimTime(20),
-                pending: 1
-            })
+            Err(RunError::HorizonExceeded { horizon: SimTime(15), next_at: SimTime(20), pending: 1 })
         );
-        let cap = Limits {
-            horizon: SimTime::MAX,
-            max_events: 2,
-        };
+        let cap = Limits { horizon: SimTime::MAX, max_events: 2 };
         assert_eq!(
             ticker(3, 10, cap).run(),
-            Err(RunError::EventCapReached {
-                max_events: 2,
-                at: SimTime(20)
-            })
+            Err(RunError::EventCapReached { max_events: 2, at: SimTime(20) })
         );
     }
 
     #[test]
     fn lockstep_finds_the_first_difference() {
-        assert_eq!(
-            first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(5, 10, WIDE)),
-            Ok(None)
-        );
+        assert_eq!(first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(5, 10, WIDE)), Ok(None));
         let d = first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(5, 11, WIDE)).unwrap();
-        assert_eq!(
-            d,
-            Some(Divergence {
-                at: SimTime(10),
-                identical_events: 1
-            })
-        );
+        assert_eq!(d, Some(Divergence { at: SimTime(10), identical_events: 1 }));
         let d = first_divergence(&mut ticker(5, 10, WIDE), &mut ticker(3, 10, WIDE)).unwrap();
-        assert_eq!(
-            d,
-            Some(Divergence {
-                at: SimTime(40),
-                identical_events: 4
-            })
-        );
+        assert_eq!(d, Some(Divergence { at: SimTime(40), identical_events: 4 }));
     }
 }

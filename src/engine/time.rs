@@ -53,12 +53,7 @@ impl SimTime {
 impl fmt::Display for SimTime {
     /// Seconds with millisecond precision, e.g. `41.200s`: integer arithmetic, so identical everywhere.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}.{:03}s",
-            self.0 / MICROS_PER_S,
-            (self.0 % MICROS_PER_S) / MICROS_PER_MS
-        )
+        write!(f, "{}.{:03}s", self.0 / MICROS_PER_S, (self.0 % MICROS_PER_S) / MICROS_PER_MS)
     }
 }
 

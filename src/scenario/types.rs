@@ -56,11 +56,7 @@ impl ReadSource {
         ("cache", ReadSource::Cache),
     ];
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("listed")
+        Self::ALL.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).expect("listed")
     }
 }
 
@@ -85,11 +81,7 @@ impl CheckoutKind {
         ("conditional-decrement", CheckoutKind::ConditionalDecrement),
     ];
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("listed")
+        Self::ALL.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).expect("listed")
     }
 }
 
@@ -224,11 +216,7 @@ pub struct Fault {
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
     /// Messages from `from` to `to` are lost (both ways if `both_ways`).
-    Partition {
-        from: NodeId,
-        to: NodeId,
-        both_ways: bool,
-    },
+    Partition { from: NodeId, to: NodeId, both_ways: bool },
     /// The replica's applier stops; it still serves reads.
     PauseReplica { replica: usize },
     /// The replica's apply time is multiplied by `factor`.

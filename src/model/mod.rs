@@ -14,8 +14,6 @@ pub mod metrics;
 mod network;
 mod primary;
 mod replica;
-#[cfg(test)]
-pub(crate) mod testing;
 mod traffic;
 
 use crate::engine::{

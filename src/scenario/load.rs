@@ -183,7 +183,7 @@ fn positive_ms(v: &Val<'_, '_>, max_ms: f64) -> R<u64> {
     let ms = v.number(Interval::above(0.0, max_ms))?;
     match ms_to_us(ms) {
         0 => Err(v.expected(&format!(
-            "at least 0.0005 (it is rounded to whole µs), at most {}",
+            "a number from 0.0005 to {} (it is rounded to whole µs, and must not round to 0)",
             num(max_ms)
         ))),
         us => Ok(us),

@@ -4,6 +4,13 @@
 //! `--set` overrides, per-variant overrides, defaults, cross-field checks and the errors that point
 //! at file:line:column. It does no file I/O (the CLI reads the file) and knows nothing of how the
 //! model uses the values.
+//!
+//! The entry point is [`parse_scenario`]; every failure is a [`ScenarioError`] located in the file or
+//! in a `--set` string. Users' reference: `docs/scenario-reference.md`.
+//!
+//! Code map: `read` is a typed reader over toml's spanned document tree, `set` parses override
+//! paths and edits the tree, `load` is the schema (keys, defaults, ranges, cross-field checks), and
+//! `error` turns byte spans into line:column.
 
 mod error;
 mod load;

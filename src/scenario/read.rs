@@ -198,7 +198,7 @@ impl<'a, 'i> Val<'a, 'i> {
     }
 
     pub fn u64(&self, min: u64, max: Option<u64>) -> R<u64> {
-        let x = self.int(min.into(), Some(max.unwrap_or(u64::MAX).into()))?;
+        let x = self.int(min.into(), max.map(i128::from))?;
         u64::try_from(x).map_err(|_| self.expected("an integer that fits in 64 bits"))
     }
 

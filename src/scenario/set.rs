@@ -49,6 +49,9 @@ impl SetPath {
     }
 }
 
+/// Longest path accepted: deeper than any key of the schema, and bounds the edit's recursion.
+const MAX_STEPS: usize = 32;
+
 fn is_bare(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
@@ -117,6 +120,9 @@ pub(crate) fn parse_path(
             steps.push(Step::Index(index, open..close + 1));
             pos = close + 1;
         }
+        if steps.len() > MAX_STEPS {
+            return Err((format!("a path may have at most {MAX_STEPS} steps"), 0..pos));
+        }
         // What follows.
         match char_at(pos) {
             Some('.') => pos += 1,
@@ -181,15 +187,16 @@ fn shift_table(t: DeTable<'_>, offset: usize) -> DeTable<'_> {
 /// The value of a `--set`: `text` parsed as a TOML value, or taken as a string if it is not one.
 /// `offset` is the virtual offset of `text`.
 pub(crate) fn parse_value(text: &str, offset: usize) -> Spanned<DeValue<'_>> {
-    if let Ok(v) = DeValue::parse(text) {
-        return shift(v, offset);
-    }
+    // Whitespace around the value is ignored.
     let trimmed = text.trim();
     let start = offset + (text.len() - text.trim_start().len());
-    Spanned::new(
-        start..start + trimmed.len(),
-        DeValue::String(Cow::Borrowed(trimmed)),
-    )
+    match DeValue::parse(trimmed) {
+        Ok(v) => shift(v, start),
+        Err(_) => Spanned::new(
+            start..start + trimmed.len(),
+            DeValue::String(Cow::Borrowed(trimmed)),
+        ),
+    }
 }
 
 /// Sets `path` in `doc` to `value`, creating missing tables on the way.
@@ -292,5 +299,67 @@ fn set_in_value<'i>(
             ),
         )),
         (None, _) => Err(Issue::new(0..0, prefix, "empty path")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(text: &str, until_eq: bool) -> Vec<Step> {
+        match parse_path(text, until_eq) {
+            Ok((path, _)) => path.steps,
+            Err((message, _)) => panic!("{message}"),
+        }
+    }
+
+    #[test]
+    fn paths_have_keys_indices_and_quoted_keys() {
+        assert_eq!(
+            steps("traffic.profile[2].shoppers_per_s", false),
+            vec![
+                Step::Key("traffic".into(), 0..7),
+                Step::Key("profile".into(), 8..15),
+                Step::Index(2, 15..18),
+                Step::Key("shoppers_per_s".into(), 19..33),
+            ]
+        );
+        let quoted = steps(r#"variants[0].set."primary.workers" = 4"#, true);
+        assert_eq!(quoted[2], Step::Key("set".into(), 12..15));
+        assert_eq!(quoted[3], Step::Key("primary.workers".into(), 16..33));
+        let (path, eq) = parse_path("a[1][2]=x", true)
+            .map_err(|e| e.0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((path.prefix(3), eq), ("a[1][2]".to_string(), 7));
+    }
+
+    #[test]
+    fn malformed_paths_point_at_the_fault() {
+        for (text, span) in [
+            ("a.", 2..3),
+            ("a[]", 1..3),
+            ("a[1", 1..4),
+            ("a b", 1..2),
+            ("", 0..1),
+        ] {
+            match parse_path(text, false) {
+                Ok(_) => panic!("{text:?} should not parse"),
+                Err((_, got)) => assert_eq!(got, span, "{text:?}"),
+            }
+        }
+        assert!(parse_path("a b=1", true).is_err());
+        assert!(parse_path("a =1", true).is_ok());
+    }
+
+    #[test]
+    fn values_that_are_not_toml_are_strings() {
+        let v = parse_value(" hello world ", 10);
+        assert_eq!(
+            (v.span(), v.get_ref().as_str()),
+            (11..22, Some("hello world"))
+        );
+        let v = parse_value(" [1, 2]", 10);
+        assert_eq!(v.span(), 11..17);
+        assert_eq!(v.get_ref().as_array().map(|a| a[1].span()), Some(15..16));
     }
 }

@@ -5,14 +5,30 @@ const BF: &str = "scenarios/black-friday.toml";
 fn never_oversells(variant: &str) {
     let s = scenario(BF, &[]);
     let seeds: Vec<u64> = (1..=20).collect();
-    for (seed, m) in seeds.iter().zip(par_map(&seeds, |&seed| run(&s, variant, seed))) {
+    for (seed, m) in seeds
+        .iter()
+        .zip(par_map(&seeds, |&seed| run(&s, variant, seed)))
+    {
         assert_eq!(m.oversold_units, 0, "{variant} oversold at seed {seed}");
-        assert!(m.stock_final_primary >= 0, "{variant} stock went negative at seed {seed}");
-        assert_eq!(m.units_sold, m.stock_initial - m.stock_final_primary - m.units_decremented_unconfirmed);
+        assert!(
+            m.stock_final_primary >= 0,
+            "{variant} stock went negative at seed {seed}"
+        );
+        assert_eq!(
+            m.units_sold,
+            m.stock_initial - m.stock_final_primary - m.units_decremented_unconfirmed
+        );
         // The spike really happened in these runs: the replicas lagged by seconds.
-        assert!(m.replica_lag_ms_max > 3_000.0, "seed {seed}: lag max {}", m.replica_lag_ms_max);
+        assert!(
+            m.replica_lag_ms_max > 3_000.0,
+            "seed {seed}: lag max {}",
+            m.replica_lag_ms_max
+        );
         // And the product sold out: the guarantee was tested at the edge.
-        assert!(m.orders_rejected_out_of_stock > 0, "seed {seed}: nothing was rejected");
+        assert!(
+            m.orders_rejected_out_of_stock > 0,
+            "seed {seed}: nothing was rejected"
+        );
     }
 }
 
@@ -37,10 +53,17 @@ fn replica_read_oversells_on_most_seeds_with_lag_of_seconds() {
     let seeds: Vec<u64> = (1..=10).collect();
     let runs = par_map(&seeds, |&seed| run(&s, "replica-read", seed));
     let overselling = runs.iter().filter(|m| m.oversold_units > 0).count();
-    assert!(overselling >= 8, "replica-read oversold on only {overselling} of 10 seeds");
+    assert!(
+        overselling >= 8,
+        "replica-read oversold on only {overselling} of 10 seeds"
+    );
     for m in &runs {
         // The story's order of magnitude: seconds of lag, tens of units.
-        assert!((4_000.0..16_000.0).contains(&m.replica_lag_ms_max), "lag max {}", m.replica_lag_ms_max);
+        assert!(
+            (4_000.0..16_000.0).contains(&m.replica_lag_ms_max),
+            "lag max {}",
+            m.replica_lag_ms_max
+        );
         assert!(m.oversold_units < 200, "oversold {}", m.oversold_units);
         // A blind decrement shows up on the primary as negative stock.
         assert_eq!(m.stock_final_primary, -m.oversold_units);
@@ -51,7 +74,14 @@ fn replica_read_oversells_on_most_seeds_with_lag_of_seconds() {
 #[test]
 fn the_same_shoppers_reach_every_variant() {
     let s = scenario(BF, &[]);
-    let names = ["replica-read", "cache-read", "primary-read", "pessimistic-lock", "optimistic", "conditional-decrement"];
+    let names = [
+        "replica-read",
+        "cache-read",
+        "primary-read",
+        "pessimistic-lock",
+        "optimistic",
+        "conditional-decrement",
+    ];
     let runs = par_map(&names, |name| run(&s, name, 5));
     for m in &runs[1..] {
         assert_eq!(m.shoppers, runs[0].shoppers);
@@ -62,7 +92,10 @@ fn the_same_shoppers_reach_every_variant() {
     // decrement is one round trip.
     assert!(by("pessimistic-lock").lock_waits > 0);
     assert!(by("optimistic").checkout_retries > 0);
-    assert!(by("conditional-decrement").checkout_latency_ms_p99 < by("pessimistic-lock").checkout_latency_ms_p99);
+    assert!(
+        by("conditional-decrement").checkout_latency_ms_p99
+            < by("pessimistic-lock").checkout_latency_ms_p99
+    );
     // A 5-minute cache in front of checkout is far worse than a lagging replica.
     assert!(by("cache-read").oversold_units > by("replica-read").oversold_units);
 }
@@ -72,11 +105,22 @@ fn without_the_spike_lag_stays_small_and_nothing_is_oversold() {
     // The same store at its pre-sale rate all along, with less stock so that it still sells out.
     let s = scenario(
         BF,
-        &["traffic.profile=[{ at_s = 0, shoppers_per_s = 60 }]", "products[0].stock=300"],
+        &[
+            "traffic.profile=[{ at_s = 0, shoppers_per_s = 60 }]",
+            "products[0].stock=300",
+        ],
     );
     let m = run(&s, "replica-read", 2024);
-    assert!(m.replica_lag_ms_max < 500.0, "lag max {} ms", m.replica_lag_ms_max);
-    assert!(m.replica_lag_ms_mean < 20.0, "lag mean {} ms", m.replica_lag_ms_mean);
+    assert!(
+        m.replica_lag_ms_max < 500.0,
+        "lag max {} ms",
+        m.replica_lag_ms_max
+    );
+    assert!(
+        m.replica_lag_ms_mean < 20.0,
+        "lag mean {} ms",
+        m.replica_lag_ms_mean
+    );
     assert!(m.orders_rejected_out_of_stock > 0, "the product sold out");
     // Milliseconds of lag leave only a tiny window for a stale check.
     assert!(m.oversold_units <= 3, "oversold {}", m.oversold_units);

@@ -12,7 +12,10 @@ fn help_shows_examples_and_exit_codes() {
 
 #[test]
 fn validate_accepts_every_bundled_scenario() {
-    for file in ["scenarios/black-friday.toml", "scenarios/validation/replica-mm1.toml"] {
+    for file in [
+        "scenarios/black-friday.toml",
+        "scenarios/validation/replica-mm1.toml",
+    ] {
         let o = lagsim(&["validate", file]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         assert!(stdout(&o).starts_with("ok: "));
@@ -35,7 +38,13 @@ fn json_output_has_every_documented_key() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    for key in ["lagsim_version", "scenario", "seed", "reproduce", "variants"] {
+    for key in [
+        "lagsim_version",
+        "scenario",
+        "seed",
+        "reproduce",
+        "variants",
+    ] {
         assert!(!json[key].is_null(), "missing {key}");
     }
     assert_eq!(json["seed"], 2024);
@@ -68,22 +77,38 @@ fn json_output_has_every_documented_key() {
             assert!(v["metrics"][key].is_number(), "missing metrics.{key}");
         }
         // Every metric key is documented.
-        let reference = std::fs::read_to_string(crate::support::repo_path("docs/output-reference.md")).unwrap();
+        let reference =
+            std::fs::read_to_string(crate::support::repo_path("docs/output-reference.md")).unwrap();
         for key in v["metrics"].as_object().unwrap().keys() {
-            assert!(reference.contains(&format!("`{key}`")), "docs/output-reference.md lacks `{key}`");
+            assert!(
+                reference.contains(&format!("`{key}`")),
+                "docs/output-reference.md lacks `{key}`"
+            );
         }
     }
 }
 
 #[test]
 fn table_output_prints_seed_hashes_and_a_reproduce_line() {
-    let o = lagsim(&["run", "scenarios/validation/replica-mm1.toml", "--set", "duration_s=5", "--seed", "9"]);
+    let o = lagsim(&[
+        "run",
+        "scenarios/validation/replica-mm1.toml",
+        "--set",
+        "duration_s=5",
+        "--seed",
+        "9",
+    ]);
     assert!(o.status.success());
     let out = stdout(&o);
     assert!(out.contains("seed: 9"));
     assert!(out.contains("replica lag mean (s)"));
-    assert!(out.contains("reproduce: lagsim run scenarios/validation/replica-mm1.toml --seed 9 --set duration_s=5"));
-    let hash_line = out.lines().find(|l| l.starts_with("trace mm1")).expect("a trace hash line");
+    assert!(out.contains(
+        "reproduce: lagsim run scenarios/validation/replica-mm1.toml --seed 9 --set duration_s=5"
+    ));
+    let hash_line = out
+        .lines()
+        .find(|l| l.starts_with("trace mm1"))
+        .expect("a trace hash line");
     assert_eq!(hash_line.split_whitespace().nth(2).unwrap().len(), 16);
 }
 
@@ -91,14 +116,23 @@ fn table_output_prints_seed_hashes_and_a_reproduce_line() {
 fn unknown_variant_is_bad_usage() {
     let o = lagsim(&["run", "scenarios/black-friday.toml", "--variant", "yolo"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no variant named `yolo`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no variant named `yolo`"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("pessimistic-lock"));
 }
 
 #[test]
 fn bad_flags_and_missing_files_are_bad_usage() {
     assert_eq!(lagsim(&["run"]).status.code(), Some(2));
-    assert_eq!(lagsim(&["run", "scenarios/black-friday.toml", "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(
+        lagsim(&["run", "scenarios/black-friday.toml", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
     let o = lagsim(&["run", "no/such/file.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read scenario file no/such/file.toml"));
@@ -118,6 +152,9 @@ fn a_run_past_its_horizon_is_a_clear_error() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("had not finished by its horizon of 61.000s"), "{err}");
+    assert!(
+        err.contains("had not finished by its horizon of 61.000s"),
+        "{err}"
+    );
     assert!(err.contains("horizon_s"));
 }

@@ -1,6 +1,10 @@
 use crate::support::{lagsim, run, scenario, stdout};
 
-const MM1_SHORT: &[&str] = &["scenarios/validation/replica-mm1.toml", "--set", "duration_s=20"];
+const MM1_SHORT: &[&str] = &[
+    "scenarios/validation/replica-mm1.toml",
+    "--set",
+    "duration_s=20",
+];
 
 #[test]
 fn same_seed_gives_byte_identical_json_and_traces() {
@@ -8,7 +12,14 @@ fn same_seed_gives_byte_identical_json_and_traces() {
     std::fs::create_dir_all(&dir).unwrap();
     let (t1, t2) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
     let args = |trace: &std::path::Path| {
-        let mut a = vec!["run", "scenarios/black-friday.toml", "--format", "json", "--seed", "11"];
+        let mut a = vec![
+            "run",
+            "scenarios/black-friday.toml",
+            "--format",
+            "json",
+            "--seed",
+            "11",
+        ];
         a.extend(["--set", "duration_s=120", "--set", "horizon_s=900"]);
         a.extend(["--trace", trace.to_str().unwrap()]);
         a.into_iter().map(String::from).collect::<Vec<_>>()
@@ -28,10 +39,16 @@ fn same_seed_gives_byte_identical_json_and_traces() {
 
 #[test]
 fn different_seeds_give_different_runs() {
-    let s = scenario("scenarios/black-friday.toml", &["duration_s=120", "horizon_s=900"]);
+    let s = scenario(
+        "scenarios/black-friday.toml",
+        &["duration_s=120", "horizon_s=900"],
+    );
     let v = &s.variants[0];
     let run_hash = |seed| {
-        lagsim::model::run_variant(v, seed, &mut lagsim::engine::NoTrace).unwrap().summary.trace_hash
+        lagsim::model::run_variant(v, seed, &mut lagsim::engine::NoTrace)
+            .unwrap()
+            .summary
+            .trace_hash
     };
     assert_eq!(run_hash(1), run_hash(1));
     assert_ne!(run_hash(1), run_hash(2));
@@ -45,7 +62,10 @@ fn check_determinism_reports_identical_runs() {
     args.push("--check-determinism");
     let o = lagsim(&args);
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("determinism: variant `mm1`: two runs identical"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("determinism: variant `mm1`: two runs identical")
+    );
 }
 
 #[test]

@@ -2,12 +2,12 @@
 
 mod support;
 
+/// The Black Friday replay: strong strategies never oversell, replica reads do, lag emerges.
+mod black_friday;
 /// The command line: help, validate, JSON keys, exit codes.
 mod cli;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
-/// The Black Friday replay: strong strategies never oversell, replica reads do, lag emerges.
-mod black_friday;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.
 mod replica_mm1;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.

@@ -21,7 +21,11 @@ fn check(lambda: f64, mean_apply_ms: f64) {
         err * 100.0
     );
     let err99 = (m.replica_lag_ms_p99 - p99_ms).abs() / p99_ms;
-    assert!(err99 < 0.05, "λ={lambda} μ={mu}: p99 lag {} ms, theory {p99_ms:.4} ms", m.replica_lag_ms_p99);
+    assert!(
+        err99 < 0.05,
+        "λ={lambda} μ={mu}: p99 lag {} ms, theory {p99_ms:.4} ms",
+        m.replica_lag_ms_p99
+    );
     // Every write was applied exactly once.
     assert_eq!(m.primary_commits, m.replicas[0].entries_applied);
 }

@@ -8,6 +8,8 @@ mod black_friday;
 mod cli;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
+/// Generated seeds and loads: no oversell under strong strategies, units conserved.
+mod properties;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.
 mod replica_mm1;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.

@@ -46,6 +46,7 @@ pub fn splitmix64(mut z: u64) -> u64 {
 #[derive(Clone, Debug)]
 pub struct SimRng {
     inner: ChaCha8Rng,
+    spare_normal: Option<f64>,
 }
 
 impl SimRng {
@@ -53,7 +54,10 @@ impl SimRng {
     pub fn stream(root_seed: u64, id: StreamId) -> Self {
         let mut inner = ChaCha8Rng::seed_from_u64(root_seed);
         inner.set_stream(id.number());
-        Self { inner }
+        Self {
+            inner,
+            spare_normal: None,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -87,13 +91,19 @@ impl SimRng {
         -libm::log1p(-self.unit_f64()) * mean
     }
 
-    /// A standard normal draw (Box–Muller with `libm`; one of the pair is discarded so that each
-    /// call consumes exactly two words, keeping streams aligned).
+    /// A standard normal draw (Box–Muller with `libm`). Each pair of uniforms gives two
+    /// normals; the second is kept for the next call.
     pub fn standard_normal(&mut self) -> f64 {
+        if let Some(z) = self.spare_normal.take() {
+            return z;
+        }
         // 1 - u is in (0, 1], so the log is finite.
         let u1 = 1.0 - self.unit_f64();
         let u2 = self.unit_f64();
-        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+        let r = libm::sqrt(-2.0 * libm::log(u1));
+        let (sin, cos) = libm::sincos(2.0 * std::f64::consts::PI * u2);
+        self.spare_normal = Some(r * sin);
+        r * cos
     }
 
     /// An index drawn with probability proportional to `weights` (at least one must be > 0).
@@ -145,6 +155,19 @@ mod tests {
         let n = 200_000;
         let mean = (0..n).map(|_| r.exponential(5.0)).sum::<f64>() / n as f64;
         assert!((mean - 5.0).abs() < 0.05, "mean {mean}");
+    }
+
+    #[test]
+    fn standard_normal_has_mean_0_and_variance_1() {
+        let mut r = SimRng::stream(2, StreamId::new("test", 0));
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.standard_normal()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.01,
+            "mean {mean} var {var}"
+        );
     }
 
     #[test]

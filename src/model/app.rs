@@ -149,7 +149,7 @@ impl App {
             stage,
         });
         ctx.fx
-            .after(self.config.request_timeout_us, Event::RequestTimeout(req));
+            .after_fixed(self.config.request_timeout_us, Event::RequestTimeout(req));
         ctx.send(NodeId::APP, to, super::Body::Request { req: Some(req), op });
     }
 

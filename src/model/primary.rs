@@ -197,7 +197,7 @@ impl Primary {
                     let grant = self.next_ticket;
                     self.next_ticket += 1;
                     self.rows[row as usize].lock = Some(Lock { txn, grant });
-                    ctx.fx.after(
+                    ctx.fx.after_fixed(
                         self.config.txn_idle_timeout_us,
                         Event::TxnIdleTimeout { row, grant },
                     );
@@ -253,7 +253,7 @@ impl Primary {
             ticket,
             since: ctx.now,
         });
-        ctx.fx.after(
+        ctx.fx.after_fixed(
             self.config.lock_timeout_us,
             Event::LockWaitTimeout { row, ticket },
         );

@@ -12,6 +12,13 @@ pub trait World {
     type Event: Copy + Traced;
     /// Handles `event` at `now`, pushing any follow-up events into `out`.
     fn handle(&mut self, now: SimTime, event: Self::Event, out: &mut Effects<Self::Event>);
+
+    /// Whether `event` has become moot before its time came: a timeout for a request that was
+    /// answered, say. A stale event is dropped without being handled, counted or traced, so
+    /// timers need no cancellation and leave no trace. By default nothing is stale.
+    fn is_stale(&self, _event: &Self::Event) -> bool {
+        false
+    }
 }
 
 /// The output buffer of one handler call: events to schedule, as data.
@@ -221,23 +228,28 @@ impl<W: World> Sim<W> {
     /// Processes the next event, describing it to `trace` as well as to the hash. Returns the
     /// time of the event processed, or `None` when no events remain.
     pub fn step(&mut self, trace: &mut impl TraceSink) -> Result<Option<SimTime>, RunError> {
-        let Some(next_at) = self.queue.peek_time() else {
-            return Ok(None);
+        let (time, seq, event) = loop {
+            let Some((time, seq, event)) = self.queue.pop() else {
+                return Ok(None);
+            };
+            if self.world.is_stale(&event) {
+                continue;
+            }
+            if time > self.limits.horizon {
+                return Err(RunError::HorizonExceeded {
+                    horizon: self.limits.horizon,
+                    next_at: time,
+                    pending: self.queue.len() + 1,
+                });
+            }
+            if self.events >= self.limits.max_events {
+                return Err(RunError::EventCapReached {
+                    max_events: self.limits.max_events,
+                    at: time,
+                });
+            }
+            break (time, seq, event);
         };
-        if next_at > self.limits.horizon {
-            return Err(RunError::HorizonExceeded {
-                horizon: self.limits.horizon,
-                next_at,
-                pending: self.queue.len(),
-            });
-        }
-        if self.events >= self.limits.max_events {
-            return Err(RunError::EventCapReached {
-                max_events: self.limits.max_events,
-                at: next_at,
-            });
-        }
-        let (time, seq, event) = self.queue.pop().expect("peeked above");
         self.now = time;
         self.events += 1;
         event.trace(time.as_micros(), seq, &mut Both(&mut self.hasher, trace));
@@ -387,6 +399,36 @@ mod tests {
                 at: SimTime(20)
             })
         );
+    }
+
+    /// A world where odd ticks are stale: they vanish from the run.
+    struct OddIsStale(Ticker);
+
+    impl World for OddIsStale {
+        type Event = Tick;
+        fn handle(&mut self, now: SimTime, ev: Tick, out: &mut Effects<Tick>) {
+            self.0.handle(now, ev, out);
+            out.after(1, Tick(ev.0 * 2 + 1));
+        }
+        fn is_stale(&self, ev: &Tick) -> bool {
+            ev.0 % 2 == 1
+        }
+    }
+
+    #[test]
+    fn stale_events_are_neither_handled_nor_counted() {
+        let world = OddIsStale(Ticker {
+            left: 0,
+            period_us: 10,
+            seen: vec![],
+        });
+        let mut sim = Sim::new(world, WIDE);
+        sim.schedule(SimTime(0), Tick(0));
+        sim.schedule(SimTime(5), Tick(2));
+        let s = sim.run().unwrap();
+        assert_eq!(s.events, 2);
+        assert_eq!(s.end, SimTime(5));
+        assert_eq!(sim.world().0.seen, vec![SimTime(0), SimTime(5)]);
     }
 
     #[test]

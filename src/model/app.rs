@@ -18,6 +18,8 @@ pub type ShopperRef = Key;
 
 #[derive(Clone, Copy, Debug)]
 struct Shopper {
+    /// Arrival number: names the shopper's random streams.
+    number: u64,
     product: u32,
     adds_to_cart: bool,
     think_us: u64,
@@ -57,8 +59,6 @@ pub struct App {
     replicas: usize,
     next_replica: usize,
     next_txn: u64,
-    retry_rng: SimRng,
-    work_rng: SimRng,
     shoppers: Slab<Shopper>,
     pub requests: Slab<Request>,
     pub stats: AppStats,
@@ -88,8 +88,6 @@ impl App {
             replicas,
             next_replica: 0,
             next_txn: 1,
-            retry_rng: SimRng::stream(seed, StreamId::new("checkout-retry", 0)),
-            work_rng: SimRng::stream(seed, StreamId::new("checkout-work", 0)),
             shoppers: Slab::default(),
             requests: Slab::default(),
             stats: AppStats::new(products),
@@ -104,6 +102,7 @@ impl App {
         let think_us = self.config.think_time.sample(&mut rng);
         let qty = rng.weighted_index(&self.config.quantity_weights) as i64 + 1;
         let shopper = Shopper {
+            number: n,
             product,
             adds_to_cart,
             think_us,
@@ -306,13 +305,21 @@ impl App {
                 } else {
                     // A write after a read: the application works on the order first.
                     shopper.pending = Some(op);
-                    let work = self.checkout.work_time.sample(&mut self.work_rng);
+                    let work = self.checkout.work_time.sample(&mut attempt_rng(
+                        self.seed,
+                        "checkout-work",
+                        shopper,
+                    ));
                     ctx.fx.after(work, Event::CheckoutWorkDone(s));
                 }
             }
             Step::Retry => {
                 self.stats.retries += 1;
-                let backoff = self.checkout.retry_backoff.sample(&mut self.retry_rng);
+                let backoff = self.checkout.retry_backoff.sample(&mut attempt_rng(
+                    self.seed,
+                    "checkout-backoff",
+                    shopper,
+                ));
                 ctx.fx.after(backoff, Event::RetryCheckout(s));
             }
             Step::Finish { outcome, rollback } => {
@@ -354,4 +361,13 @@ impl App {
         self.shoppers.remove(s).expect("live shopper");
         count(&mut self.stats);
     }
+}
+
+/// The stream for one draw of a checkout attempt, derived from the shopper's arrival number and
+/// its retry count, so that the same shopper draws the same work time and backoff in every
+/// variant (common random numbers), whatever other shoppers are doing.
+fn attempt_rng(seed: u64, label: &'static str, shopper: &Shopper) -> SimRng {
+    // max_retries is at most 1000 < 2^10, so (number, retries) pairs never collide.
+    let index = shopper.number << 10 | u64::from(shopper.checkout.retries);
+    SimRng::stream(seed, StreamId::new(label, index))
 }

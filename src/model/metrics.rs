@@ -129,6 +129,8 @@ pub struct Metrics {
     pub cache_hit_ratio: f64,
     pub cache_invalidations: u64,
     pub request_timeouts: u64,
+    pub late_replies: u64,
+    pub txn_aborts: u64,
     pub messages_lost: u64,
     pub replicas: Vec<ReplicaMetrics>,
 }

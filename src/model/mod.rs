@@ -220,7 +220,9 @@ impl Traced for Event {
                 match m.body {
                     Body::Request { req, op } => {
                         sink.str("op", op.name());
-                        sink.u64("row", u64::from(op.row()));
+                        if op != Op::BackgroundRead {
+                            sink.u64("row", u64::from(op.row()));
+                        }
                         if let Some(req) = req {
                             key(sink, "req", req);
                         }
@@ -495,9 +497,9 @@ impl Model {
                     }
                 }
             }
-            FaultKind::PauseReplica { replica } => self.replicas[replica].set_paused(ctx, starts),
+            FaultKind::PauseReplica { replica } => self.replicas[replica].pause(ctx, starts),
             FaultKind::SlowReplica { replica, factor } => {
-                self.replicas[replica].set_slow_factor(if starts { factor } else { 1.0 })
+                self.replicas[replica].slow_down(factor, starts)
             }
         }
     }
@@ -643,6 +645,8 @@ impl Model {
             cache_hit_ratio: ratio(self.cache.hit_ratio()),
             cache_invalidations: self.cache.invalidations,
             request_timeouts: st.timeouts,
+            late_replies: st.late_replies,
+            txn_aborts: self.primary.aborts,
             messages_lost: self.network.lost,
             replicas,
         }
@@ -651,6 +655,15 @@ impl Model {
 
 impl World for Model {
     type Event = Event;
+
+    fn is_stale(&self, event: &Event) -> bool {
+        match *event {
+            Event::RequestTimeout(req) => self.app.requests.get(req).is_none(),
+            Event::LockWaitTimeout { row, ticket } => !self.primary.is_waiting(row, ticket),
+            Event::TxnIdleTimeout { row, grant } => !self.primary.holds(row, grant),
+            _ => false,
+        }
+    }
 
     fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
         let mut outbox = std::mem::take(&mut self.outbox);

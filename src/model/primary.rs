@@ -170,10 +170,11 @@ impl Primary {
             op => {
                 let row = op.row();
                 let r = &self.rows[row as usize];
-                let blocked = match (r.lock, op.txn()) {
-                    (Some(lock), Some(txn)) => lock.txn != txn,
-                    (Some(_), None) => true,
-                    (None, _) => false,
+                // A transaction's commit never waits: either it holds the lock, or the idle
+                // timeout took it away and the transaction is gone (answered `Aborted`).
+                let blocked = match (r.lock, op) {
+                    (_, Op::CommitDecrement { .. }) | (None, _) => false,
+                    (Some(lock), op) => op.txn() != Some(lock.txn),
                 };
                 if blocked {
                     self.wait_for_lock(ctx, row, job);
@@ -278,6 +279,21 @@ impl Primary {
         if r.lock.is_some_and(|l| l.txn == txn) {
             self.release(ctx, row);
         }
+    }
+
+    /// Whether the lock request with this ticket is still waiting.
+    pub fn is_waiting(&self, row: u32, ticket: u64) -> bool {
+        self.rows[row as usize]
+            .waiters
+            .iter()
+            .any(|w| w.ticket == ticket)
+    }
+
+    /// Whether the lock grant `grant` still holds `row`.
+    pub fn holds(&self, row: u32, grant: u64) -> bool {
+        self.rows[row as usize]
+            .lock
+            .is_some_and(|l| l.grant == grant)
     }
 
     pub fn lock_wait_timeout(&mut self, ctx: &mut Ctx, row: u32, ticket: u64) {

@@ -42,8 +42,10 @@ pub struct Replica {
     relay: VecDeque<LogEntry>,
     /// The applier has a task queued or running.
     applier_active: bool,
-    paused: bool,
-    slow_factor: f64,
+    /// Active pauses (overlapping pause faults nest).
+    pauses: u32,
+    /// Factors of the active slowdowns; apply times are multiplied by all of them.
+    slowdowns: Vec<f64>,
     queue: VecDeque<Task>,
     busy: u32,
     pub reads: u64,
@@ -66,8 +68,8 @@ impl Replica {
             applied_lsn: 0,
             relay: VecDeque::new(),
             applier_active: false,
-            paused: false,
-            slow_factor: 1.0,
+            pauses: 0,
+            slowdowns: Vec::new(),
             queue: VecDeque::new(),
             busy: 0,
             reads: 0,
@@ -91,11 +93,9 @@ impl Replica {
             Task::Read { .. } => self.config.read_time.sample(&mut self.rng),
             Task::Apply => {
                 let base = self.config.apply_time.sample(&mut self.rng);
-                if self.slow_factor == 1.0 {
-                    base
-                } else {
-                    libm::round(base as f64 * self.slow_factor) as u64
-                }
+                self.slowdowns
+                    .iter()
+                    .fold(base, |us, f| libm::round(us as f64 * f) as u64)
             }
         };
         ctx.fx.after(
@@ -109,7 +109,7 @@ impl Replica {
 
     /// Queues the applier's next step if there is an entry to apply and nothing stops it.
     fn wake_applier(&mut self, ctx: &mut Ctx) {
-        if !self.applier_active && !self.paused && !self.relay.is_empty() {
+        if !self.applier_active && self.pauses == 0 && !self.relay.is_empty() {
             self.applier_active = true;
             self.submit(ctx, Task::Apply);
         }
@@ -175,12 +175,22 @@ impl Replica {
         served
     }
 
-    pub fn set_paused(&mut self, ctx: &mut Ctx, paused: bool) {
-        self.paused = paused;
+    /// Starts (`true`) or ends one pause of the applier.
+    pub fn pause(&mut self, ctx: &mut Ctx, starts: bool) {
+        if starts {
+            self.pauses += 1;
+        } else {
+            self.pauses = self.pauses.saturating_sub(1);
+        }
         self.wake_applier(ctx);
     }
 
-    pub fn set_slow_factor(&mut self, factor: f64) {
-        self.slow_factor = factor;
+    /// Starts (`true`) or ends one slowdown by `factor`.
+    pub fn slow_down(&mut self, factor: f64, starts: bool) {
+        if starts {
+            self.slowdowns.push(factor);
+        } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
+            self.slowdowns.remove(i);
+        }
     }
 }

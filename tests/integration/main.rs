@@ -8,6 +8,8 @@ mod black_friday;
 mod cli;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
+/// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.
+mod faults;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.
 mod properties;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.

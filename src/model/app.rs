@@ -62,6 +62,8 @@ pub struct App {
     shoppers: Slab<Shopper>,
     pub requests: Slab<Request>,
     pub stats: AppStats,
+    /// The lag monitor is alerting: `lag-aware` reads go to the primary.
+    pub route_to_primary: bool,
 }
 
 impl App {
@@ -91,6 +93,7 @@ impl App {
             shoppers: Slab::default(),
             requests: Slab::default(),
             stats: AppStats::new(products),
+            route_to_primary: false,
         }
     }
 
@@ -129,6 +132,8 @@ impl App {
             ReadSource::Primary => (NodeId::PRIMARY, Stage::Direct),
             ReadSource::Replica => (self.pick_replica(), Stage::Direct),
             ReadSource::Cache => (NodeId::CACHE, Stage::CacheGet),
+            ReadSource::LagAware if self.route_to_primary => (NodeId::PRIMARY, Stage::Direct),
+            ReadSource::LagAware => (self.pick_replica(), Stage::Direct),
         };
         self.request(ctx, s, purpose, stage, to, Op::Read { row });
     }

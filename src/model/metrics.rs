@@ -132,6 +132,11 @@ pub struct Metrics {
     pub late_replies: u64,
     pub txn_aborts: u64,
     pub messages_lost: u64,
+    pub monitor_samples: u64,
+    pub lag_alerts: u64,
+    pub alert_detect_delay_ms: f64,
+    pub alert_detect_delay_ms_max: f64,
+    pub lag_alert_active_s: f64,
     pub replicas: Vec<ReplicaMetrics>,
 }
 

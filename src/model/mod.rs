@@ -11,6 +11,7 @@
 mod app;
 mod cache;
 pub mod metrics;
+mod monitor;
 mod network;
 mod primary;
 mod replica;
@@ -26,9 +27,10 @@ use crate::strategy::Strategy;
 use app::{App, ShopperRef};
 use cache::Cache;
 use metrics::{Metrics, ReplicaMetrics, StaleCounts, ms, ratio};
+use monitor::{Monitor, Verdict};
 use network::{Fate, Network};
 use primary::{Job, Primary};
-use replica::{Replica, Task};
+use replica::{Done, Replica, Task};
 use traffic::Arrivals;
 
 pub use metrics::Purpose;
@@ -193,15 +195,31 @@ pub enum Event {
     BackgroundRead,
     Deliver(Message),
     PrimaryDone(Job),
-    ReplicaDone { replica: NodeId, task: Task },
+    ReplicaDone {
+        replica: NodeId,
+        task: Task,
+    },
     ShopperWakes(ShopperRef),
     RetryCheckout(ShopperRef),
     CheckoutWorkDone(ShopperRef),
     RequestTimeout(ReqRef),
-    LockWaitTimeout { row: u32, ticket: u64 },
-    TxnIdleTimeout { row: u32, grant: u64 },
+    LockWaitTimeout {
+        row: u32,
+        ticket: u64,
+    },
+    TxnIdleTimeout {
+        row: u32,
+        grant: u64,
+    },
     FaultStarts(u16),
     FaultEnds(u16),
+    /// The lag monitor polls the replicas.
+    MonitorSample,
+    /// The lag monitor raised (or cleared) its alert; `lag_us` is the worst reported lag.
+    LagAlert {
+        raised: bool,
+        lag_us: u64,
+    },
 }
 
 impl Traced for Event {
@@ -298,6 +316,19 @@ impl Traced for Event {
                 sink.begin(t, seq, "fault-ends");
                 sink.u64("fault", u64::from(i));
             }
+            Event::MonitorSample => sink.begin(t, seq, "monitor-sample"),
+            Event::LagAlert { raised, lag_us } => {
+                sink.begin(
+                    t,
+                    seq,
+                    if raised {
+                        "lag-alert-raised"
+                    } else {
+                        "lag-alert-cleared"
+                    },
+                );
+                sink.u64("lag_us", lag_us);
+            }
         }
         sink.end();
     }
@@ -381,6 +412,9 @@ pub struct Model {
     background_rng: SimRng,
     next_background_replica: usize,
     stale: StaleCounts,
+    monitor: Option<Monitor>,
+    /// When the last fault ends (the monitor keeps watching until then).
+    faults_end: SimTime,
     outbox: Vec<Outgoing>,
     healed: Vec<(SimTime, Message)>,
 }
@@ -448,6 +482,13 @@ impl Model {
             background_rng: stream("background-rows", 0),
             next_background_replica: 0,
             stale: StaleCounts::default(),
+            monitor: config.monitor.clone().map(Monitor::new),
+            faults_end: config
+                .faults
+                .iter()
+                .map(|f| f.end)
+                .max()
+                .unwrap_or(SimTime::ZERO),
             outbox: Vec::with_capacity(32),
             healed: Vec::new(),
             app,
@@ -469,6 +510,12 @@ impl Model {
         }
         if let Some(t) = self.background_reads.next() {
             events.push((t, Event::BackgroundRead));
+        }
+        if let Some(m) = &self.monitor {
+            events.push((
+                SimTime::from_micros(m.config.sample_every_us),
+                Event::MonitorSample,
+            ));
         }
         for (i, f) in self.config.faults.iter().enumerate() {
             events.push((f.start, Event::FaultStarts(i as u16)));
@@ -501,6 +548,43 @@ impl Model {
             FaultKind::SlowReplica { replica, factor } => {
                 self.replicas[replica].slow_down(factor, starts)
             }
+        }
+    }
+
+    /// The lag monitor's poll: compare the worst reported lag with the threshold, tell the router,
+    /// and poll again while anything could still make the replicas lag.
+    fn sample_lag(&mut self, ctx: &mut Ctx) {
+        let Some(m) = &mut self.monitor else {
+            unreachable!("samples are scheduled only with a monitor")
+        };
+        let now = ctx.now;
+        let reported = self.replicas.iter().map(|r| r.reported_lag(now));
+        let worst = reported.clone().map(|(lag, _)| lag).max().unwrap_or(0);
+        match m.sample(now, reported) {
+            Verdict::Raise => ctx.fx.after(
+                0,
+                Event::LagAlert {
+                    raised: true,
+                    lag_us: worst,
+                },
+            ),
+            Verdict::Clear => ctx.fx.after(
+                0,
+                Event::LagAlert {
+                    raised: false,
+                    lag_us: worst,
+                },
+            ),
+            Verdict::Unchanged => {}
+        }
+        self.app.route_to_primary = m.alerting;
+        let busy = now < self.config.traffic_end
+            || now < self.faults_end
+            || m.alerting
+            || self.replicas.iter().any(Replica::has_backlog);
+        if busy {
+            ctx.fx
+                .after_fixed(m.config.sample_every_us, Event::MonitorSample);
         }
     }
 
@@ -648,6 +732,21 @@ impl Model {
             late_replies: st.late_replies,
             txn_aborts: self.primary.aborts,
             messages_lost: self.network.lost,
+            monitor_samples: self.monitor.as_ref().map_or(0, |m| m.samples),
+            lag_alerts: self.monitor.as_ref().map_or(0, |m| m.alerts),
+            alert_detect_delay_ms: ms(self
+                .monitor
+                .as_ref()
+                .map_or(0.0, |m| m.detect_delay_us.mean())),
+            alert_detect_delay_ms_max: ms(self
+                .monitor
+                .as_ref()
+                .map_or(0.0, |m| m.detect_delay_us.max() as f64)),
+            lag_alert_active_s: ms(self
+                .monitor
+                .as_ref()
+                .map_or(0.0, |m| m.alerting_us(end) as f64))
+                / 1e3,
             replicas,
         }
     }
@@ -723,12 +822,26 @@ impl World for Model {
             Event::PrimaryDone(job) => self.primary.done(&mut ctx, job),
             Event::ReplicaDone { replica, task } => {
                 let i = replica.replica_index().expect("a replica");
-                if let (Task::Read { req: Some(req), .. }, Some((row, version))) =
-                    (task, self.replicas[i].done(&mut ctx, task))
-                {
-                    self.judge_staleness(req, row, version);
+                match (task, self.replicas[i].done(&mut ctx, task)) {
+                    (Task::Read { req: Some(req), .. }, Done::Read { row, version }) => {
+                        self.judge_staleness(req, row, version);
+                    }
+                    (
+                        _,
+                        Done::Applied {
+                            committed_at,
+                            lag_us,
+                        },
+                    ) => {
+                        if let Some(m) = &mut self.monitor {
+                            m.observe_apply(committed_at, lag_us);
+                        }
+                    }
+                    _ => {}
                 }
             }
+            Event::MonitorSample => self.sample_lag(&mut ctx),
+            Event::LagAlert { .. } => {}
             Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
             Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),
             Event::CheckoutWorkDone(s) => self.app.work_done(&mut ctx, s),

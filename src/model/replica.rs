@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use super::{Answer, Ctx, Event, LogEntry, ReqRef};
-use crate::engine::{Histogram, SimRng};
+use crate::engine::{Histogram, SimRng, SimTime};
 use crate::scenario::{NodeId, Replica as ReplicaConfig};
 
 #[derive(Clone, Copy, Debug)]
@@ -24,6 +24,22 @@ pub enum Task {
     },
     /// Apply the entry at the head of the relay log.
     Apply,
+}
+
+/// What a finished task did, for the observers (staleness, the lag monitor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// A tracked read returned this version of `row`.
+    Read {
+        row: u32,
+        version: u64,
+    },
+    /// An entry committed at `committed_at` was applied `lag_us` after its commit.
+    Applied {
+        committed_at: SimTime,
+        lag_us: u64,
+    },
+    Nothing,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -134,7 +150,7 @@ impl Replica {
 
     /// A slot finished `task`. Returns the row and version a tracked read returned, so the caller
     /// can judge its staleness.
-    pub fn done(&mut self, ctx: &mut Ctx, task: Task) -> Option<(u32, u64)> {
+    pub fn done(&mut self, ctx: &mut Ctx, task: Task) -> Done {
         self.busy -= 1;
         let served = match task {
             Task::Read { from, req, row } => {
@@ -146,7 +162,13 @@ impl Replica {
                     };
                     ctx.reply_to(self.id, from, req, answer);
                 }
-                served.map(|(r, v)| (r, v.version))
+                match served {
+                    Some((row, view)) => Done::Read {
+                        row,
+                        version: view.version,
+                    },
+                    None => Done::Nothing,
+                }
             }
             Task::Apply => {
                 let entry = self
@@ -161,9 +183,13 @@ impl Replica {
                 }
                 self.applied_lsn = entry.lsn;
                 self.applied += 1;
-                self.lag_us.record(ctx.now.since(entry.committed_at));
+                let lag_us = ctx.now.since(entry.committed_at);
+                self.lag_us.record(lag_us);
                 self.applier_active = false;
-                None
+                Done::Applied {
+                    committed_at: entry.committed_at,
+                    lag_us,
+                }
             }
         };
         if let Some(next) = self.queue.pop_front() {
@@ -192,5 +218,18 @@ impl Replica {
         } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
             self.slowdowns.remove(i);
         }
+    }
+
+    /// The lag this replica reports at `now`: the age of the oldest entry it has received but not
+    /// applied (0 if none), with that entry's commit time.
+    pub fn reported_lag(&self, now: SimTime) -> (u64, SimTime) {
+        self.relay
+            .front()
+            .map_or((0, now), |e| (now.since(e.committed_at), e.committed_at))
+    }
+
+    /// Whether it has entries received but not applied.
+    pub fn has_backlog(&self) -> bool {
+        !self.relay.is_empty()
     }
 }

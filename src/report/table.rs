@@ -53,6 +53,10 @@ const ROWS: &[Row] = &[
     ("replica queries", |m| int(m.replica_queries)),
     ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
     ("request timeouts", |m| int(m.request_timeouts)),
+    ("lag alerts", |m| int(m.lag_alerts)),
+    ("alert detect delay mean (s)", |m| {
+        fixed(m.alert_detect_delay_ms / 1e3, 3)
+    }),
 ];
 
 /// Renders the comparison table, followed by each variant's trace hash.

@@ -46,6 +46,7 @@ const TOP_KEYS: &[&str] = &[
     "products",
     "checkout",
     "faults",
+    "monitor",
     "variants",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
@@ -110,6 +111,7 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
                 .map_err(|e| in_variant(e, &spec.name))?
         };
         check_replica_needs(&spec, &config)?;
+        check_monitor_needs(&spec, &config)?;
         variants.push(Variant {
             name: spec.name,
             checkout: spec.checkout,
@@ -185,6 +187,18 @@ fn positive_ms(v: &Val<'_, '_>, max_ms: f64) -> R<u64> {
         0 => Err(v.expected(&format!(
             "a number from 0.0005 to {} (it is rounded to whole µs, and must not round to 0)",
             num(max_ms)
+        ))),
+        us => Ok(us),
+    }
+}
+
+/// A duration in seconds that must be > 0 and not round to 0 µs.
+fn positive_s(v: &Val<'_, '_>, max_s: f64) -> R<u64> {
+    let s = v.number(Interval::above(0.0, max_s))?;
+    match s_to_us(s) {
+        0 => Err(v.expected(&format!(
+            "a number from 0.0000005 to {} (it is rounded to whole µs, and must not round to 0)",
+            num(max_s)
         ))),
         us => Ok(us),
     }
@@ -325,6 +339,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let products = read_products(root)?;
     let checkout = read_checkout(root)?;
     let faults = read_faults(root, &node_names, replicas.len(), horizon_s, horizon)?;
+    let monitor = read_monitor(root)?;
     Ok(Config {
         traffic_end: SimTime::from_micros(traffic_end),
         horizon: SimTime::from_micros(horizon),
@@ -339,7 +354,21 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         products,
         checkout,
         faults,
+        monitor,
     })
+}
+
+fn read_monitor(root: &Tab<'_, '_>) -> R<Option<Monitor>> {
+    if root.get("monitor").is_none() {
+        return Ok(None);
+    }
+    let t = section(root, "monitor", &["sample_every_s", "threshold_ms"])?;
+    Ok(Some(Monitor {
+        sample_every_us: opt(&t, "sample_every_s", |v| positive_s(v, MAX_HORIZON_S))?
+            .unwrap_or(5_000_000),
+        threshold_us: opt(&t, "threshold_ms", |v| positive_ms(v, MAX_TIMEOUT_MS))?
+            .unwrap_or(2_000_000),
+    }))
 }
 
 fn read_replicas(root: &Tab<'_, '_>) -> R<Vec<Replica>> {
@@ -887,6 +916,31 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
     Ok(specs)
 }
 
+/// A lag-aware variant routes by the lag monitor's alerts, so it needs a `[monitor]`.
+fn check_monitor_needs(spec: &VariantSpec<'_, '_>, config: &Config) -> R<()> {
+    if config.monitor.is_some() {
+        return Ok(());
+    }
+    let key = if spec.checkout == CheckoutKind::LagAware {
+        "checkout"
+    } else if spec.page == ReadSource::LagAware {
+        "page"
+    } else {
+        return Ok(());
+    };
+    let t = &spec.table;
+    let (span, path) = t
+        .get(key)
+        .map_or_else(|| (t.span.clone(), t.path.clone()), |v| (v.span, v.path));
+    Err(Issue::new(
+        span,
+        path,
+        "`lag-aware` routes reads by the lag monitor's alerts, but the scenario has no [monitor] \
+         section: add one (e.g. [monitor] with sample_every_s = 5 and threshold_ms = 2000)"
+            .to_string(),
+    ))
+}
+
 /// A variant that reads from a replica needs one.
 fn check_replica_needs(spec: &VariantSpec<'_, '_>, config: &Config) -> R<()> {
     if !config.replicas.is_empty() {
@@ -897,19 +951,28 @@ fn check_replica_needs(spec: &VariantSpec<'_, '_>, config: &Config) -> R<()> {
         t.get(key)
             .map_or_else(|| (t.span.clone(), t.path.clone()), |v| (v.span, v.path))
     };
-    let (span, path, why) = if spec.checkout == CheckoutKind::ReplicaRead {
+    let (span, path, why) = if matches!(
+        spec.checkout,
+        CheckoutKind::ReplicaRead | CheckoutKind::LagAware
+    ) {
         let (span, path) = at("checkout");
         (
             span,
             path,
-            "checkout `replica-read` reads stock from a replica".to_string(),
+            format!(
+                "checkout `{}` reads stock from a replica",
+                spec.checkout.name()
+            ),
         )
-    } else if spec.page == ReadSource::Replica {
+    } else if matches!(spec.page, ReadSource::Replica | ReadSource::LagAware) {
         let (span, path) = at("page");
         (
             span,
             path,
-            "page `replica` reads product pages from a replica".to_string(),
+            format!(
+                "page `{}` reads product pages from a replica",
+                spec.page.name()
+            ),
         )
     } else if config.cache.fill_from == ReadSource::Replica
         && (spec.page == ReadSource::Cache || spec.checkout == CheckoutKind::CacheRead)

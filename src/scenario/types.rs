@@ -47,13 +47,16 @@ pub enum ReadSource {
     Primary,
     Replica,
     Cache,
+    /// A replica while the lag monitor is quiet, the primary while it is alerting.
+    LagAware,
 }
 
 impl ReadSource {
-    pub const ALL: [(&'static str, ReadSource); 3] = [
+    pub const ALL: [(&'static str, ReadSource); 4] = [
         ("primary", ReadSource::Primary),
         ("replica", ReadSource::Replica),
         ("cache", ReadSource::Cache),
+        ("lag-aware", ReadSource::LagAware),
     ];
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -73,16 +76,18 @@ pub enum CheckoutKind {
     PessimisticLock,
     Optimistic,
     ConditionalDecrement,
+    LagAware,
 }
 
 impl CheckoutKind {
-    pub const ALL: [(&'static str, CheckoutKind); 6] = [
+    pub const ALL: [(&'static str, CheckoutKind); 7] = [
         ("replica-read", CheckoutKind::ReplicaRead),
         ("cache-read", CheckoutKind::CacheRead),
         ("primary-read", CheckoutKind::PrimaryRead),
         ("pessimistic-lock", CheckoutKind::PessimisticLock),
         ("optimistic", CheckoutKind::Optimistic),
         ("conditional-decrement", CheckoutKind::ConditionalDecrement),
+        ("lag-aware", CheckoutKind::LagAware),
     ];
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -111,6 +116,15 @@ pub struct Config {
     pub products: Vec<Product>,
     pub checkout: CheckoutParams,
     pub faults: Vec<Fault>,
+    /// The replica-lag monitor, if the scenario has one.
+    pub monitor: Option<Monitor>,
+}
+
+/// A monitor that polls every replica's reported lag and raises an alert above a threshold.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    pub sample_every_us: u64,
+    pub threshold_us: u64,
 }
 
 impl Config {

@@ -8,6 +8,7 @@
 
 mod cache_read;
 mod conditional_decrement;
+mod lag_aware;
 mod optimistic;
 mod pessimistic_lock;
 mod primary_read;
@@ -15,6 +16,7 @@ mod replica_read;
 
 pub use cache_read::CacheRead;
 pub use conditional_decrement::ConditionalDecrement;
+pub use lag_aware::LagAware;
 pub use optimistic::Optimistic;
 pub use pessimistic_lock::PessimisticLock;
 pub use primary_read::PrimaryRead;
@@ -160,6 +162,10 @@ macro_rules! dispatch {
             }
             CheckoutKind::ConditionalDecrement => {
                 let $s = ConditionalDecrement;
+                $e
+            }
+            CheckoutKind::LagAware => {
+                let $s = LagAware;
                 $e
             }
         }

@@ -12,10 +12,9 @@ fn help_shows_examples_and_exit_codes() {
 
 #[test]
 fn validate_accepts_every_bundled_scenario() {
-    for file in [
-        "scenarios/black-friday.toml",
-        "scenarios/validation/replica-mm1.toml",
-    ] {
+    let files = bundled_scenarios();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files.iter().map(String::as_str) {
         let o = lagsim(&["validate", file]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         assert!(stdout(&o).starts_with("ok: "));
@@ -157,4 +156,23 @@ fn a_run_past_its_horizon_is_a_clear_error() {
         "{err}"
     );
     assert!(err.contains("horizon_s"));
+}
+
+/// Every `.toml` under scenarios/, relative to the repository root, sorted.
+fn bundled_scenarios() -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let root = crate::support::repo_path("");
+                out.push(path.strip_prefix(&root).unwrap().to_str().unwrap().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&crate::support::repo_path("scenarios"), &mut out);
+    out.sort();
+    out
 }

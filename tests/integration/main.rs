@@ -10,6 +10,8 @@ mod cli;
 mod determinism;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.
 mod faults;
+/// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.
+mod lag_monitor;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.
 mod properties;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.

@@ -1,3 +1,4 @@
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod model;

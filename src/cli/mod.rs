@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::check::checks;
 use crate::engine::{NoTrace, hash_hex};
 use crate::model::{check_determinism, run_variant};
 use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
@@ -220,6 +221,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             trace_hash: hash_hex(run.summary.trace_hash),
             events: run.summary.events,
             end_s: run.summary.end.as_secs_f64(),
+            checks: checks(v, &run.metrics),
             metrics: run.metrics,
         });
     }
@@ -260,6 +262,20 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             }
             print(&mut out, &format!("reproduce: {}\n", report.reproduce))?;
         }
+    }
+
+    let mut failed = false;
+    for c in report.variants.iter().flat_map(|v| &v.checks) {
+        eprintln!(
+            "check {}: {}: {}",
+            c.name,
+            if c.ok { "ok" } else { "FAILED" },
+            c.message
+        );
+        failed |= !c.ok;
+    }
+    if failed {
+        return Ok(ExitCode::from(1));
     }
 
     if args.check_determinism {

@@ -17,10 +17,20 @@ struct Entry {
     expires: SimTime,
 }
 
+/// When a row's cached entry was last stale, for convergence.
+#[derive(Clone, Copy, Debug, Default)]
+struct Staleness {
+    /// The entry has been older than the primary since this instant.
+    since: Option<SimTime>,
+    /// When its last stale spell ended (a set, an invalidation or the TTL).
+    last_end: SimTime,
+}
+
 pub struct Cache {
     config: CacheConfig,
     rng: SimRng,
     entries: Vec<Option<Entry>>,
+    staleness: Vec<Staleness>,
     pub hits: u64,
     pub misses: u64,
     pub invalidations: u64,
@@ -32,6 +42,7 @@ impl Cache {
             config,
             rng,
             entries: vec![None; rows],
+            staleness: vec![Staleness::default(); rows],
             hits: 0,
             misses: 0,
             invalidations: 0,
@@ -62,7 +73,58 @@ impl Cache {
         served
     }
 
+    /// Closes a stale spell that its entry's TTL ended before `now`.
+    fn settle(&mut self, row: u32, now: SimTime) {
+        let track = &mut self.staleness[row as usize];
+        if let (Some(_), Some(e)) = (track.since, self.entries[row as usize])
+            && e.expires <= now
+        {
+            *track = Staleness {
+                since: None,
+                last_end: e.expires,
+            };
+        }
+    }
+
+    /// Re-judges `row` against the primary's committed version, after anything that may have
+    /// changed either side.
+    pub fn track(&mut self, row: u32, primary_version: u64, now: SimTime) {
+        self.settle(row, now);
+        let stale = self.entries[row as usize]
+            .is_some_and(|e| now < e.expires && e.version < primary_version);
+        let track = &mut self.staleness[row as usize];
+        match (track.since, stale) {
+            (None, true) => track.since = Some(now),
+            (Some(_), false) => {
+                *track = Staleness {
+                    since: None,
+                    last_end: now,
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// When every cached row had last stopped being stale, given the state at `end`: a row still
+    /// stale then converges when its TTL runs out.
+    pub fn converged_at(&mut self, end: SimTime) -> SimTime {
+        (0..self.entries.len() as u32)
+            .map(|row| {
+                self.settle(row, end);
+                match (
+                    self.staleness[row as usize].since,
+                    self.entries[row as usize],
+                ) {
+                    (Some(_), Some(e)) => e.expires,
+                    _ => self.staleness[row as usize].last_end,
+                }
+            })
+            .max()
+            .unwrap_or(SimTime::ZERO)
+    }
+
     pub fn set(&mut self, now: SimTime, row: u32, stock: i64, version: u64) {
+        self.settle(row, now);
         if self.config.ttl_us > 0 {
             self.entries[row as usize] = Some(Entry {
                 stock,
@@ -72,7 +134,8 @@ impl Cache {
         }
     }
 
-    pub fn invalidate(&mut self, row: u32) {
+    pub fn invalidate(&mut self, now: SimTime, row: u32) {
+        self.settle(row, now);
         self.invalidations += 1;
         self.entries[row as usize] = None;
     }

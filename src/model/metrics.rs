@@ -137,6 +137,9 @@ pub struct Metrics {
     pub alert_detect_delay_ms: f64,
     pub alert_detect_delay_ms_max: f64,
     pub lag_alert_active_s: f64,
+    pub quiescent_at_s: f64,
+    pub converged_at_s: f64,
+    pub converged_after_ms: f64,
     pub replicas: Vec<ReplicaMetrics>,
 }
 

@@ -606,10 +606,16 @@ impl Model {
                     row,
                     stock,
                     version,
-                } => self.cache.set(ctx.now, row, stock, version),
+                } => {
+                    self.cache.set(ctx.now, row, stock, version);
+                    self.track_cache(row, ctx.now);
+                }
                 other => unreachable!("the cache does not run {other:?}"),
             },
-            (NodeId::CACHE, Body::Invalidate { row }) => self.cache.invalidate(row),
+            (NodeId::CACHE, Body::Invalidate { row }) => {
+                self.cache.invalidate(ctx.now, row);
+                self.track_cache(row, ctx.now);
+            }
             (node, body) => {
                 let r = &mut self.replicas[node.replica_index().expect("the rest are replicas")];
                 match body {
@@ -625,6 +631,15 @@ impl Model {
                     other => unreachable!("a replica does not handle {other:?}"),
                 }
             }
+        }
+    }
+
+    /// Re-judges the cached copy of `row` (if it is a product) against the primary, for
+    /// convergence: called after anything that may have changed either.
+    fn track_cache(&mut self, row: u32, now: SimTime) {
+        if (row as usize) < self.config.products.len() {
+            self.cache
+                .track(row, self.primary.rows[row as usize].version, now);
         }
     }
 
@@ -660,6 +675,16 @@ impl Model {
 
     /// The summary of a finished run.
     pub fn metrics(&mut self, end: SimTime) -> Metrics {
+        // Quiescence: traffic has stopped and every fault has healed. Convergence: every replica
+        // has applied every commit and no cached row is older than the primary's.
+        let quiescent_at = self.config.traffic_end.max(self.faults_end);
+        let replicas_converged_at = self
+            .replicas
+            .iter()
+            .map(|r| r.last_apply)
+            .max()
+            .unwrap_or(SimTime::ZERO);
+        let converged_at = replicas_converged_at.max(self.cache.converged_at(end));
         let st = &self.app.stats;
         let stock_initial: i64 = self.config.products.iter().map(|p| p.stock).sum();
         let stock_final: i64 = (0..self.config.products.len())
@@ -742,6 +767,9 @@ impl Model {
                 .monitor
                 .as_ref()
                 .map_or(0.0, |m| m.detect_delay_us.max() as f64)),
+            quiescent_at_s: quiescent_at.as_secs_f64(),
+            converged_at_s: converged_at.as_secs_f64(),
+            converged_after_ms: ms(converged_at.since(quiescent_at) as f64),
             lag_alert_active_s: ms(self
                 .monitor
                 .as_ref()
@@ -819,7 +847,10 @@ impl World for Model {
                     self.deliver(&mut ctx, msg);
                 }
             }
-            Event::PrimaryDone(job) => self.primary.done(&mut ctx, job),
+            Event::PrimaryDone(job) => {
+                self.primary.done(&mut ctx, job);
+                self.track_cache(job.op.row(), now);
+            }
             Event::ReplicaDone { replica, task } => {
                 let i = replica.replica_index().expect("a replica");
                 match (task, self.replicas[i].done(&mut ctx, task)) {
@@ -847,10 +878,12 @@ impl World for Model {
             Event::CheckoutWorkDone(s) => self.app.work_done(&mut ctx, s),
             Event::RequestTimeout(req) => self.app.on_timeout(&mut ctx, req),
             Event::LockWaitTimeout { row, ticket } => {
-                self.primary.lock_wait_timeout(&mut ctx, row, ticket)
+                self.primary.lock_wait_timeout(&mut ctx, row, ticket);
+                self.track_cache(row, now);
             }
             Event::TxnIdleTimeout { row, grant } => {
-                self.primary.txn_idle_timeout(&mut ctx, row, grant)
+                self.primary.txn_idle_timeout(&mut ctx, row, grant);
+                self.track_cache(row, now);
             }
             Event::FaultStarts(i) => self.fault(&mut ctx, i, true),
             Event::FaultEnds(i) => self.fault(&mut ctx, i, false),

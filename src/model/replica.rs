@@ -66,6 +66,8 @@ pub struct Replica {
     busy: u32,
     pub reads: u64,
     pub applied: u64,
+    /// When the last entry was applied: the replica has matched the primary since.
+    pub last_apply: SimTime,
     /// Per log entry: time from commit on the primary to apply here.
     pub lag_us: Histogram,
     pub relay_max: usize,
@@ -90,6 +92,7 @@ impl Replica {
             busy: 0,
             reads: 0,
             applied: 0,
+            last_apply: SimTime::ZERO,
             lag_us: Histogram::new(),
             relay_max: 0,
         }
@@ -183,6 +186,7 @@ impl Replica {
                 }
                 self.applied_lsn = entry.lsn;
                 self.applied += 1;
+                self.last_apply = ctx.now;
                 let lag_us = ctx.now.since(entry.committed_at);
                 self.lag_us.record(lag_us);
                 self.applier_active = false;

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::check::Verdict;
 use crate::model::metrics::Metrics;
 
 /// Everything one `lagsim run` produced.
@@ -26,6 +27,8 @@ pub struct VariantReport {
     /// Simulated time of the last event, in seconds.
     pub end_s: f64,
     pub metrics: Metrics,
+    /// The verdicts of the checks the scenario asks for (empty if none).
+    pub checks: Vec<Verdict>,
 }
 
 impl RunReport {

@@ -53,6 +53,9 @@ const ROWS: &[Row] = &[
     ("replica queries", |m| int(m.replica_queries)),
     ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
     ("request timeouts", |m| int(m.request_timeouts)),
+    ("converged after quiescence (s)", |m| {
+        fixed(m.converged_after_ms / 1e3, 3)
+    }),
     ("lag alerts", |m| int(m.lag_alerts)),
     ("alert detect delay mean (s)", |m| {
         fixed(m.alert_detect_delay_ms / 1e3, 3)

@@ -47,6 +47,7 @@ const TOP_KEYS: &[&str] = &[
     "checkout",
     "faults",
     "monitor",
+    "convergence",
     "variants",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
@@ -340,6 +341,12 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let checkout = read_checkout(root)?;
     let faults = read_faults(root, &node_names, replicas.len(), horizon_s, horizon)?;
     let monitor = read_monitor(root)?;
+    let converge_within_us = {
+        let t = section(root, "convergence", &["must_converge_within_s"])?;
+        opt(&t, "must_converge_within_s", |v| {
+            v.number(Interval::closed(0.0, MAX_HORIZON_S)).map(s_to_us)
+        })?
+    };
     Ok(Config {
         traffic_end: SimTime::from_micros(traffic_end),
         horizon: SimTime::from_micros(horizon),
@@ -355,6 +362,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         checkout,
         faults,
         monitor,
+        converge_within_us,
     })
 }
 

@@ -118,6 +118,9 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The replica-lag monitor, if the scenario has one.
     pub monitor: Option<Monitor>,
+    /// If set, replicas and caches must match the primary within this long after traffic stops
+    /// and the last fault heals, or the run fails.
+    pub converge_within_us: Option<u64>,
 }
 
 /// A monitor that polls every replica's reported lag and raises an alert above a threshold.

@@ -167,7 +167,13 @@ fn bundled_scenarios() -> Vec<String> {
                 walk(&path, out);
             } else if path.extension().is_some_and(|e| e == "toml") {
                 let root = crate::support::repo_path("");
-                out.push(path.strip_prefix(&root).unwrap().to_str().unwrap().to_string());
+                out.push(
+                    path.strip_prefix(&root)
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .to_string(),
+                );
             }
         }
     }

@@ -6,6 +6,8 @@ mod support;
 mod black_friday;
 /// The command line: help, validate, JSON keys, exit codes.
 mod cli;
+/// After faults heal and traffic stops, replicas and caches converge, within a bound if asked.
+mod convergence;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.

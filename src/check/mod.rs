@@ -19,7 +19,7 @@ pub fn checks(variant: &Variant, m: &Metrics) -> Vec<Verdict> {
     convergence(variant, m).into_iter().collect()
 }
 
-/// `[convergence] must_converge_within_s`: after traffic stops and the last fault heals, every
+/// `[convergence] must_converge_within_s`: after writes stop and the last fault heals, every
 /// replica and every cached row must match the primary within the bound.
 pub fn convergence(variant: &Variant, m: &Metrics) -> Option<Verdict> {
     let bound_us = variant.config.converge_within_us?;

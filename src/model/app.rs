@@ -6,7 +6,7 @@
 //! same in every variant (common random numbers). Replica reads go round-robin over the replicas.
 //! A request with no reply after `request_timeout` fails for the shopper; a late reply is dropped.
 
-use super::metrics::{AppStats, Purpose};
+use super::metrics::{AppStats, Phases, Purpose};
 use super::{Answer, Ctx, Event, Op, ReqRef};
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
 use crate::scenario::{CheckoutParams, NodeId, ReadSource, Shoppers};
@@ -46,6 +46,8 @@ pub struct Request {
     shopper: ShopperRef,
     pub purpose: Purpose,
     stage: Stage,
+    /// The phase it was sent in.
+    phase: u8,
 }
 
 pub struct App {
@@ -64,6 +66,7 @@ pub struct App {
     pub stats: AppStats,
     /// The lag monitor is alerting: `lag-aware` reads go to the primary.
     pub route_to_primary: bool,
+    phases: Phases,
 }
 
 impl App {
@@ -77,6 +80,7 @@ impl App {
         fill_from: ReadSource,
         popularity: Vec<u64>,
         replicas: usize,
+        phases: Phases,
     ) -> Self {
         let products = popularity.len();
         Self {
@@ -94,6 +98,7 @@ impl App {
             requests: Slab::default(),
             stats: AppStats::new(products),
             route_to_primary: false,
+            phases,
         }
     }
 
@@ -147,10 +152,13 @@ impl App {
         to: NodeId,
         op: Op,
     ) {
+        let phase = self.phases.index(ctx.now);
+        self.stats.phases[phase].requests += 1;
         let req = self.requests.insert(Request {
             shopper: s,
             purpose,
             stage,
+            phase: phase as u8,
         });
         ctx.fx
             .after_fixed(self.config.request_timeout_us, Event::RequestTimeout(req));
@@ -197,6 +205,7 @@ impl App {
     pub fn on_timeout(&mut self, ctx: &mut Ctx, req: ReqRef) {
         if let Some(request) = self.requests.remove(req) {
             self.stats.timeouts += 1;
+            self.stats.phases[usize::from(request.phase)].timeouts += 1;
             match request.purpose {
                 Purpose::Page => self.leave(request.shopper, |st| st.page_failed += 1),
                 Purpose::Checkout => self.step(ctx, request.shopper, Some(Reply::TimedOut)),
@@ -345,11 +354,13 @@ impl App {
                 match outcome {
                     Outcome::Confirmed => {
                         self.stats.confirmed += 1;
+                        self.stats.phases[self.phases.index(ctx.now)].confirmed += 1;
                         self.stats.units_sold[product] += qty;
                     }
                     Outcome::OutOfStock => self.stats.rejected_out_of_stock += 1,
                     Outcome::Failed(reason) => {
                         self.stats.failed += 1;
+                        self.stats.phases[self.phases.index(ctx.now)].failed += 1;
                         match reason {
                             FailReason::Timeout => self.stats.failed_timeout += 1,
                             FailReason::Aborted => self.stats.failed_aborted += 1,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::engine::Histogram;
+use crate::engine::{Histogram, SimTime};
 
 /// Why a read was made, for staleness accounting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,7 @@ pub struct AppStats {
     pub late_replies: u64,
     pub units_sold: Vec<i64>,
     pub checkout_latency_us: Histogram,
+    pub phases: [PhaseCounts; 3],
 }
 
 impl AppStats {
@@ -53,22 +54,60 @@ impl AppStats {
             late_replies: 0,
             units_sold: vec![0; products],
             checkout_latency_us: Histogram::new(),
+            phases: [PhaseCounts::default(); 3],
         }
     }
 }
 
+/// The phases of a run with faults: before the first fault starts, while it lasts, after it
+/// ends. A run without faults has one phase, the whole run.
+#[derive(Clone, Copy, Debug)]
+pub struct Phases {
+    pub fault: Option<(SimTime, SimTime)>,
+}
+
+impl Phases {
+    pub const NAMES: [&'static str; 3] = ["before", "during", "after"];
+
+    pub fn index(&self, t: SimTime) -> usize {
+        match self.fault {
+            Some((start, _)) if t < start => 0,
+            Some((_, end)) if t < end => 1,
+            Some(_) => 2,
+            None => 0,
+        }
+    }
+}
+
+/// What happened in one phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PhaseCounts {
+    pub requests: u64,
+    pub timeouts: u64,
+    pub confirmed: u64,
+    pub failed: u64,
+    pub stale_reads: u64,
+}
+
 /// Reads of product rows served by a replica or the cache, and how many were stale: older than
 /// the primary's committed version at the instant they were served.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StaleCounts {
     pub page_reads: u64,
     pub page_stale: u64,
     pub checkout_reads: u64,
     pub checkout_stale: u64,
+    /// For each stale read: how long before it was served the version after the one it returned
+    /// had been committed.
+    pub staleness_us: Histogram,
 }
 
 impl StaleCounts {
-    pub fn record(&mut self, purpose: Purpose, stale: bool) {
+    pub fn record(&mut self, purpose: Purpose, staleness_us: Option<u64>) {
+        let stale = staleness_us.is_some();
+        if let Some(us) = staleness_us {
+            self.staleness_us.record(us);
+        }
         let (reads, stales) = match purpose {
             Purpose::Page => (&mut self.page_reads, &mut self.page_stale),
             Purpose::Checkout => (&mut self.checkout_reads, &mut self.checkout_stale),
@@ -76,6 +115,21 @@ impl StaleCounts {
         *reads += 1;
         *stales += u64::from(stale);
     }
+}
+
+/// Figures for one phase of a run (see [`Phases`]).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PhaseMetrics {
+    pub name: &'static str,
+    pub start_s: f64,
+    /// `null` for the last phase, which lasts to the end of the run.
+    pub end_s: Option<f64>,
+    pub requests: u64,
+    pub request_timeouts: u64,
+    pub availability: f64,
+    pub orders_confirmed: u64,
+    pub orders_failed: u64,
+    pub stale_reads: u64,
 }
 
 /// Per-replica figures.
@@ -112,6 +166,8 @@ pub struct Metrics {
     pub stale_reads: u64,
     pub stale_page_reads: u64,
     pub stale_checkout_reads: u64,
+    pub staleness_ms_p99: f64,
+    pub max_staleness_ms: f64,
     pub replica_lag_ms_mean: f64,
     pub replica_lag_ms_p99: f64,
     pub replica_lag_ms_max: f64,
@@ -129,6 +185,7 @@ pub struct Metrics {
     pub cache_hit_ratio: f64,
     pub cache_invalidations: u64,
     pub request_timeouts: u64,
+    pub availability: f64,
     pub late_replies: u64,
     pub txn_aborts: u64,
     pub messages_lost: u64,
@@ -140,6 +197,10 @@ pub struct Metrics {
     pub quiescent_at_s: f64,
     pub converged_at_s: f64,
     pub converged_after_ms: f64,
+    pub commits_waited_for_acks: u64,
+    pub ack_wait_ms_p99: f64,
+    pub sync_fallbacks: u64,
+    pub phases: Vec<PhaseMetrics>,
     pub replicas: Vec<ReplicaMetrics>,
 }
 

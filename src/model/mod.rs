@@ -21,12 +21,12 @@ use crate::engine::{
     Effects, Key, Limits, RunError, RunSummary, Sim, SimRng, SimTime, StreamId, TraceSink, Traced,
     World, first_divergence,
 };
-use crate::scenario::{Config, FaultKind, NodeId, ReadSource, Variant};
+use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Variant};
 use crate::strategy::Strategy;
 
 use app::{App, ShopperRef};
 use cache::Cache;
-use metrics::{Metrics, ReplicaMetrics, StaleCounts, ms, ratio};
+use metrics::{Metrics, PhaseMetrics, Phases, ReplicaMetrics, StaleCounts, ms, ratio};
 use monitor::{Monitor, Verdict};
 use network::{Fate, Network};
 use primary::{Job, Primary};
@@ -178,6 +178,10 @@ pub enum Body {
     Invalidate {
         row: u32,
     },
+    /// A replica has received the log up to `lsn` (synchronous replication).
+    Ack {
+        lsn: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -215,6 +219,10 @@ pub enum Event {
     FaultEnds(u16),
     /// The lag monitor polls the replicas.
     MonitorSample,
+    /// Semi-sync: the commit at `lsn` has waited `replication.ack_timeout` for acknowledgements.
+    AckTimeout {
+        lsn: u64,
+    },
     /// The lag monitor raised (or cleared) its alert; `lag_us` is the worst reported lag.
     LagAlert {
         raised: bool,
@@ -262,6 +270,10 @@ impl Traced for Event {
                     Body::Invalidate { row } => {
                         sink.str("op", "invalidate");
                         sink.u64("row", u64::from(row));
+                    }
+                    Body::Ack { lsn } => {
+                        sink.str("op", "ack");
+                        sink.u64("lsn", lsn);
                     }
                 }
             }
@@ -317,6 +329,10 @@ impl Traced for Event {
                 sink.u64("fault", u64::from(i));
             }
             Event::MonitorSample => sink.begin(t, seq, "monitor-sample"),
+            Event::AckTimeout { lsn } => {
+                sink.begin(t, seq, "ack-timeout");
+                sink.u64("lsn", lsn);
+            }
             Event::LagAlert { raised, lag_us } => {
                 sink.begin(
                     t,
@@ -412,6 +428,7 @@ pub struct Model {
     background_rng: SimRng,
     next_background_replica: usize,
     stale: StaleCounts,
+    phases: Phases,
     monitor: Option<Monitor>,
     /// When the last fault ends (the monitor keeps watching until then).
     faults_end: SimTime,
@@ -429,6 +446,7 @@ impl Model {
             || variant.checkout == crate::scenario::CheckoutKind::CacheRead;
         let primary = Primary::new(
             config.primary.clone(),
+            config.replication.clone(),
             stream("primary", 0),
             &stock,
             config.background.rows,
@@ -443,12 +461,16 @@ impl Model {
                 Replica::new(
                     NodeId::replica(i),
                     r.clone(),
+                    config.replication.mode != ReplicationMode::Async,
                     stream("replica", i as u64),
                     &stock,
                 )
             })
             .collect();
         let cache = Cache::new(config.cache.clone(), stream("cache", 0), stock.len());
+        let phases = Phases {
+            fault: config.faults.first().map(|f| (f.start, f.end)),
+        };
         let app = App::new(
             seed,
             config.shoppers.clone(),
@@ -458,6 +480,7 @@ impl Model {
             config.cache.fill_from,
             config.products.iter().map(|p| p.popularity).collect(),
             n_replicas,
+            phases,
         );
         let bg = &config.background;
         let end = config.traffic_end;
@@ -482,6 +505,7 @@ impl Model {
             background_rng: stream("background-rows", 0),
             next_background_replica: 0,
             stale: StaleCounts::default(),
+            phases,
             monitor: config.monitor.clone().map(Monitor::new),
             faults_end: config
                 .faults
@@ -595,11 +619,17 @@ impl Model {
             (NodeId::PRIMARY, Body::Request { req, op }) => {
                 self.primary.receive(ctx, from, req, op)
             }
+            (NodeId::PRIMARY, Body::Ack { lsn }) => {
+                let replica = from
+                    .replica_index()
+                    .expect("acknowledgements come from replicas");
+                self.primary.ack(ctx, replica, lsn);
+            }
             (NodeId::CACHE, Body::Request { req, op }) => match op {
                 Op::Read { row } => {
                     let req = req.expect("cache gets expect an answer");
                     if let Some(version) = self.cache.get(ctx, from, req, row) {
-                        self.judge_staleness(req, row, version);
+                        self.judge_staleness(ctx.now, req, row, version);
                     }
                 }
                 Op::CacheSet {
@@ -644,11 +674,15 @@ impl Model {
     }
 
     /// Counts a product read served by a replica or the cache, and whether it was stale.
-    fn judge_staleness(&mut self, req: ReqRef, row: u32, version: u64) {
+    fn judge_staleness(&mut self, now: SimTime, req: ReqRef, row: u32, version: u64) {
         // A request the shopper has already given up on is not counted: nobody saw it.
         if let Some(request) = self.app.requests.get(req) {
-            let stale = version < self.primary.rows[row as usize].version;
-            self.stale.record(request.purpose, stale);
+            let staleness = (version < self.primary.rows[row as usize].version)
+                .then(|| now.since(self.primary.version_time(row, version + 1)));
+            self.stale.record(request.purpose, staleness);
+            if staleness.is_some() {
+                self.app.stats.phases[self.phases.index(now)].stale_reads += 1;
+            }
         }
     }
 
@@ -675,9 +709,10 @@ impl Model {
 
     /// The summary of a finished run.
     pub fn metrics(&mut self, end: SimTime) -> Metrics {
-        // Quiescence: traffic has stopped and every fault has healed. Convergence: every replica
-        // has applied every commit and no cached row is older than the primary's.
-        let quiescent_at = self.config.traffic_end.max(self.faults_end);
+        // Quiescence: writes have stopped (the last commit) and every fault has healed.
+        // Convergence: every replica has applied every commit and no cached row is older than
+        // the primary's.
+        let quiescent_at = self.primary.last_commit_at().max(self.faults_end);
         let replicas_converged_at = self
             .replicas
             .iter()
@@ -717,6 +752,34 @@ impl Model {
             })
             .collect();
         let lat = &st.checkout_latency_us;
+        let bounds = match self.phases.fault {
+            Some((start, end)) => vec![
+                (SimTime::ZERO, Some(start)),
+                (start, Some(end)),
+                (end, None),
+            ],
+            None => vec![(SimTime::ZERO, None)],
+        };
+        let phases = bounds
+            .iter()
+            .zip(&st.phases)
+            .enumerate()
+            .map(|(i, (&(start, end), p))| PhaseMetrics {
+                name: if self.phases.fault.is_some() {
+                    Phases::NAMES[i]
+                } else {
+                    "whole-run"
+                },
+                start_s: start.as_secs_f64(),
+                end_s: end.map(SimTime::as_secs_f64),
+                requests: p.requests,
+                request_timeouts: p.timeouts,
+                availability: availability(p.requests, p.timeouts),
+                orders_confirmed: p.confirmed,
+                orders_failed: p.failed,
+                stale_reads: p.stale_reads,
+            })
+            .collect();
         Metrics {
             shoppers: st.shoppers,
             browsed_only: st.browsed_only,
@@ -737,6 +800,8 @@ impl Model {
             stale_reads: self.stale.page_stale + self.stale.checkout_stale,
             stale_page_reads: self.stale.page_stale,
             stale_checkout_reads: self.stale.checkout_stale,
+            staleness_ms_p99: ms(self.stale.staleness_us.quantile(0.99) as f64),
+            max_staleness_ms: ms(self.stale.staleness_us.max() as f64),
             replica_lag_ms_mean: ms(lag.mean()),
             replica_lag_ms_p99: ms(lag.quantile(0.99) as f64),
             replica_lag_ms_max: ms(lag.max() as f64),
@@ -754,6 +819,7 @@ impl Model {
             cache_hit_ratio: ratio(self.cache.hit_ratio()),
             cache_invalidations: self.cache.invalidations,
             request_timeouts: st.timeouts,
+            availability: availability(st.phases.iter().map(|p| p.requests).sum(), st.timeouts),
             late_replies: st.late_replies,
             txn_aborts: self.primary.aborts,
             messages_lost: self.network.lost,
@@ -775,6 +841,10 @@ impl Model {
                 .as_ref()
                 .map_or(0.0, |m| m.alerting_us(end) as f64))
                 / 1e3,
+            commits_waited_for_acks: self.primary.ack_waits,
+            ack_wait_ms_p99: ms(self.primary.ack_wait_us.quantile(0.99) as f64),
+            sync_fallbacks: self.primary.sync_fallbacks,
+            phases,
             replicas,
         }
     }
@@ -788,6 +858,7 @@ impl World for Model {
             Event::RequestTimeout(req) => self.app.requests.get(req).is_none(),
             Event::LockWaitTimeout { row, ticket } => !self.primary.is_waiting(row, ticket),
             Event::TxnIdleTimeout { row, grant } => !self.primary.holds(row, grant),
+            Event::AckTimeout { lsn } => !self.primary.is_held(lsn),
             _ => false,
         }
     }
@@ -855,7 +926,7 @@ impl World for Model {
                 let i = replica.replica_index().expect("a replica");
                 match (task, self.replicas[i].done(&mut ctx, task)) {
                     (Task::Read { req: Some(req), .. }, Done::Read { row, version }) => {
-                        self.judge_staleness(req, row, version);
+                        self.judge_staleness(now, req, row, version);
                     }
                     (
                         _,
@@ -872,6 +943,7 @@ impl World for Model {
                 }
             }
             Event::MonitorSample => self.sample_lag(&mut ctx),
+            Event::AckTimeout { lsn } => self.primary.ack_timeout(&mut ctx, lsn),
             Event::LagAlert { .. } => {}
             Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
             Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),
@@ -890,6 +962,15 @@ impl World for Model {
         }
         self.route_outbox(fx, now, &mut outbox);
         self.outbox = outbox;
+    }
+}
+
+/// Share of requests answered within their timeout (1 when none were sent).
+fn availability(requests: u64, timeouts: u64) -> f64 {
+    if requests == 0 {
+        1.0
+    } else {
+        ratio(1.0 - timeouts as f64 / requests as f64)
     }
 }
 

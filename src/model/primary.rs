@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use super::{Answer, Ctx, Event, LogEntry, Op, ReqRef};
 use crate::engine::{Histogram, SimRng, SimTime};
-use crate::scenario::{NodeId, Primary as PrimaryConfig};
+use crate::scenario::{NodeId, Primary as PrimaryConfig, Replication, ReplicationMode};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Job {
@@ -45,8 +45,29 @@ pub struct Row {
     waiters: VecDeque<Waiter>,
 }
 
+/// A commit's reply held until replicas acknowledge it.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    lsn: u64,
+    job: Job,
+    answer: Answer,
+    since: SimTime,
+}
+
 pub struct Primary {
     config: PrimaryConfig,
+    replication: Replication,
+    /// Highest log position each replica has acknowledged receiving.
+    acked: Vec<u64>,
+    held: VecDeque<Held>,
+    /// Semi-sync has fallen back to async after an acknowledgement timeout.
+    degraded: bool,
+    pub ack_waits: u64,
+    pub ack_wait_us: Histogram,
+    pub sync_fallbacks: u64,
+    /// Commit time of every version of every product row: `[row][version - 1]`.
+    version_times: Vec<Vec<SimTime>>,
+    last_commit_at: SimTime,
     rng: SimRng,
     pub rows: Vec<Row>,
     /// Rows that are products (cached and watched); background rows follow them.
@@ -68,8 +89,10 @@ pub struct Primary {
 }
 
 impl Primary {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: PrimaryConfig,
+        replication: Replication,
         rng: SimRng,
         initial_stock: &[i64],
         background_rows: u32,
@@ -86,6 +109,15 @@ impl Primary {
         rows.resize_with(initial_stock.len() + background_rows as usize, Row::default);
         Self {
             config,
+            replication,
+            acked: vec![0; replicas],
+            held: VecDeque::new(),
+            degraded: false,
+            ack_waits: 0,
+            ack_wait_us: Histogram::new(),
+            sync_fallbacks: 0,
+            version_times: vec![Vec::new(); initial_stock.len()],
+            last_commit_at: SimTime::ZERO,
             rng,
             rows,
             products: initial_stock.len(),
@@ -242,7 +274,92 @@ impl Primary {
             }
             other => unreachable!("{other:?} does not take a row lock"),
         };
-        ctx.reply(NodeId::PRIMARY, job, answer);
+        if answer == Answer::Updated && self.waits_for_acks() {
+            self.hold(ctx, job, answer);
+        } else {
+            ctx.reply(NodeId::PRIMARY, job, answer);
+        }
+    }
+
+    fn waits_for_acks(&self) -> bool {
+        match self.replication.mode {
+            ReplicationMode::Async => false,
+            ReplicationMode::Sync => true,
+            ReplicationMode::SemiSync => !self.degraded,
+        }
+    }
+
+    /// Keeps a commit's reply until `sync_acks` replicas have acknowledged its log position.
+    fn hold(&mut self, ctx: &mut Ctx, job: Job, answer: Answer) {
+        if job.req.is_none() {
+            return;
+        }
+        self.ack_waits += 1;
+        self.held.push_back(Held {
+            lsn: self.lsn,
+            job,
+            answer,
+            since: ctx.now,
+        });
+        if self.replication.mode == ReplicationMode::SemiSync {
+            ctx.fx.after_fixed(
+                self.replication.ack_timeout_us,
+                Event::AckTimeout { lsn: self.lsn },
+            );
+        }
+    }
+
+    /// The log position that `sync_acks` replicas have all acknowledged.
+    fn quorum_lsn(&self) -> u64 {
+        let mut acked = self.acked.clone();
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        acked
+            .get(self.replication.sync_acks - 1)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn release_held(&mut self, ctx: &mut Ctx, up_to: u64) {
+        while let Some(h) = self.held.front().copied().filter(|h| h.lsn <= up_to) {
+            self.held.pop_front();
+            self.ack_wait_us.record(ctx.now.since(h.since));
+            ctx.reply(NodeId::PRIMARY, h.job, h.answer);
+        }
+    }
+
+    /// Replica `replica` acknowledges having received the log up to `lsn`.
+    pub fn ack(&mut self, ctx: &mut Ctx, replica: usize, lsn: u64) {
+        self.acked[replica] = self.acked[replica].max(lsn);
+        let quorum = self.quorum_lsn();
+        self.release_held(ctx, quorum);
+        if self.degraded && quorum >= self.lsn {
+            self.degraded = false;
+        }
+    }
+
+    /// Semi-sync: the commit at `lsn` waited too long for acknowledgements; answer it and every
+    /// commit before it, and stop waiting until the replicas catch up.
+    pub fn ack_timeout(&mut self, ctx: &mut Ctx, lsn: u64) {
+        if self.held.front().is_some_and(|h| h.lsn <= lsn) {
+            if !self.degraded {
+                self.degraded = true;
+                self.sync_fallbacks += 1;
+            }
+            self.release_held(ctx, self.lsn);
+        }
+    }
+
+    /// Whether a commit at `lsn` still waits for acknowledgements.
+    pub fn is_held(&self, lsn: u64) -> bool {
+        self.held.front().is_some_and(|h| h.lsn <= lsn)
+    }
+
+    /// When `version` of product `row` was committed (version 0 is the initial stock, at 0).
+    pub fn version_time(&self, row: u32, version: u64) -> SimTime {
+        match version {
+            0 => SimTime::ZERO,
+            v => self.version_times[row as usize][v as usize - 1],
+        }
     }
 
     fn wait_for_lock(&mut self, ctx: &mut Ctx, row: u32, job: Job) {
@@ -318,11 +435,15 @@ impl Primary {
 
     fn commit(&mut self, ctx: &mut Ctx, row: u32, stock: i64) {
         self.lsn += 1;
+        self.last_commit_at = ctx.now;
         self.commits += 1;
         let r = &mut self.rows[row as usize];
         r.stock = stock;
         r.version += 1;
         r.lsn = self.lsn;
+        if let Some(times) = self.version_times.get_mut(row as usize) {
+            times.push(ctx.now);
+        }
         let entry = LogEntry {
             lsn: self.lsn,
             row,
@@ -339,6 +460,11 @@ impl Primary {
     }
 
     /// Share of worker-time spent busy over [0, end].
+    /// When the last commit happened (0 if none).
+    pub fn last_commit_at(&self) -> SimTime {
+        self.last_commit_at
+    }
+
     pub fn utilisation(&mut self, end: SimTime) -> f64 {
         self.account(end);
         let capacity = u128::from(self.config.workers) * u128::from(end.as_micros());

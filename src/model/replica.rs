@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Answer, Ctx, Event, LogEntry, ReqRef};
+use super::{Answer, Body, Ctx, Event, LogEntry, ReqRef};
 use crate::engine::{Histogram, SimRng, SimTime};
 use crate::scenario::{NodeId, Replica as ReplicaConfig};
 
@@ -50,6 +50,8 @@ pub struct RowView {
 
 pub struct Replica {
     pub id: NodeId,
+    /// Acknowledge every entry received (synchronous replication).
+    acks: bool,
     config: ReplicaConfig,
     rng: SimRng,
     /// The tracked (product) rows as of `applied_lsn`.
@@ -74,9 +76,16 @@ pub struct Replica {
 }
 
 impl Replica {
-    pub fn new(id: NodeId, config: ReplicaConfig, rng: SimRng, initial_stock: &[i64]) -> Self {
+    pub fn new(
+        id: NodeId,
+        config: ReplicaConfig,
+        acks: bool,
+        rng: SimRng,
+        initial_stock: &[i64],
+    ) -> Self {
         Self {
             id,
+            acks,
             config,
             rng,
             rows: initial_stock
@@ -135,6 +144,11 @@ impl Replica {
     }
 
     pub fn receive_entry(&mut self, ctx: &mut Ctx, entry: LogEntry) {
+        if self.acks {
+            // Acknowledge receipt (the relay log is durable): cumulative, since the stream is
+            // in order, so a lost acknowledgement is covered by the next.
+            ctx.send(self.id, NodeId::PRIMARY, Body::Ack { lsn: entry.lsn });
+        }
         self.relay.push_back(entry);
         self.relay_max = self.relay_max.max(self.relay.len());
         self.wake_applier(ctx);

@@ -53,6 +53,10 @@ const ROWS: &[Row] = &[
     ("replica queries", |m| int(m.replica_queries)),
     ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
     ("request timeouts", |m| int(m.request_timeouts)),
+    ("availability", |m| percent(m.availability)),
+    ("max staleness of a read (s)", |m| {
+        fixed(m.max_staleness_ms / 1e3, 3)
+    }),
     ("converged after quiescence (s)", |m| {
         fixed(m.converged_after_ms / 1e3, 3)
     }),

@@ -48,6 +48,7 @@ const TOP_KEYS: &[&str] = &[
     "faults",
     "monitor",
     "convergence",
+    "replication",
     "variants",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
@@ -329,6 +330,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let max_events = opt(root, "max_events", |v| v.u64(1, None))?.unwrap_or(200_000_000);
 
     let replicas = read_replicas(root)?;
+    let replicas_n = replicas.len();
     let mut node_names = vec!["app", "primary", "cache"];
     node_names.extend(replicas.iter().map(|r| r.name.as_str()));
     let network = read_network(root, &node_names)?;
@@ -363,6 +365,36 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         faults,
         monitor,
         converge_within_us,
+        replication: read_replication(root, replicas_n)?,
+    })
+}
+
+fn read_replication(root: &Tab<'_, '_>, replicas: usize) -> R<Replication> {
+    let t = section(
+        root,
+        "replication",
+        &["mode", "sync_acks", "ack_timeout_ms"],
+    )?;
+    let mode =
+        opt(&t, "mode", |v| v.one_of(&ReplicationMode::ALL))?.unwrap_or(ReplicationMode::Async);
+    let sync_acks = match t.get("sync_acks") {
+        None => 1,
+        Some(v) if replicas == 0 => {
+            return Err(v.issue("`sync_acks` needs replicas to acknowledge, but there are none"));
+        }
+        Some(v) => v.u64(1, Some(replicas as u64))? as usize,
+    };
+    if mode != ReplicationMode::Async && replicas == 0 {
+        let v = t.get("mode").expect("a non-default mode was given");
+        return Err(
+            v.issue("synchronous replication needs at least one replica, but there are none")
+        );
+    }
+    Ok(Replication {
+        mode,
+        sync_acks,
+        ack_timeout_us: opt(&t, "ack_timeout_ms", |v| positive_ms(v, MAX_TIMEOUT_MS))?
+            .unwrap_or(1_000_000),
     })
 }
 

@@ -118,9 +118,39 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The replica-lag monitor, if the scenario has one.
     pub monitor: Option<Monitor>,
-    /// If set, replicas and caches must match the primary within this long after traffic stops
+    /// If set, replicas and caches must match the primary within this long after writes stop
     /// and the last fault heals, or the run fails.
     pub converge_within_us: Option<u64>,
+    pub replication: Replication,
+}
+
+/// When the primary answers a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicationMode {
+    /// At once; replicas catch up later (available, may be stale).
+    Async,
+    /// Only once `sync_acks` replicas have acknowledged receiving the commit (consistent; a
+    /// partition blocks commits).
+    Sync,
+    /// Like `Sync`, but a commit waiting longer than `ack_timeout` is answered anyway and the
+    /// primary falls back to async until enough replicas have caught up (MySQL semi-sync).
+    SemiSync,
+}
+
+impl ReplicationMode {
+    pub const ALL: [(&'static str, ReplicationMode); 3] = [
+        ("async", ReplicationMode::Async),
+        ("sync", ReplicationMode::Sync),
+        ("semi-sync", ReplicationMode::SemiSync),
+    ];
+}
+
+#[derive(Clone, Debug)]
+pub struct Replication {
+    pub mode: ReplicationMode,
+    /// Replica acknowledgements a commit waits for (1..=replicas).
+    pub sync_acks: usize,
+    pub ack_timeout_us: u64,
 }
 
 /// A monitor that polls every replica's reported lag and raises an alert above a threshold.

@@ -11,7 +11,11 @@ const LATE_STALL: &[&str] = &["faults[0].at_s=100", "faults[0].duration_s=20"];
 #[test]
 fn a_replica_stalled_until_traffic_stops_converges_after_catching_up() {
     let m = run(&scenario(LM, LATE_STALL), "replica-read", 7);
-    assert_eq!(m.quiescent_at_s, 120.0);
+    assert!(
+        m.quiescent_at_s >= 120.0,
+        "the stall ends at 120 s: {}",
+        m.quiescent_at_s
+    );
     // 20 s of backlog (~1,000 entries at ~0.2 ms each) takes a fraction of a second to apply.
     assert!(
         m.converged_after_ms > 50.0 && m.converged_after_ms < 2_000.0,

@@ -14,6 +14,8 @@ mod determinism;
 mod faults;
 /// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.
 mod lag_monitor;
+/// CP vs AP: async, sync and semi-sync replication under a partition, phase by phase.
+mod partition;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.
 mod properties;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.

@@ -34,6 +34,7 @@ pub struct Cache {
     pub hits: u64,
     pub misses: u64,
     pub invalidations: u64,
+    pub crashes: u64,
 }
 
 impl Cache {
@@ -46,6 +47,7 @@ impl Cache {
             hits: 0,
             misses: 0,
             invalidations: 0,
+            crashes: 0,
         }
     }
 
@@ -132,6 +134,15 @@ impl Cache {
                 expires: now.after(self.config.ttl_us),
             });
         }
+    }
+
+    /// A crash: every entry is lost, and the cache restarts cold.
+    pub fn crash(&mut self, now: SimTime) {
+        for row in 0..self.entries.len() as u32 {
+            self.settle(row, now);
+            self.entries[row as usize] = None;
+        }
+        self.crashes += 1;
     }
 
     pub fn invalidate(&mut self, now: SimTime, row: u32) {

@@ -142,6 +142,7 @@ pub struct ReplicaMetrics {
     pub lag_ms_p99: f64,
     pub lag_ms_max: f64,
     pub relay_backlog_max: u64,
+    pub crashes: u64,
 }
 
 /// The summary of one variant's run. Field order is the JSON order.
@@ -184,6 +185,7 @@ pub struct Metrics {
     pub replica_queries: u64,
     pub cache_hit_ratio: f64,
     pub cache_invalidations: u64,
+    pub cache_crashes: u64,
     pub request_timeouts: u64,
     pub availability: f64,
     pub late_replies: u64,

@@ -202,6 +202,8 @@ pub enum Event {
     ReplicaDone {
         replica: NodeId,
         task: Task,
+        /// The replica's life it was started in; a crash ends a life and its work.
+        epoch: u32,
     },
     ShopperWakes(ShopperRef),
     RetryCheckout(ShopperRef),
@@ -282,7 +284,7 @@ impl Traced for Event {
                 sink.str("op", job.op.name());
                 sink.u64("row", u64::from(job.op.row()));
             }
-            Event::ReplicaDone { replica, task } => {
+            Event::ReplicaDone { replica, task, .. } => {
                 sink.begin(t, seq, "replica-done");
                 sink.u64("node", u64::from(replica.0));
                 sink.str(
@@ -569,8 +571,38 @@ impl Model {
                 }
             }
             FaultKind::PauseReplica { replica } => self.replicas[replica].pause(ctx, starts),
+            FaultKind::CrashReplica { replica } => {
+                self.isolate(ctx, NodeId::replica(replica), starts);
+                if starts {
+                    self.replicas[replica].crash();
+                }
+                self.replicas[replica].pause(ctx, starts);
+            }
+            FaultKind::CrashCache => {
+                self.isolate(ctx, NodeId::CACHE, starts);
+                if starts {
+                    self.cache.crash(ctx.now);
+                    for row in 0..self.config.products.len() as u32 {
+                        self.track_cache(row, ctx.now);
+                    }
+                }
+            }
             FaultKind::SlowReplica { replica, factor } => {
                 self.replicas[replica].slow_down(factor, starts)
+            }
+        }
+    }
+
+    /// Cuts (or heals) every link to and from `node`: a crashed node neither hears nor speaks.
+    fn isolate(&mut self, ctx: &Ctx, node: NodeId, starts: bool) {
+        let nodes = 3 + self.replicas.len();
+        for other in (0..nodes as u16).map(NodeId).filter(|&n| n != node) {
+            for (a, b) in [(node, other), (other, node)] {
+                if starts {
+                    self.network.cut(a, b);
+                } else {
+                    self.network.heal(ctx.now, a, b, &mut self.healed);
+                }
             }
         }
     }
@@ -749,6 +781,7 @@ impl Model {
                 lag_ms_p99: ms(r.lag_us.quantile(0.99) as f64),
                 lag_ms_max: ms(r.lag_us.max() as f64),
                 relay_backlog_max: r.relay_max as u64,
+                crashes: r.crashes,
             })
             .collect();
         let lat = &st.checkout_latency_us;
@@ -818,6 +851,7 @@ impl Model {
             replica_queries: self.replicas.iter().map(|r| r.reads).sum(),
             cache_hit_ratio: ratio(self.cache.hit_ratio()),
             cache_invalidations: self.cache.invalidations,
+            cache_crashes: self.cache.crashes,
             request_timeouts: st.timeouts,
             availability: availability(st.phases.iter().map(|p| p.requests).sum(), st.timeouts),
             late_replies: st.late_replies,
@@ -859,6 +893,10 @@ impl World for Model {
             Event::LockWaitTimeout { row, ticket } => !self.primary.is_waiting(row, ticket),
             Event::TxnIdleTimeout { row, grant } => !self.primary.holds(row, grant),
             Event::AckTimeout { lsn } => !self.primary.is_held(lsn),
+            Event::ReplicaDone { replica, epoch, .. } => {
+                let i = replica.replica_index().expect("a replica");
+                epoch != self.replicas[i].epoch
+            }
             _ => false,
         }
     }
@@ -922,7 +960,7 @@ impl World for Model {
                 self.primary.done(&mut ctx, job);
                 self.track_cache(job.op.row(), now);
             }
-            Event::ReplicaDone { replica, task } => {
+            Event::ReplicaDone { replica, task, .. } => {
                 let i = replica.replica_index().expect("a replica");
                 match (task, self.replicas[i].done(&mut ctx, task)) {
                     (Task::Read { req: Some(req), .. }, Done::Read { row, version }) => {

@@ -52,6 +52,8 @@ pub struct Replica {
     pub id: NodeId,
     /// Acknowledge every entry received (synchronous replication).
     acks: bool,
+    /// Incremented by each crash: work started in an earlier life never finishes.
+    pub epoch: u32,
     config: ReplicaConfig,
     rng: SimRng,
     /// The tracked (product) rows as of `applied_lsn`.
@@ -73,6 +75,7 @@ pub struct Replica {
     /// Per log entry: time from commit on the primary to apply here.
     pub lag_us: Histogram,
     pub relay_max: usize,
+    pub crashes: u64,
 }
 
 impl Replica {
@@ -86,6 +89,7 @@ impl Replica {
         Self {
             id,
             acks,
+            epoch: 0,
             config,
             rng,
             rows: initial_stock
@@ -104,6 +108,7 @@ impl Replica {
             last_apply: SimTime::ZERO,
             lag_us: Histogram::new(),
             relay_max: 0,
+            crashes: 0,
         }
     }
 
@@ -131,6 +136,7 @@ impl Replica {
             Event::ReplicaDone {
                 replica: self.id,
                 task,
+                epoch: self.epoch,
             },
         );
     }
@@ -217,6 +223,17 @@ impl Replica {
             self.wake_applier(ctx);
         }
         served
+    }
+
+    /// A crash: every read queued or running is lost (its client will time out) and so is the
+    /// apply in progress; applied rows and the relay log survive (they are on disk). The caller
+    /// also pauses the applier until the restart.
+    pub fn crash(&mut self) {
+        self.epoch += 1;
+        self.queue.clear();
+        self.busy = 0;
+        self.applier_active = false;
+        self.crashes += 1;
     }
 
     /// Starts (`true`) or ends one pause of the applier.

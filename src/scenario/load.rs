@@ -777,7 +777,7 @@ fn read_checkout(root: &Tab<'_, '_>) -> R<CheckoutParams> {
     })
 }
 
-const FAULT_KINDS: [(&str, &[&str]); 3] = [
+const FAULT_KINDS: [(&str, &[&str]); 5] = [
     (
         "partition",
         &["kind", "at_s", "duration_s", "between", "from", "to"],
@@ -787,6 +787,8 @@ const FAULT_KINDS: [(&str, &[&str]); 3] = [
         "slow-replica",
         &["kind", "at_s", "duration_s", "replica", "factor"],
     ),
+    ("crash-replica", &["kind", "at_s", "duration_s", "replica"]),
+    ("crash-cache", &["kind", "at_s", "duration_s"]),
 ];
 
 fn read_faults(
@@ -873,10 +875,14 @@ fn read_faults(
             "pause-replica" => FaultKind::PauseReplica {
                 replica: replica(&t)?,
             },
-            _ => FaultKind::SlowReplica {
+            "slow-replica" => FaultKind::SlowReplica {
                 replica: replica(&t)?,
                 factor: t.req("factor")?.number(Interval::above(0.0, 1000.0))?,
             },
+            "crash-replica" => FaultKind::CrashReplica {
+                replica: replica(&t)?,
+            },
+            _ => FaultKind::CrashCache,
         };
         faults.push(Fault {
             start: SimTime::from_micros(start),

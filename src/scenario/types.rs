@@ -283,4 +283,10 @@ pub enum FaultKind {
     PauseReplica { replica: usize },
     /// The replica's apply time is multiplied by `factor`.
     SlowReplica { replica: usize, factor: f64 },
+    /// The replica is down: messages to and from it are lost, its reads in progress are dropped,
+    /// its applier stops; the primary holds its replication stream. On restart it resumes from
+    /// its durable relay log and the held stream catches it up.
+    CrashReplica { replica: usize },
+    /// The cache is down: requests to it are lost; on restart it is empty (cold).
+    CrashCache,
 }

@@ -91,3 +91,47 @@ fn cache_invalidation_and_fills_from_the_primary_cut_cache_read_oversells() {
     );
     assert!(runs[1].stale_page_reads * 10 < runs[0].stale_page_reads);
 }
+
+const LM: &str = "scenarios/lag-monitor.toml";
+
+#[test]
+fn a_crashed_replica_drops_its_reads_then_catches_up_from_the_held_stream() {
+    let crash =
+        r#"faults=[{ kind = "crash-replica", replica = "replica-1", at_s = 20, duration_s = 10 }]"#;
+    let s = scenario(LM, &[crash, "variants[0].page=\"replica\""]);
+    let healthy = run(
+        &scenario(LM, &["faults=[]", "variants[0].page=\"replica\""]),
+        "replica-read",
+        7,
+    );
+    let m = run(&s, "replica-read", 7);
+    let r = &m.replicas[0];
+    assert_eq!(r.crashes, 1);
+    // Every page view and stock check sent to it while it was down timed out.
+    assert!(
+        m.page_failed > 100 && m.request_timeouts >= m.page_failed,
+        "{m:?}"
+    );
+    assert_eq!(healthy.request_timeouts, 0);
+    assert!(m.availability < 1.0);
+    // It missed 10 s of the stream, then caught up: nothing lost, nothing applied twice.
+    assert!(
+        r.lag_ms_max > 9_000.0 && r.lag_ms_max < 11_000.0,
+        "{}",
+        r.lag_ms_max
+    );
+    assert_eq!(r.entries_applied, m.primary_commits);
+}
+
+#[test]
+fn a_crashed_cache_fails_requests_while_down_and_restarts_cold() {
+    let crash = r#"faults=[{ kind = "crash-cache", at_s = 20, duration_s = 10 }]"#;
+    let page_cache = "variants[0].page=\"cache\"";
+    let m = run(&scenario(LM, &[crash, page_cache]), "replica-read", 7);
+    let healthy = run(&scenario(LM, &["faults=[]", page_cache]), "replica-read", 7);
+    assert_eq!(m.cache_crashes, 1);
+    assert!(m.page_failed > 100, "{}", m.page_failed);
+    assert_eq!(healthy.page_failed, 0);
+    // Cold after the restart: more misses than the healthy run's single fill.
+    assert!(m.cache_hit_ratio < healthy.cache_hit_ratio);
+}

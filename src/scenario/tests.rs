@@ -439,7 +439,7 @@ fn unknown_key_lists_the_allowed_ones() {
         err("nme = \"x\"\n", &[]).to_string(),
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
-         `background`, `products`, `checkout`, `faults` and `variants`"
+         `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication` and `variants`"
     );
 }
 
@@ -650,7 +650,7 @@ fn unknown_checkout_lists_the_six() {
     assert_eq!(
         err(&MINIMAL.replace("\"optimistic\"", "\"optimist\""), &[]).to_string(),
         "t.toml:16:12: variants[0].checkout: expected one of `replica-read`, `cache-read`, `primary-read`, \
-         `pessimistic-lock`, `optimistic` or `conditional-decrement`, found the string \"optimist\""
+         `pessimistic-lock`, `optimistic`, `conditional-decrement` or `lag-aware`, found the string \"optimist\""
     );
 }
 
@@ -678,8 +678,8 @@ fn faults_take_only_their_kinds_fields_and_end_by_the_horizon() {
     );
     assert_eq!(
         err_min("[[faults]]\nkind = \"crash\"\n"),
-        "t.toml:18:8: faults[0].kind: expected one of `partition`, `pause-replica` or `slow-replica`, found the \
-         string \"crash\""
+        "t.toml:18:8: faults[0].kind: expected one of `partition`, `pause-replica`, `slow-replica`, \
+         `crash-replica` or `crash-cache`, found the string \"crash\""
     );
     assert_eq!(
         err_min(

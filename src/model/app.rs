@@ -9,7 +9,9 @@
 use super::metrics::{AppStats, Phases, Purpose};
 use super::{Answer, Ctx, Event, Op, ReqRef};
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
-use crate::scenario::{CheckoutParams, NodeId, ReadSource, Shoppers};
+use crate::scenario::{
+    CheckoutParams, NodeId, ProfileReads, Profiles, ReadSource, Shoppers, Variant,
+};
 use crate::strategy::{
     Checkout, CheckoutStrategy, FailReason, Outcome, Reply, Statement, Step, Strategy,
 };
@@ -43,9 +45,12 @@ enum Stage {
 
 #[derive(Clone, Copy, Debug)]
 pub struct Request {
-    shopper: ShopperRef,
+    /// The shopper, or the profile session, that sent it.
+    owner: Key,
     pub purpose: Purpose,
     stage: Stage,
+    /// Sent to the primary (profile reads count where they were served).
+    at_primary: bool,
     /// The phase it was sent in.
     phase: u8,
 }
@@ -67,38 +72,52 @@ pub struct App {
     /// The lag monitor is alerting: `lag-aware` reads go to the primary.
     pub route_to_primary: bool,
     phases: Phases,
+    profiles: Profiles,
+    profile_reads: ProfileReads,
+    first_profile_row: u32,
+    sessions: Slab<Session>,
 }
 
+/// A user who updates their profile, is redirected, and reads it back a few times.
+#[derive(Clone, Debug)]
+struct Session {
+    row: u32,
+    rng: SimRng,
+    /// The version and log position of the user's own last acknowledged write.
+    written_version: u64,
+    written_lsn: u64,
+    /// The newest version any of the user's reads has returned.
+    seen_version: u64,
+    reads_left: u32,
+    sticky_until: SimTime,
+    read_started: SimTime,
+}
+
+pub type SessionRef = Key;
+
 impl App {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        seed: u64,
-        config: Shoppers,
-        checkout: CheckoutParams,
-        strategy: Strategy,
-        page: ReadSource,
-        fill_from: ReadSource,
-        popularity: Vec<u64>,
-        replicas: usize,
-        phases: Phases,
-    ) -> Self {
-        let products = popularity.len();
+    pub fn new(variant: &Variant, seed: u64, phases: Phases) -> Self {
+        let config = &variant.config;
         Self {
             seed,
-            config,
-            checkout,
-            strategy,
-            page,
-            fill_from,
-            popularity,
-            replicas,
+            config: config.shoppers.clone(),
+            checkout: config.checkout.clone(),
+            strategy: Strategy::new(variant.checkout),
+            page: variant.page,
+            fill_from: config.cache.fill_from,
+            popularity: config.products.iter().map(|p| p.popularity).collect(),
+            replicas: config.replicas.len(),
             next_replica: 0,
             next_txn: 1,
             shoppers: Slab::default(),
             requests: Slab::default(),
-            stats: AppStats::new(products),
+            stats: AppStats::new(config.products.len()),
             route_to_primary: false,
             phases,
+            profiles: config.profiles.clone(),
+            profile_reads: variant.profile_reads,
+            first_profile_row: config.products.len() as u32,
+            sessions: Slab::default(),
         }
     }
 
@@ -155,9 +174,10 @@ impl App {
         let phase = self.phases.index(ctx.now);
         self.stats.phases[phase].requests += 1;
         let req = self.requests.insert(Request {
-            shopper: s,
+            owner: s,
             purpose,
             stage,
+            at_primary: to == NodeId::PRIMARY,
             phase: phase as u8,
         });
         ctx.fx
@@ -170,7 +190,10 @@ impl App {
             self.stats.late_replies += 1;
             return;
         };
-        let s = request.shopper;
+        let s = request.owner;
+        if request.purpose == Purpose::Profile {
+            return self.profile_answer(ctx, s, request.at_primary, answer);
+        }
         match (request.stage, answer) {
             (Stage::CacheGet, Answer::Miss) => {
                 self.read_for_fill(ctx, s, request.purpose);
@@ -207,8 +230,12 @@ impl App {
             self.stats.timeouts += 1;
             self.stats.phases[usize::from(request.phase)].timeouts += 1;
             match request.purpose {
-                Purpose::Page => self.leave(request.shopper, |st| st.page_failed += 1),
-                Purpose::Checkout => self.step(ctx, request.shopper, Some(Reply::TimedOut)),
+                Purpose::Page => self.leave(request.owner, |st| st.page_failed += 1),
+                Purpose::Checkout => self.step(ctx, request.owner, Some(Reply::TimedOut)),
+                Purpose::Profile => {
+                    self.sessions.remove(request.owner).expect("live session");
+                    self.stats.profile.sessions_failed += 1;
+                }
             }
         }
     }
@@ -228,6 +255,7 @@ impl App {
                     ctx.fx.after(shopper.think_us, Event::ShopperWakes(s));
                 }
             }
+            Purpose::Profile => unreachable!("profile answers are handled by profile_answer"),
             Purpose::Checkout => {
                 let reply = match answer {
                     Answer::Row { stock, version } => Reply::Row { stock, version },
@@ -235,7 +263,7 @@ impl App {
                     Answer::NotEnoughStock => Reply::NotEnoughStock,
                     Answer::VersionConflict => Reply::VersionConflict,
                     Answer::Aborted => Reply::Aborted,
-                    Answer::Miss => unreachable!("cache misses are filled before delivery"),
+                    other => unreachable!("a checkout statement does not answer {other:?}"),
                 };
                 self.step(ctx, s, Some(reply));
             }
@@ -376,6 +404,100 @@ impl App {
     fn leave(&mut self, s: ShopperRef, count: impl FnOnce(&mut AppStats)) {
         self.shoppers.remove(s).expect("live shopper");
         count(&mut self.stats);
+    }
+}
+
+impl App {
+    /// Profile session number `n` starts: its user updates their email on the primary.
+    pub fn start_session(&mut self, ctx: &mut Ctx, n: u64) {
+        let mut rng = SimRng::stream(self.seed, StreamId::new("profile-session", n));
+        let row = self.first_profile_row + rng.below(u64::from(self.profiles.users)) as u32;
+        let session = Session {
+            row,
+            rng,
+            written_version: 0,
+            written_lsn: 0,
+            seen_version: 0,
+            reads_left: self.profiles.reads_after_write,
+            sticky_until: SimTime::ZERO,
+            read_started: SimTime::ZERO,
+        };
+        self.stats.profile.sessions += 1;
+        let s = self.sessions.insert(session);
+        self.request(
+            ctx,
+            s,
+            Purpose::Profile,
+            Stage::Direct,
+            NodeId::PRIMARY,
+            Op::WriteProfile { row },
+        );
+    }
+
+    /// Time for the session's next read of its own profile.
+    pub fn profile_read(&mut self, ctx: &mut Ctx, s: SessionRef) {
+        let session = self.sessions.get_mut(s).expect("live session");
+        session.read_started = ctx.now;
+        let (row, lsn) = (session.row, session.written_lsn);
+        let to_primary = match self.profile_reads {
+            ProfileReads::Primary => true,
+            ProfileReads::StickyPrimary => ctx.now < session.sticky_until,
+            ProfileReads::Replica | ProfileReads::SessionToken => false,
+        };
+        let (to, op) = if to_primary {
+            (NodeId::PRIMARY, Op::Read { row })
+        } else if self.profile_reads == ProfileReads::SessionToken {
+            (self.pick_replica(), Op::ReadAtLeast { row, lsn })
+        } else {
+            (self.pick_replica(), Op::Read { row })
+        };
+        self.request(ctx, s, Purpose::Profile, Stage::Direct, to, op);
+    }
+
+    fn profile_answer(&mut self, ctx: &mut Ctx, s: SessionRef, at_primary: bool, answer: Answer) {
+        let window = self.profiles.sticky_window_us;
+        let session = self.sessions.get_mut(s).expect("live session");
+        match answer {
+            Answer::Written { lsn, version } => {
+                self.stats.profile.writes += 1;
+                session.written_version = version;
+                session.written_lsn = lsn;
+                session.sticky_until = ctx.now.after(window);
+                let redirect = self.profiles.redirect_time.sample(&mut session.rng);
+                ctx.fx.after(redirect, Event::ProfileRead(s));
+            }
+            Answer::TooStale => {
+                // The replica has not applied our write yet: ask the primary instead.
+                self.stats.profile.token_fallbacks += 1;
+                let row = session.row;
+                self.request(
+                    ctx,
+                    s,
+                    Purpose::Profile,
+                    Stage::Direct,
+                    NodeId::PRIMARY,
+                    Op::Read { row },
+                );
+            }
+            Answer::Row { version, .. } => {
+                let p = &mut self.stats.profile;
+                p.reads += 1;
+                p.reads_at_primary += u64::from(at_primary);
+                p.read_latency_us
+                    .record(ctx.now.since(session.read_started));
+                p.ryw_violations += u64::from(version < session.written_version);
+                p.monotonic_read_violations += u64::from(version < session.seen_version);
+                session.seen_version = session.seen_version.max(version);
+                session.reads_left -= 1;
+                if session.reads_left == 0 {
+                    self.sessions.remove(s).expect("live session");
+                } else {
+                    let gap = self.profiles.read_gap.sample(&mut session.rng);
+                    ctx.fx.after(gap, Event::ProfileRead(s));
+                }
+            }
+            other => unreachable!("a profile request does not answer {other:?}"),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ use crate::engine::{Histogram, SimTime};
 pub enum Purpose {
     Page,
     Checkout,
+    /// A profile session's write or read.
+    Profile,
 }
 
 /// The application tier's counters.
@@ -33,6 +35,21 @@ pub struct AppStats {
     pub units_sold: Vec<i64>,
     pub checkout_latency_us: Histogram,
     pub phases: [PhaseCounts; 3],
+    pub profile: ProfileCounts,
+}
+
+/// What profile sessions saw.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileCounts {
+    pub sessions: u64,
+    pub sessions_failed: u64,
+    pub writes: u64,
+    pub reads: u64,
+    pub reads_at_primary: u64,
+    pub ryw_violations: u64,
+    pub monotonic_read_violations: u64,
+    pub token_fallbacks: u64,
+    pub read_latency_us: Histogram,
 }
 
 impl AppStats {
@@ -55,6 +72,7 @@ impl AppStats {
             units_sold: vec![0; products],
             checkout_latency_us: Histogram::new(),
             phases: [PhaseCounts::default(); 3],
+            profile: ProfileCounts::default(),
         }
     }
 }
@@ -110,7 +128,9 @@ impl StaleCounts {
         }
         let (reads, stales) = match purpose {
             Purpose::Page => (&mut self.page_reads, &mut self.page_stale),
-            Purpose::Checkout => (&mut self.checkout_reads, &mut self.checkout_stale),
+            Purpose::Checkout | Purpose::Profile => {
+                (&mut self.checkout_reads, &mut self.checkout_stale)
+            }
         };
         *reads += 1;
         *stales += u64::from(stale);
@@ -199,6 +219,15 @@ pub struct Metrics {
     pub quiescent_at_s: f64,
     pub converged_at_s: f64,
     pub converged_after_ms: f64,
+    pub profile_sessions: u64,
+    pub profile_sessions_failed: u64,
+    pub profile_reads: u64,
+    pub ryw_violations: u64,
+    pub monotonic_read_violations: u64,
+    pub primary_read_share: f64,
+    pub session_token_fallbacks: u64,
+    pub profile_read_ms_p50: f64,
+    pub profile_read_ms_p99: f64,
     pub commits_waited_for_acks: u64,
     pub ack_wait_ms_p99: f64,
     pub sync_fallbacks: u64,

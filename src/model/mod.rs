@@ -22,9 +22,8 @@ use crate::engine::{
     World, first_divergence,
 };
 use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Variant};
-use crate::strategy::Strategy;
 
-use app::{App, ShopperRef};
+use app::{App, SessionRef, ShopperRef};
 use cache::Cache;
 use metrics::{Metrics, PhaseMetrics, Phases, ReplicaMetrics, StaleCounts, ms, ratio};
 use monitor::{Monitor, Verdict};
@@ -52,6 +51,15 @@ pub struct LogEntry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Read {
+        row: u32,
+    },
+    /// A read that a replica serves only once it has applied log position `lsn`.
+    ReadAtLeast {
+        row: u32,
+        lsn: u64,
+    },
+    /// A profile update: the user's row gets a new value and version.
+    WriteProfile {
         row: u32,
     },
     LockRead {
@@ -95,6 +103,8 @@ impl Op {
     fn row(self) -> u32 {
         match self {
             Op::Read { row }
+            | Op::ReadAtLeast { row, .. }
+            | Op::WriteProfile { row }
             | Op::LockRead { row, .. }
             | Op::CommitDecrement { row, .. }
             | Op::Decrement { row, .. }
@@ -119,13 +129,19 @@ impl Op {
     fn is_write(self) -> bool {
         !matches!(
             self,
-            Op::Read { .. } | Op::LockRead { .. } | Op::Rollback { .. } | Op::BackgroundRead
+            Op::Read { .. }
+                | Op::ReadAtLeast { .. }
+                | Op::LockRead { .. }
+                | Op::Rollback { .. }
+                | Op::BackgroundRead
         )
     }
 
     fn name(self) -> &'static str {
         match self {
             Op::Read { .. } => "read",
+            Op::ReadAtLeast { .. } => "read-at-least",
+            Op::WriteProfile { .. } => "write-profile",
             Op::LockRead { .. } => "lock-read",
             Op::CommitDecrement { .. } => "commit-decrement",
             Op::Decrement { .. } => "decrement",
@@ -142,12 +158,22 @@ impl Op {
 /// A data node's answer to a statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Answer {
-    Row { stock: i64, version: u64 },
+    Row {
+        stock: i64,
+        version: u64,
+    },
     Miss,
     Updated,
     NotEnoughStock,
     VersionConflict,
     Aborted,
+    /// A committed profile write, with its log position and the row's new version.
+    Written {
+        lsn: u64,
+        version: u64,
+    },
+    /// A replica has not applied the log position a `ReadAtLeast` asked for.
+    TooStale,
 }
 
 impl Answer {
@@ -159,6 +185,8 @@ impl Answer {
             Answer::NotEnoughStock => "not-enough-stock",
             Answer::VersionConflict => "version-conflict",
             Answer::Aborted => "aborted",
+            Answer::Written { .. } => "written",
+            Answer::TooStale => "too-stale",
         }
     }
 }
@@ -208,6 +236,10 @@ pub enum Event {
     ShopperWakes(ShopperRef),
     RetryCheckout(ShopperRef),
     CheckoutWorkDone(ShopperRef),
+    /// A profile session starts (its user writes).
+    ProfileSessionStarts,
+    /// A profile session reads its own profile.
+    ProfileRead(SessionRef),
     RequestTimeout(ReqRef),
     LockWaitTimeout {
         row: u32,
@@ -307,6 +339,11 @@ impl Traced for Event {
             Event::CheckoutWorkDone(s) => {
                 sink.begin(t, seq, "checkout-work-done");
                 key(sink, "shopper", s);
+            }
+            Event::ProfileSessionStarts => sink.begin(t, seq, "profile-session-starts"),
+            Event::ProfileRead(s) => {
+                sink.begin(t, seq, "profile-read");
+                key(sink, "session", s);
             }
             Event::RequestTimeout(r) => {
                 sink.begin(t, seq, "request-timeout");
@@ -425,6 +462,8 @@ pub struct Model {
     network: Network<Message>,
     shopper_arrivals: Arrivals,
     shoppers_arrived: u64,
+    session_arrivals: Arrivals,
+    sessions_started: u64,
     background_writes: Arrivals,
     background_reads: Arrivals,
     background_rng: SimRng,
@@ -451,7 +490,8 @@ impl Model {
             config.replication.clone(),
             stream("primary", 0),
             &stock,
-            config.background.rows,
+            // Profile rows follow the products; background rows follow them.
+            config.profiles.users + config.background.rows,
             n_replicas,
             uses_cache && config.cache.invalidate_on_write,
         );
@@ -466,6 +506,7 @@ impl Model {
                     config.replication.mode != ReplicationMode::Async,
                     stream("replica", i as u64),
                     &stock,
+                    config.profiles.users,
                 )
             })
             .collect();
@@ -473,23 +514,23 @@ impl Model {
         let phases = Phases {
             fault: config.faults.first().map(|f| (f.start, f.end)),
         };
-        let app = App::new(
-            seed,
-            config.shoppers.clone(),
-            config.checkout.clone(),
-            Strategy::new(variant.checkout),
-            variant.page,
-            config.cache.fill_from,
-            config.products.iter().map(|p| p.popularity).collect(),
-            n_replicas,
-            phases,
-        );
+        let app = App::new(variant, seed, phases);
         let bg = &config.background;
         let end = config.traffic_end;
         Self {
             network: Network::new(&config.network, 3 + n_replicas, seed),
             shopper_arrivals: Arrivals::new(&config.traffic, 0.0, 1.0, end, stream("arrivals", 0)),
             shoppers_arrived: 0,
+            session_arrivals: Arrivals::new(
+                &crate::scenario::Traffic {
+                    points: vec![(SimTime::ZERO, 0.0)],
+                },
+                config.profiles.sessions_per_s,
+                0.0,
+                end,
+                stream("profile-session-times", 0),
+            ),
+            sessions_started: 0,
             background_writes: Arrivals::new(
                 &config.traffic,
                 bg.writes_per_s,
@@ -533,6 +574,9 @@ impl Model {
         }
         if let Some(t) = self.background_writes.next() {
             events.push((t, Event::BackgroundWrite));
+        }
+        if let Some(t) = self.session_arrivals.next() {
+            events.push((t, Event::ProfileSessionStarts));
         }
         if let Some(t) = self.background_reads.next() {
             events.push((t, Event::BackgroundRead));
@@ -685,11 +729,15 @@ impl Model {
                     Body::Request {
                         req,
                         op: Op::Read { row },
-                    } => r.receive_read(ctx, from, req, Some(row)),
+                    } => r.receive_read(ctx, from, req, Some(row), 0),
+                    Body::Request {
+                        req,
+                        op: Op::ReadAtLeast { row, lsn },
+                    } => r.receive_read(ctx, from, req, Some(row), lsn),
                     Body::Request {
                         req,
                         op: Op::BackgroundRead,
-                    } => r.receive_read(ctx, from, req, None),
+                    } => r.receive_read(ctx, from, req, None, 0),
                     other => unreachable!("a replica does not handle {other:?}"),
                 }
             }
@@ -708,6 +756,10 @@ impl Model {
     /// Counts a product read served by a replica or the cache, and whether it was stale.
     fn judge_staleness(&mut self, now: SimTime, req: ReqRef, row: u32, version: u64) {
         // A request the shopper has already given up on is not counted: nobody saw it.
+        // Staleness is judged for product reads; profile reads are judged by their sessions.
+        if (row as usize) >= self.config.products.len() {
+            return;
+        }
         if let Some(request) = self.app.requests.get(req) {
             let staleness = (version < self.primary.rows[row as usize].version)
                 .then(|| now.since(self.primary.version_time(row, version + 1)));
@@ -875,6 +927,19 @@ impl Model {
                 .as_ref()
                 .map_or(0.0, |m| m.alerting_us(end) as f64))
                 / 1e3,
+            profile_sessions: st.profile.sessions,
+            profile_sessions_failed: st.profile.sessions_failed,
+            profile_reads: st.profile.reads,
+            ryw_violations: st.profile.ryw_violations,
+            monotonic_read_violations: st.profile.monotonic_read_violations,
+            primary_read_share: if st.profile.reads == 0 {
+                0.0
+            } else {
+                ratio(st.profile.reads_at_primary as f64 / st.profile.reads as f64)
+            },
+            session_token_fallbacks: st.profile.token_fallbacks,
+            profile_read_ms_p50: ms(st.profile.read_latency_us.quantile(0.5) as f64),
+            profile_read_ms_p99: ms(st.profile.read_latency_us.quantile(0.99) as f64),
             commits_waited_for_acks: self.primary.ack_waits,
             ack_wait_ms_p99: ms(self.primary.ack_wait_us.quantile(0.99) as f64),
             sync_fallbacks: self.primary.sync_fallbacks,
@@ -919,6 +984,7 @@ impl World for Model {
             }
             Event::BackgroundWrite => {
                 let row = self.config.products.len() as u32
+                    + self.config.profiles.users
                     + self
                         .background_rng
                         .below(u64::from(self.config.background.rows)) as u32;
@@ -986,6 +1052,15 @@ impl World for Model {
             Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
             Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),
             Event::CheckoutWorkDone(s) => self.app.work_done(&mut ctx, s),
+            Event::ProfileSessionStarts => {
+                let n = self.sessions_started;
+                self.sessions_started += 1;
+                self.app.start_session(&mut ctx, n);
+                if let Some(t) = self.session_arrivals.next() {
+                    ctx.fx.at(t, Event::ProfileSessionStarts);
+                }
+            }
+            Event::ProfileRead(s) => self.app.profile_read(&mut ctx, s),
             Event::RequestTimeout(req) => self.app.on_timeout(&mut ctx, req),
             Event::LockWaitTimeout { row, ticket } => {
                 self.primary.lock_wait_timeout(&mut ctx, row, ticket);

@@ -185,7 +185,7 @@ impl Primary {
 
     fn execute(&mut self, ctx: &mut Ctx, job: Job) {
         match job.op {
-            Op::Read { row } => {
+            Op::Read { row } | Op::ReadAtLeast { row, .. } => {
                 let r = &self.rows[row as usize];
                 let answer = Answer::Row {
                     stock: r.stock,
@@ -260,6 +260,13 @@ impl Primary {
                     Answer::NotEnoughStock
                 }
             }
+            Op::WriteProfile { .. } => {
+                self.commit(ctx, row, stock + 1);
+                Answer::Written {
+                    lsn: self.lsn,
+                    version: version + 1,
+                }
+            }
             Op::WriteIfVersion {
                 expected_version,
                 new_stock,
@@ -274,7 +281,8 @@ impl Primary {
             }
             other => unreachable!("{other:?} does not take a row lock"),
         };
-        if answer == Answer::Updated && self.waits_for_acks() {
+        let committed = matches!(answer, Answer::Updated | Answer::Written { .. });
+        if committed && self.waits_for_acks() {
             self.hold(ctx, job, answer);
         } else {
             ctx.reply(NodeId::PRIMARY, job, answer);

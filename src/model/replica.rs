@@ -21,6 +21,8 @@ pub enum Task {
         from: NodeId,
         req: Option<ReqRef>,
         row: Option<u32>,
+        /// Serve only once this log position is applied, else answer `TooStale` (0: any).
+        min_lsn: u64,
     },
     /// Apply the entry at the head of the relay log.
     Apply,
@@ -85,17 +87,20 @@ impl Replica {
         acks: bool,
         rng: SimRng,
         initial_stock: &[i64],
+        profile_rows: u32,
     ) -> Self {
+        let mut rows: Vec<RowView> = initial_stock
+            .iter()
+            .map(|&stock| RowView { stock, version: 0 })
+            .collect();
+        rows.resize(rows.len() + profile_rows as usize, RowView::default());
         Self {
             id,
             acks,
             epoch: 0,
             config,
             rng,
-            rows: initial_stock
-                .iter()
-                .map(|&stock| RowView { stock, version: 0 })
-                .collect(),
+            rows,
             applied_lsn: 0,
             relay: VecDeque::new(),
             applier_active: false,
@@ -166,9 +171,18 @@ impl Replica {
         from: NodeId,
         req: Option<ReqRef>,
         row: Option<u32>,
+        min_lsn: u64,
     ) {
         self.reads += 1;
-        self.submit(ctx, Task::Read { from, req, row });
+        self.submit(
+            ctx,
+            Task::Read {
+                from,
+                req,
+                row,
+                min_lsn,
+            },
+        );
     }
 
     /// A slot finished `task`. Returns the row and version a tracked read returned, so the caller
@@ -176,21 +190,34 @@ impl Replica {
     pub fn done(&mut self, ctx: &mut Ctx, task: Task) -> Done {
         self.busy -= 1;
         let served = match task {
-            Task::Read { from, req, row } => {
-                let served = row.map(|r| (r, self.rows[r as usize]));
-                if let (Some(req), Some((_, view))) = (req, served) {
-                    let answer = Answer::Row {
-                        stock: view.stock,
-                        version: view.version,
-                    };
-                    ctx.reply_to(self.id, from, req, answer);
-                }
-                match served {
-                    Some((row, view)) => Done::Read {
-                        row,
-                        version: view.version,
-                    },
-                    None => Done::Nothing,
+            Task::Read {
+                from,
+                req,
+                row,
+                min_lsn,
+            } => {
+                if self.applied_lsn < min_lsn {
+                    // Not caught up with the reader's own write yet: say so, serve nothing.
+                    if let Some(req) = req {
+                        ctx.reply_to(self.id, from, req, Answer::TooStale);
+                    }
+                    Done::Nothing
+                } else {
+                    let served = row.map(|r| (r, self.rows[r as usize]));
+                    if let (Some(req), Some((_, view))) = (req, served) {
+                        let answer = Answer::Row {
+                            stock: view.stock,
+                            version: view.version,
+                        };
+                        ctx.reply_to(self.id, from, req, answer);
+                    }
+                    match served {
+                        Some((row, view)) => Done::Read {
+                            row,
+                            version: view.version,
+                        },
+                        None => Done::Nothing,
+                    }
                 }
             }
             Task::Apply => {

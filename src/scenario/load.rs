@@ -49,6 +49,7 @@ const TOP_KEYS: &[&str] = &[
     "monitor",
     "convergence",
     "replication",
+    "profiles",
     "variants",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
@@ -118,6 +119,7 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
             name: spec.name,
             checkout: spec.checkout,
             page: spec.page,
+            profile_reads: spec.profile_reads,
             config,
         });
     }
@@ -366,6 +368,50 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         monitor,
         converge_within_us,
         replication: read_replication(root, replicas_n)?,
+        profiles: read_profiles(root, replicas_n)?,
+    })
+}
+
+fn read_profiles(root: &Tab<'_, '_>, replicas: usize) -> R<Profiles> {
+    let t = section(
+        root,
+        "profiles",
+        &[
+            "sessions_per_s",
+            "users",
+            "redirect_time",
+            "reads_after_write",
+            "read_gap",
+            "sticky_window_s",
+        ],
+    )?;
+    let sessions_per_s = opt(&t, "sessions_per_s", |v| {
+        v.number(Interval::closed(0.0, MAX_RATE))
+    })?
+    .unwrap_or(0.0);
+    if sessions_per_s > 0.0 && replicas == 0 {
+        return Err(t.req("sessions_per_s")?.issue(
+            "profile reads are routed to replicas, but the scenario has no [[replicas]]; add one",
+        ));
+    }
+    Ok(Profiles {
+        sessions_per_s,
+        users: opt(&t, "users", |v| v.u32(1, 10_000_000))?.unwrap_or(10_000),
+        redirect_time: dist_or(
+            &t,
+            "redirect_time",
+            Dist::lognormal_from_median_p99(150_000.0, 1_000_000.0),
+        )?,
+        reads_after_write: opt(&t, "reads_after_write", |v| v.u32(1, 100))?.unwrap_or(3),
+        read_gap: dist_or(
+            &t,
+            "read_gap",
+            Dist::lognormal_from_median_p99(2_000_000.0, 10_000_000.0),
+        )?,
+        sticky_window_us: opt(&t, "sticky_window_s", |v| {
+            v.number(Interval::closed(0.0, MAX_HORIZON_S)).map(s_to_us)
+        })?
+        .unwrap_or(30_000_000),
     })
 }
 
@@ -900,6 +946,7 @@ struct VariantSpec<'a, 'i> {
     name: String,
     checkout: CheckoutKind,
     page: ReadSource,
+    profile_reads: ProfileReads,
     table: Tab<'a, 'i>,
     /// The `set` overrides, in the order they appear.
     edits: Vec<(SetPath, Spanned<DeValue<'i>>)>,
@@ -915,7 +962,7 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
     for item in &items {
         let t = item.table(
             "a table ([[variants]])",
-            &["name", "checkout", "page", "set"],
+            &["name", "checkout", "page", "profile_reads", "set"],
         )?;
         let nv = t.req("name")?;
         let name = nv.name()?;
@@ -926,6 +973,8 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
         }
         let checkout = t.req("checkout")?.one_of(&CheckoutKind::ALL)?;
         let page = opt(&t, "page", |v| v.one_of(&ReadSource::ALL))?.unwrap_or(ReadSource::Cache);
+        let profile_reads = opt(&t, "profile_reads", |v| v.one_of(&ProfileReads::ALL))?
+            .unwrap_or(ProfileReads::Replica);
         let mut edits = Vec::new();
         if let Some(sv) = t.get("set") {
             let st = sv.any_table("a table of \"path\" = value overrides")?;
@@ -955,6 +1004,7 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
             name: name.to_string(),
             checkout,
             page,
+            profile_reads,
             table: t,
             edits,
         });

@@ -38,6 +38,8 @@ pub struct Variant {
     pub name: String,
     pub checkout: CheckoutKind,
     pub page: ReadSource,
+    /// How profile reads are routed (only matters with `[profiles]`).
+    pub profile_reads: ProfileReads,
     pub config: Config,
 }
 
@@ -57,6 +59,36 @@ impl ReadSource {
         ("replica", ReadSource::Replica),
         ("cache", ReadSource::Cache),
         ("lag-aware", ReadSource::LagAware),
+    ];
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .expect("listed")
+    }
+}
+
+/// How a user's profile reads are routed after the user writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileReads {
+    /// Always a replica, round-robin.
+    Replica,
+    /// The primary for `profiles.sticky_window` after the user's last write, else a replica.
+    StickyPrimary,
+    /// A replica that has applied the log position of the user's last write; if the replica
+    /// has not, the read is retried on the primary.
+    SessionToken,
+    /// Always the primary.
+    Primary,
+}
+
+impl ProfileReads {
+    pub const ALL: [(&'static str, ProfileReads); 4] = [
+        ("replica", ProfileReads::Replica),
+        ("sticky-primary", ProfileReads::StickyPrimary),
+        ("session-token", ProfileReads::SessionToken),
+        ("primary", ProfileReads::Primary),
     ];
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -122,6 +154,21 @@ pub struct Config {
     /// and the last fault heals, or the run fails.
     pub converge_within_us: Option<u64>,
     pub replication: Replication,
+    pub profiles: Profiles,
+}
+
+/// Users who update their profile and then read it back (read-your-writes).
+#[derive(Clone, Debug)]
+pub struct Profiles {
+    /// Sessions starting per second during the traffic window (0: no profile traffic).
+    pub sessions_per_s: f64,
+    /// Accounts a session picks its user from, uniformly.
+    pub users: u32,
+    /// From the write's acknowledgement to the first read (the redirect).
+    pub redirect_time: Dist,
+    pub reads_after_write: u32,
+    pub read_gap: Dist,
+    pub sticky_window_us: u64,
 }
 
 /// When the primary answers a commit.

@@ -18,6 +18,8 @@ mod lag_monitor;
 mod partition;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.
 mod properties;
+/// Read-your-writes: replica reads, sticky primary windows, session tokens.
+mod read_your_writes;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.
 mod replica_mm1;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.

@@ -30,6 +30,8 @@ struct Shopper {
     checkout_started: SimTime,
     /// A write waiting for the application's work between read and write to finish.
     pending: Option<Op>,
+    /// The price the product page showed: the price the shopper agreed to.
+    shown_price: i64,
 }
 
 /// How a pending request's reply is to be used.
@@ -137,6 +139,7 @@ impl App {
             txn: 0,
             checkout_started: SimTime::ZERO,
             pending: None,
+            shown_price: 0,
         };
         self.stats.shoppers += 1;
         let s = self.shoppers.insert(shopper);
@@ -198,11 +201,19 @@ impl App {
             (Stage::CacheGet, Answer::Miss) => {
                 self.read_for_fill(ctx, s, request.purpose);
             }
-            (Stage::Fill, Answer::Row { stock, version }) => {
+            (
+                Stage::Fill,
+                Answer::Row {
+                    stock,
+                    price,
+                    version,
+                },
+            ) => {
                 let row = self.shoppers.get(s).expect("live shopper").product;
                 let set = Op::CacheSet {
                     row,
                     stock,
+                    price,
                     version,
                 };
                 ctx.send(
@@ -243,10 +254,12 @@ impl App {
     fn deliver(&mut self, ctx: &mut Ctx, s: ShopperRef, purpose: Purpose, answer: Answer) {
         match purpose {
             Purpose::Page => {
-                let Answer::Row { stock, .. } = answer else {
+                let Answer::Row { stock, price, .. } = answer else {
                     unreachable!("a page read answers a row, got {answer:?}")
                 };
-                let shopper = *self.shoppers.get(s).expect("live shopper");
+                let shopper = self.shoppers.get_mut(s).expect("live shopper");
+                shopper.shown_price = price;
+                let shopper = *shopper;
                 if stock <= 0 && self.config.leave_if_sold_out {
                     self.leave(s, |st| st.left_sold_out += 1);
                 } else if !shopper.adds_to_cart {
@@ -258,7 +271,7 @@ impl App {
             Purpose::Profile => unreachable!("profile answers are handled by profile_answer"),
             Purpose::Checkout => {
                 let reply = match answer {
-                    Answer::Row { stock, version } => Reply::Row { stock, version },
+                    Answer::Row { stock, version, .. } => Reply::Row { stock, version },
                     Answer::Updated => Reply::Updated,
                     Answer::NotEnoughStock => Reply::NotEnoughStock,
                     Answer::VersionConflict => Reply::VersionConflict,
@@ -384,6 +397,9 @@ impl App {
                         self.stats.confirmed += 1;
                         self.stats.phases[self.phases.index(ctx.now)].confirmed += 1;
                         self.stats.units_sold[product] += qty;
+                        self.stats
+                            .price_checks
+                            .push((product as u32, shopper.shown_price));
                     }
                     Outcome::OutOfStock => self.stats.rejected_out_of_stock += 1,
                     Outcome::Failed(reason) => {

@@ -6,13 +6,14 @@
 //! an invalidation removes it; an invalidation that arrives before a stale fill is undone by it.
 //! Every operation answers after `op_time`; the cache has no capacity limit.
 
-use super::{Answer, Ctx, ReqRef};
+use super::{Answer, Ctx, ReqRef, RowView};
 use crate::engine::{SimRng, SimTime};
 use crate::scenario::{Cache as CacheConfig, NodeId};
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     stock: i64,
+    price: i64,
     version: u64,
     expires: SimTime,
 }
@@ -52,7 +53,7 @@ impl Cache {
     }
 
     /// A get: answers the cached row or a miss. Returns the version served on a hit.
-    pub fn get(&mut self, ctx: &mut Ctx, from: NodeId, req: ReqRef, row: u32) -> Option<u64> {
+    pub fn get(&mut self, ctx: &mut Ctx, from: NodeId, req: ReqRef, row: u32) -> Option<RowView> {
         let delay = self.config.op_time.sample(&mut self.rng);
         let live = self.entries[row as usize].filter(|e| ctx.now < e.expires);
         let (answer, served) = match live {
@@ -61,9 +62,14 @@ impl Cache {
                 (
                     Answer::Row {
                         stock: e.stock,
+                        price: e.price,
                         version: e.version,
                     },
-                    Some(e.version),
+                    Some(RowView {
+                        stock: e.stock,
+                        price: e.price,
+                        version: e.version,
+                    }),
                 )
             }
             None => {
@@ -125,24 +131,24 @@ impl Cache {
             .unwrap_or(SimTime::ZERO)
     }
 
-    pub fn set(&mut self, now: SimTime, row: u32, stock: i64, version: u64) {
+    pub fn set(&mut self, now: SimTime, row: u32, stock: i64, price: i64, version: u64) {
         self.settle(row, now);
         if self.config.ttl_us > 0 {
             self.entries[row as usize] = Some(Entry {
                 stock,
+                price,
                 version,
                 expires: now.after(self.config.ttl_us),
             });
         }
     }
 
-    /// A crash: every entry is lost, and the cache restarts cold.
-    pub fn crash(&mut self, now: SimTime) {
+    /// Drops every entry (a crash, or a tag-based flush of all product keys).
+    pub fn clear(&mut self, now: SimTime) {
         for row in 0..self.entries.len() as u32 {
             self.settle(row, now);
             self.entries[row as usize] = None;
         }
-        self.crashes += 1;
     }
 
     pub fn invalidate(&mut self, now: SimTime, row: u32) {

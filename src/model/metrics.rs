@@ -36,6 +36,8 @@ pub struct AppStats {
     pub checkout_latency_us: Histogram,
     pub phases: [PhaseCounts; 3],
     pub profile: ProfileCounts,
+    /// Orders confirmed since the observer last looked: (product row, price the shopper saw).
+    pub price_checks: Vec<(u32, i64)>,
 }
 
 /// What profile sessions saw.
@@ -73,6 +75,7 @@ impl AppStats {
             checkout_latency_us: Histogram::new(),
             phases: [PhaseCounts::default(); 3],
             profile: ProfileCounts::default(),
+            price_checks: Vec::new(),
         }
     }
 }
@@ -118,6 +121,10 @@ pub struct StaleCounts {
     /// For each stale read: how long before it was served the version after the one it returned
     /// had been committed.
     pub staleness_us: Histogram,
+    /// Product page views showing a price other than the primary's at that instant.
+    pub price_views: u64,
+    /// Product page views whose stock badge (in stock / low / out) differs from the primary's.
+    pub badge_views: u64,
 }
 
 impl StaleCounts {
@@ -204,6 +211,11 @@ pub struct Metrics {
     pub primary_queue_ms_p99: f64,
     pub replica_queries: u64,
     pub cache_hit_ratio: f64,
+    pub db_reads_saved: u64,
+    pub stale_price_views: u64,
+    pub stale_badge_views: u64,
+    pub orders_at_wrong_price: u64,
+    pub price_changes: u64,
     pub cache_invalidations: u64,
     pub cache_crashes: u64,
     pub request_timeouts: u64,

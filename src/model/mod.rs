@@ -28,7 +28,8 @@ use cache::Cache;
 use metrics::{Metrics, PhaseMetrics, Phases, ReplicaMetrics, StaleCounts, ms, ratio};
 use monitor::{Monitor, Verdict};
 use network::{Fate, Network};
-use primary::{Job, Primary};
+use primary::{Invalidation, Job, Primary};
+pub use replica::RowView;
 use replica::{Done, Replica, Task};
 use traffic::Arrivals;
 
@@ -43,6 +44,7 @@ pub struct LogEntry {
     pub lsn: u64,
     pub row: u32,
     pub stock: i64,
+    pub price: i64,
     pub version: u64,
     pub committed_at: SimTime,
 }
@@ -95,7 +97,13 @@ pub enum Op {
     CacheSet {
         row: u32,
         stock: i64,
+        price: i64,
         version: u64,
+    },
+    /// Marketing changes a product's price (cents).
+    SetPrice {
+        row: u32,
+        price: i64,
     },
 }
 
@@ -112,7 +120,8 @@ impl Op {
             | Op::WriteIfVersion { row, .. }
             | Op::Rollback { row, .. }
             | Op::BackgroundWrite { row }
-            | Op::CacheSet { row, .. } => row,
+            | Op::CacheSet { row, .. }
+            | Op::SetPrice { row, .. } => row,
             Op::BackgroundRead => u32::MAX,
         }
     }
@@ -142,6 +151,7 @@ impl Op {
             Op::Read { .. } => "read",
             Op::ReadAtLeast { .. } => "read-at-least",
             Op::WriteProfile { .. } => "write-profile",
+            Op::SetPrice { .. } => "set-price",
             Op::LockRead { .. } => "lock-read",
             Op::CommitDecrement { .. } => "commit-decrement",
             Op::Decrement { .. } => "decrement",
@@ -160,6 +170,7 @@ impl Op {
 pub enum Answer {
     Row {
         stock: i64,
+        price: i64,
         version: u64,
     },
     Miss,
@@ -206,6 +217,8 @@ pub enum Body {
     Invalidate {
         row: u32,
     },
+    /// Tag-based flush: the cache drops every product key.
+    FlushProducts,
     /// A replica has received the log up to `lsn` (synchronous replication).
     Ack {
         lsn: u64,
@@ -236,6 +249,8 @@ pub enum Event {
     ShopperWakes(ShopperRef),
     RetryCheckout(ShopperRef),
     CheckoutWorkDone(ShopperRef),
+    /// Marketing applies price change number `i` (a write to the primary).
+    PriceChange(u16),
     /// A profile session starts (its user writes).
     ProfileSessionStarts,
     /// A profile session reads its own profile.
@@ -290,7 +305,7 @@ impl Traced for Event {
                     Body::Reply { req, answer } => {
                         sink.str("answer", answer.name());
                         key(sink, "req", req);
-                        if let Answer::Row { stock, version } = answer {
+                        if let Answer::Row { stock, version, .. } = answer {
                             sink.i64("stock", stock);
                             sink.u64("version", version);
                         }
@@ -305,6 +320,7 @@ impl Traced for Event {
                         sink.str("op", "invalidate");
                         sink.u64("row", u64::from(row));
                     }
+                    Body::FlushProducts => sink.str("op", "flush-products"),
                     Body::Ack { lsn } => {
                         sink.str("op", "ack");
                         sink.u64("lsn", lsn);
@@ -341,6 +357,10 @@ impl Traced for Event {
                 key(sink, "shopper", s);
             }
             Event::ProfileSessionStarts => sink.begin(t, seq, "profile-session-starts"),
+            Event::PriceChange(i) => {
+                sink.begin(t, seq, "price-change");
+                sink.u64("change", u64::from(i));
+            }
             Event::ProfileRead(s) => {
                 sink.begin(t, seq, "profile-read");
                 key(sink, "session", s);
@@ -450,6 +470,10 @@ impl Ctx<'_> {
     pub fn invalidate(&mut self, row: u32) {
         self.send(NodeId::PRIMARY, NodeId::CACHE, Body::Invalidate { row });
     }
+
+    pub fn flush_products(&mut self) {
+        self.send(NodeId::PRIMARY, NodeId::CACHE, Body::FlushProducts);
+    }
 }
 
 /// The whole simulated system for one variant.
@@ -464,6 +488,7 @@ pub struct Model {
     shoppers_arrived: u64,
     session_arrivals: Arrivals,
     sessions_started: u64,
+    wrong_price_orders: u64,
     background_writes: Arrivals,
     background_reads: Arrivals,
     background_rng: SimRng,
@@ -481,7 +506,11 @@ impl Model {
     pub fn new(variant: &Variant, seed: u64) -> Self {
         let config = variant.config.clone();
         let stream = |label, index| SimRng::stream(seed, StreamId::new(label, index));
-        let stock: Vec<i64> = config.products.iter().map(|p| p.stock).collect();
+        let stock: Vec<(i64, i64)> = config
+            .products
+            .iter()
+            .map(|p| (p.stock, p.price_cents))
+            .collect();
         let n_replicas = config.replicas.len();
         let uses_cache = variant.page == ReadSource::Cache
             || variant.checkout == crate::scenario::CheckoutKind::CacheRead;
@@ -493,7 +522,12 @@ impl Model {
             // Profile rows follow the products; background rows follow them.
             config.profiles.users + config.background.rows,
             n_replicas,
-            uses_cache && config.cache.invalidate_on_write,
+            match (uses_cache, &config.cache) {
+                (false, _) => Invalidation::None,
+                (true, c) if c.flush_all_on_write => Invalidation::AllProducts,
+                (true, c) if c.invalidate_on_write => Invalidation::Row,
+                _ => Invalidation::None,
+            },
         );
         let replicas = config
             .replicas
@@ -531,6 +565,7 @@ impl Model {
                 stream("profile-session-times", 0),
             ),
             sessions_started: 0,
+            wrong_price_orders: 0,
             background_writes: Arrivals::new(
                 &config.traffic,
                 bg.writes_per_s,
@@ -577,6 +612,9 @@ impl Model {
         }
         if let Some(t) = self.session_arrivals.next() {
             events.push((t, Event::ProfileSessionStarts));
+        }
+        for (i, change) in self.config.price_changes.iter().enumerate() {
+            events.push((change.at, Event::PriceChange(i as u16)));
         }
         if let Some(t) = self.background_reads.next() {
             events.push((t, Event::BackgroundRead));
@@ -625,7 +663,8 @@ impl Model {
             FaultKind::CrashCache => {
                 self.isolate(ctx, NodeId::CACHE, starts);
                 if starts {
-                    self.cache.crash(ctx.now);
+                    self.cache.clear(ctx.now);
+                    self.cache.crashes += 1;
                     for row in 0..self.config.products.len() as u32 {
                         self.track_cache(row, ctx.now);
                     }
@@ -704,16 +743,17 @@ impl Model {
             (NodeId::CACHE, Body::Request { req, op }) => match op {
                 Op::Read { row } => {
                     let req = req.expect("cache gets expect an answer");
-                    if let Some(version) = self.cache.get(ctx, from, req, row) {
-                        self.judge_staleness(ctx.now, req, row, version);
+                    if let Some(shown) = self.cache.get(ctx, from, req, row) {
+                        self.judge_staleness(ctx.now, req, row, shown);
                     }
                 }
                 Op::CacheSet {
                     row,
                     stock,
+                    price,
                     version,
                 } => {
-                    self.cache.set(ctx.now, row, stock, version);
+                    self.cache.set(ctx.now, row, stock, price, version);
                     self.track_cache(row, ctx.now);
                 }
                 other => unreachable!("the cache does not run {other:?}"),
@@ -721,6 +761,13 @@ impl Model {
             (NodeId::CACHE, Body::Invalidate { row }) => {
                 self.cache.invalidate(ctx.now, row);
                 self.track_cache(row, ctx.now);
+            }
+            (NodeId::CACHE, Body::FlushProducts) => {
+                self.cache.clear(ctx.now);
+                self.cache.invalidations += 1;
+                for row in 0..self.config.products.len() as u32 {
+                    self.track_cache(row, ctx.now);
+                }
             }
             (node, body) => {
                 let r = &mut self.replicas[node.replica_index().expect("the rest are replicas")];
@@ -754,18 +801,24 @@ impl Model {
     }
 
     /// Counts a product read served by a replica or the cache, and whether it was stale.
-    fn judge_staleness(&mut self, now: SimTime, req: ReqRef, row: u32, version: u64) {
+    fn judge_staleness(&mut self, now: SimTime, req: ReqRef, row: u32, shown: RowView) {
         // A request the shopper has already given up on is not counted: nobody saw it.
         // Staleness is judged for product reads; profile reads are judged by their sessions.
         if (row as usize) >= self.config.products.len() {
             return;
         }
         if let Some(request) = self.app.requests.get(req) {
-            let staleness = (version < self.primary.rows[row as usize].version)
-                .then(|| now.since(self.primary.version_time(row, version + 1)));
+            let truth = &self.primary.rows[row as usize];
+            let staleness = (shown.version < truth.version)
+                .then(|| now.since(self.primary.version_time(row, shown.version + 1)));
             self.stale.record(request.purpose, staleness);
             if staleness.is_some() {
                 self.app.stats.phases[self.phases.index(now)].stale_reads += 1;
+            }
+            if request.purpose == Purpose::Page {
+                let badge = |stock| self.config.shoppers.badge(stock);
+                self.stale.price_views += u64::from(shown.price != truth.price);
+                self.stale.badge_views += u64::from(badge(shown.stock) != badge(truth.stock));
             }
         }
     }
@@ -902,6 +955,11 @@ impl Model {
             primary_queue_ms_p99: ms(self.primary.queue_wait_us.quantile(0.99) as f64),
             replica_queries: self.replicas.iter().map(|r| r.reads).sum(),
             cache_hit_ratio: ratio(self.cache.hit_ratio()),
+            db_reads_saved: self.cache.hits,
+            stale_price_views: self.stale.price_views,
+            stale_badge_views: self.stale.badge_views,
+            orders_at_wrong_price: self.wrong_price_orders,
+            price_changes: self.config.price_changes.len() as u64,
             cache_invalidations: self.cache.invalidations,
             cache_crashes: self.cache.crashes,
             request_timeouts: st.timeouts,
@@ -1029,8 +1087,8 @@ impl World for Model {
             Event::ReplicaDone { replica, task, .. } => {
                 let i = replica.replica_index().expect("a replica");
                 match (task, self.replicas[i].done(&mut ctx, task)) {
-                    (Task::Read { req: Some(req), .. }, Done::Read { row, version }) => {
-                        self.judge_staleness(now, req, row, version);
+                    (Task::Read { req: Some(req), .. }, Done::Read { row, view }) => {
+                        self.judge_staleness(now, req, row, view);
                     }
                     (
                         _,
@@ -1061,6 +1119,18 @@ impl World for Model {
                 }
             }
             Event::ProfileRead(s) => self.app.profile_read(&mut ctx, s),
+            Event::PriceChange(i) => {
+                let change = &self.config.price_changes[usize::from(i)];
+                let op = Op::SetPrice {
+                    row: change.product as u32,
+                    price: change.price_cents,
+                };
+                ctx.send(
+                    NodeId::APP,
+                    NodeId::PRIMARY,
+                    Body::Request { req: None, op },
+                );
+            }
             Event::RequestTimeout(req) => self.app.on_timeout(&mut ctx, req),
             Event::LockWaitTimeout { row, ticket } => {
                 self.primary.lock_wait_timeout(&mut ctx, row, ticket);
@@ -1072,6 +1142,9 @@ impl World for Model {
             }
             Event::FaultStarts(i) => self.fault(&mut ctx, i, true),
             Event::FaultEnds(i) => self.fault(&mut ctx, i, false),
+        }
+        for (row, shown) in self.app.stats.price_checks.drain(..) {
+            self.wrong_price_orders += u64::from(shown != self.primary.rows[row as usize].price);
         }
         self.route_outbox(fx, now, &mut outbox);
         self.outbox = outbox;

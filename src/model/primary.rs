@@ -11,6 +11,16 @@
 use std::collections::VecDeque;
 
 use super::{Answer, Ctx, Event, LogEntry, Op, ReqRef};
+
+/// What the primary tells the cache when a product row commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    None,
+    /// Delete that row's key.
+    Row,
+    /// Flush every product key (tag-based flush).
+    AllProducts,
+}
 use crate::engine::{Histogram, SimRng, SimTime};
 use crate::scenario::{NodeId, Primary as PrimaryConfig, Replication, ReplicationMode};
 
@@ -38,6 +48,8 @@ struct Waiter {
 #[derive(Clone, Debug, Default)]
 pub struct Row {
     pub stock: i64,
+    /// Price in cents (products only; 0 elsewhere).
+    pub price: i64,
     pub version: u64,
     /// Log position of the row's last commit.
     pub lsn: u64,
@@ -73,7 +85,7 @@ pub struct Primary {
     /// Rows that are products (cached and watched); background rows follow them.
     products: usize,
     replicas: usize,
-    invalidate_cache: bool,
+    invalidation: Invalidation,
     queue: VecDeque<Job>,
     busy: u32,
     busy_since: SimTime,
@@ -94,19 +106,20 @@ impl Primary {
         config: PrimaryConfig,
         replication: Replication,
         rng: SimRng,
-        initial_stock: &[i64],
+        initial: &[(i64, i64)],
         background_rows: u32,
         replicas: usize,
-        invalidate_cache: bool,
+        invalidation: Invalidation,
     ) -> Self {
-        let mut rows: Vec<Row> = initial_stock
+        let mut rows: Vec<Row> = initial
             .iter()
-            .map(|&stock| Row {
+            .map(|&(stock, price)| Row {
                 stock,
+                price,
                 ..Row::default()
             })
             .collect();
-        rows.resize_with(initial_stock.len() + background_rows as usize, Row::default);
+        rows.resize_with(initial.len() + background_rows as usize, Row::default);
         Self {
             config,
             replication,
@@ -116,13 +129,13 @@ impl Primary {
             ack_waits: 0,
             ack_wait_us: Histogram::new(),
             sync_fallbacks: 0,
-            version_times: vec![Vec::new(); initial_stock.len()],
+            version_times: vec![Vec::new(); initial.len()],
             last_commit_at: SimTime::ZERO,
             rng,
             rows,
-            products: initial_stock.len(),
+            products: initial.len(),
             replicas,
-            invalidate_cache,
+            invalidation,
             queue: VecDeque::new(),
             busy: 0,
             busy_since: SimTime::ZERO,
@@ -189,6 +202,7 @@ impl Primary {
                 let r = &self.rows[row as usize];
                 let answer = Answer::Row {
                     stock: r.stock,
+                    price: r.price,
                     version: r.version,
                 };
                 ctx.reply(NodeId::PRIMARY, job, answer);
@@ -220,9 +234,9 @@ impl Primary {
     /// Runs a statement that needs the row lock, which is free or already ours.
     fn run_locked(&mut self, ctx: &mut Ctx, job: Job) {
         let row = job.op.row();
-        let (stock, version) = {
+        let (stock, price, version) = {
             let r = &self.rows[row as usize];
-            (r.stock, r.version)
+            (r.stock, r.price, r.version)
         };
         let answer = match job.op {
             Op::LockRead { txn, .. } => {
@@ -235,7 +249,11 @@ impl Primary {
                         Event::TxnIdleTimeout { row, grant },
                     );
                 }
-                Answer::Row { stock, version }
+                Answer::Row {
+                    stock,
+                    price,
+                    version,
+                }
             }
             Op::CommitDecrement { qty, txn, .. } => {
                 match self.rows[row as usize].lock {
@@ -259,6 +277,12 @@ impl Primary {
                 } else {
                     Answer::NotEnoughStock
                 }
+            }
+            Op::SetPrice {
+                price: new_price, ..
+            } => {
+                self.commit_row(ctx, row, stock, new_price);
+                Answer::Updated
             }
             Op::WriteProfile { .. } => {
                 self.commit(ctx, row, stock + 1);
@@ -441,12 +465,19 @@ impl Primary {
         }
     }
 
+    /// Commits a new stock for `row`, keeping its price.
     fn commit(&mut self, ctx: &mut Ctx, row: u32, stock: i64) {
+        let price = self.rows[row as usize].price;
+        self.commit_row(ctx, row, stock, price);
+    }
+
+    fn commit_row(&mut self, ctx: &mut Ctx, row: u32, stock: i64, price: i64) {
         self.lsn += 1;
         self.last_commit_at = ctx.now;
         self.commits += 1;
         let r = &mut self.rows[row as usize];
         r.stock = stock;
+        r.price = price;
         r.version += 1;
         r.lsn = self.lsn;
         if let Some(times) = self.version_times.get_mut(row as usize) {
@@ -456,14 +487,19 @@ impl Primary {
             lsn: self.lsn,
             row,
             stock,
+            price,
             version: r.version,
             committed_at: ctx.now,
         };
         for i in 0..self.replicas {
             ctx.replicate(NodeId::replica(i), entry);
         }
-        if self.invalidate_cache && (row as usize) < self.products {
-            ctx.invalidate(row);
+        if (row as usize) < self.products {
+            match self.invalidation {
+                Invalidation::None => {}
+                Invalidation::Row => ctx.invalidate(row),
+                Invalidation::AllProducts => ctx.flush_products(),
+            }
         }
     }
 

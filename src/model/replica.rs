@@ -31,10 +31,10 @@ pub enum Task {
 /// What a finished task did, for the observers (staleness, the lag monitor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Done {
-    /// A tracked read returned this version of `row`.
+    /// A tracked read returned `view` of `row`.
     Read {
         row: u32,
-        version: u64,
+        view: RowView,
     },
     /// An entry committed at `committed_at` was applied `lag_us` after its commit.
     Applied {
@@ -44,9 +44,11 @@ pub enum Done {
     Nothing,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+/// A row as some node served it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RowView {
     pub stock: i64,
+    pub price: i64,
     pub version: u64,
 }
 
@@ -86,12 +88,16 @@ impl Replica {
         config: ReplicaConfig,
         acks: bool,
         rng: SimRng,
-        initial_stock: &[i64],
+        initial: &[(i64, i64)],
         profile_rows: u32,
     ) -> Self {
-        let mut rows: Vec<RowView> = initial_stock
+        let mut rows: Vec<RowView> = initial
             .iter()
-            .map(|&stock| RowView { stock, version: 0 })
+            .map(|&(stock, price)| RowView {
+                stock,
+                price,
+                version: 0,
+            })
             .collect();
         rows.resize(rows.len() + profile_rows as usize, RowView::default());
         Self {
@@ -207,15 +213,13 @@ impl Replica {
                     if let (Some(req), Some((_, view))) = (req, served) {
                         let answer = Answer::Row {
                             stock: view.stock,
+                            price: view.price,
                             version: view.version,
                         };
                         ctx.reply_to(self.id, from, req, answer);
                     }
                     match served {
-                        Some((row, view)) => Done::Read {
-                            row,
-                            version: view.version,
-                        },
+                        Some((row, view)) => Done::Read { row, view },
                         None => Done::Nothing,
                     }
                 }
@@ -228,6 +232,7 @@ impl Replica {
                 if let Some(view) = self.rows.get_mut(entry.row as usize) {
                     *view = RowView {
                         stock: entry.stock,
+                        price: entry.price,
                         version: entry.version,
                     };
                 }

@@ -52,6 +52,10 @@ const ROWS: &[Row] = &[
     ("primary utilisation", |m| percent(m.primary_utilisation)),
     ("replica queries", |m| int(m.replica_queries)),
     ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
+    ("DB reads saved by the cache", |m| int(m.db_reads_saved)),
+    ("stale price views", |m| int(m.stale_price_views)),
+    ("stale stock badge views", |m| int(m.stale_badge_views)),
+    ("orders at a wrong price", |m| int(m.orders_at_wrong_price)),
     ("request timeouts", |m| int(m.request_timeouts)),
     ("availability", |m| percent(m.availability)),
     ("max staleness of a read (s)", |m| {

@@ -50,6 +50,7 @@ const TOP_KEYS: &[&str] = &[
     "convergence",
     "replication",
     "profiles",
+    "price_changes",
     "variants",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
@@ -68,6 +69,7 @@ const MAX_WORKERS: u32 = 100_000;
 /// Largest weight or popularity, so that sums over them cannot overflow.
 const MAX_WEIGHT: u64 = 1_000_000_000;
 const MAX_RATE: f64 = 1_000_000.0;
+const MAX_PRICE_CENTS: i128 = 1_000_000_000_000;
 
 fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
     let mut doc = DeTable::parse(text).map_err(|e| {
@@ -342,6 +344,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let traffic = read_traffic(root)?;
     let background = read_background(root, replicas.len())?;
     let products = read_products(root)?;
+    let price_changes = read_price_changes(root, &products, horizon)?;
     let checkout = read_checkout(root)?;
     let faults = read_faults(root, &node_names, replicas.len(), horizon_s, horizon)?;
     let monitor = read_monitor(root)?;
@@ -369,7 +372,44 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         converge_within_us,
         replication: read_replication(root, replicas_n)?,
         profiles: read_profiles(root, replicas_n)?,
+        price_changes,
     })
+}
+
+fn read_price_changes(
+    root: &Tab<'_, '_>,
+    products: &[Product],
+    horizon_us: u64,
+) -> R<Vec<PriceChange>> {
+    let Some(v) = root.get("price_changes") else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
+    let mut changes = Vec::new();
+    for item in v.array("an array of tables ([[price_changes]])")? {
+        let t = item.table(
+            "a table ([[price_changes]])",
+            &["at_s", "product", "price_cents"],
+        )?;
+        let av = t.req("at_s")?;
+        let at = s_to_us(av.number(Interval::closed(0.0, MAX_HORIZON_S))?);
+        if at >= horizon_us {
+            return Err(av.issue("a price change must happen before the horizon"));
+        }
+        let pv = t.req("product")?;
+        let expected = format!("a product name: {}", list_or(&names));
+        let name = pv.string().map_err(|_| pv.expected(&expected))?;
+        let product = names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| pv.expected(&expected))?;
+        changes.push(PriceChange {
+            at: SimTime::from_micros(at),
+            product,
+            price_cents: t.req("price_cents")?.int(0, Some(MAX_PRICE_CENTS))? as i64,
+        });
+    }
+    Ok(changes)
 }
 
 fn read_profiles(root: &Tab<'_, '_>, replicas: usize) -> R<Profiles> {
@@ -633,7 +673,13 @@ fn read_cache(root: &Tab<'_, '_>) -> R<Cache> {
     let t = section(
         root,
         "cache",
-        &["ttl_s", "invalidate_on_write", "op_time", "fill_from"],
+        &[
+            "ttl_s",
+            "invalidate_on_write",
+            "flush_all_on_write",
+            "op_time",
+            "fill_from",
+        ],
     )?;
     let fill = [
         ("replica", ReadSource::Replica),
@@ -645,6 +691,7 @@ fn read_cache(root: &Tab<'_, '_>) -> R<Cache> {
         })?
         .unwrap_or(300_000_000),
         invalidate_on_write: opt(&t, "invalidate_on_write", Val::boolean)?.unwrap_or(false),
+        flush_all_on_write: opt(&t, "flush_all_on_write", Val::boolean)?.unwrap_or(false),
         op_time: dist_or(&t, "op_time", Dist::Constant { us: 200 })?,
         fill_from: opt(&t, "fill_from", |v| v.one_of(&fill))?.unwrap_or(ReadSource::Replica),
     })
@@ -660,6 +707,7 @@ fn read_shoppers(root: &Tab<'_, '_>) -> R<Shoppers> {
             "think_time",
             "quantity_weights",
             "leave_if_sold_out",
+            "low_stock_threshold",
         ],
     )?;
     let quantity_weights = match t.get("quantity_weights") {
@@ -696,6 +744,8 @@ fn read_shoppers(root: &Tab<'_, '_>) -> R<Shoppers> {
         )?,
         quantity_weights,
         leave_if_sold_out: opt(&t, "leave_if_sold_out", Val::boolean)?.unwrap_or(true),
+        low_stock_threshold: opt(&t, "low_stock_threshold", |v| v.int(0, Some(1_000_000_000)))?
+            .map_or(10, |x| x as i64),
     })
 }
 
@@ -782,7 +832,10 @@ fn read_products(root: &Tab<'_, '_>) -> R<Vec<Product>> {
     }
     let mut products: Vec<Product> = Vec::with_capacity(items.len());
     for item in &items {
-        let t = item.table("a table ([[products]])", &["name", "stock", "popularity"])?;
+        let t = item.table(
+            "a table ([[products]])",
+            &["name", "stock", "price_cents", "popularity"],
+        )?;
         let nv = t.req("name")?;
         let name = nv.name()?;
         if let Some(i) = products.iter().position(|p| p.name == name) {
@@ -794,6 +847,8 @@ fn read_products(root: &Tab<'_, '_>) -> R<Vec<Product>> {
         products.push(Product {
             name: name.to_string(),
             stock: i64::try_from(stock).map_err(|_| item.issue("stock does not fit in 64 bits"))?,
+            price_cents: opt(&t, "price_cents", |v| v.int(0, Some(MAX_PRICE_CENTS)))?
+                .map_or(10_000, |p| p as i64),
             popularity: opt(&t, "popularity", |v| v.u64(0, Some(MAX_WEIGHT)))?.unwrap_or(1),
         });
     }

@@ -439,7 +439,8 @@ fn unknown_key_lists_the_allowed_ones() {
         err("nme = \"x\"\n", &[]).to_string(),
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
-         `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles` and `variants`"
+         `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
+         `price_changes` and `variants`"
     );
 }
 

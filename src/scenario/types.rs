@@ -155,6 +155,7 @@ pub struct Config {
     pub converge_within_us: Option<u64>,
     pub replication: Replication,
     pub profiles: Profiles,
+    pub price_changes: Vec<PriceChange>,
 }
 
 /// Users who update their profile and then read it back (read-your-writes).
@@ -207,6 +208,19 @@ pub struct Monitor {
     pub threshold_us: u64,
 }
 
+impl Shoppers {
+    /// The product page's stock badge: 0 out of stock, 1 low stock, 2 in stock.
+    pub fn badge(&self, stock: i64) -> u8 {
+        if stock <= 0 {
+            0
+        } else if stock <= self.low_stock_threshold {
+            1
+        } else {
+            2
+        }
+    }
+}
+
 impl Config {
     /// Every node's name, indexed by `NodeId.0`.
     pub fn node_names(&self) -> Vec<&str> {
@@ -257,6 +271,8 @@ pub struct Cache {
     pub ttl_us: u64,
     /// The primary sends an invalidation to the cache on every commit of a cached row.
     pub invalidate_on_write: bool,
+    /// The primary flushes every product key from the cache (tag-based) on every product commit.
+    pub flush_all_on_write: bool,
     /// Time the cache takes to answer a get or a set.
     pub op_time: Dist,
     /// Where a cache miss is filled from.
@@ -273,6 +289,8 @@ pub struct Shoppers {
     pub quantity_weights: Vec<u64>,
     /// A shopper whose product page shows 0 in stock leaves without checking out.
     pub leave_if_sold_out: bool,
+    /// The page's stock badge says "low stock" at or below this many units ("out" at 0).
+    pub low_stock_threshold: i64,
 }
 
 /// Piecewise-linear shopper arrival rate: (time, shoppers per second) points, the first at 0,
@@ -298,7 +316,17 @@ pub struct Background {
 pub struct Product {
     pub name: String,
     pub stock: i64,
+    /// Price in cents.
+    pub price_cents: i64,
     pub popularity: u64,
+}
+
+/// Marketing changes a product's price at a set time (a write from the app to the primary).
+#[derive(Clone, Debug)]
+pub struct PriceChange {
+    pub at: SimTime,
+    pub product: usize,
+    pub price_cents: i64,
 }
 
 #[derive(Clone, Debug)]

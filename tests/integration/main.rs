@@ -4,6 +4,8 @@ mod support;
 
 /// The Black Friday replay: strong strategies never oversell, replica reads do, lag emerges.
 mod black_friday;
+/// Cache invalidation: TTLs, invalidate-on-write, tag flushes, the listing badge.
+mod cache_invalidation;
 /// The command line: help, validate, JSON keys, exit codes.
 mod cli;
 /// After faults heal and traffic stops, replicas and caches converge, within a bound if asked.

@@ -274,9 +274,6 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         );
         failed |= !c.ok;
     }
-    if failed {
-        return Ok(ExitCode::from(1));
-    }
 
     if args.check_determinism {
         for v in &variants {
@@ -287,10 +284,14 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
                         "determinism: variant `{}`: runs differ first at t={} (after {} identical events)",
                         v.name, d.at, d.identical_events
                     );
-                    return Ok(ExitCode::from(1));
+                    failed = true;
                 }
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

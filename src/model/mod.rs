@@ -26,7 +26,7 @@ use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Va
 use app::{App, SessionRef, ShopperRef};
 use cache::Cache;
 use metrics::{Metrics, PhaseMetrics, Phases, ReplicaMetrics, StaleCounts, ms, ratio};
-use monitor::{Monitor, Verdict};
+use monitor::{AlertChange, Monitor};
 use network::{Fate, Network};
 use primary::{Invalidation, Job, Primary};
 pub use replica::RowView;
@@ -459,6 +459,11 @@ impl Ctx<'_> {
         self.out.push(Outgoing::Rpc { msg, extra_us });
     }
 
+    /// A message on a replication connection (reliable and ordered; see the network module).
+    pub fn send_stream(&mut self, from: NodeId, to: NodeId, body: Body) {
+        self.out.push(Outgoing::Stream(Message { from, to, body }));
+    }
+
     pub fn replicate(&mut self, to: NodeId, entry: LogEntry) {
         self.out.push(Outgoing::Stream(Message {
             from: NodeId::PRIMARY,
@@ -546,7 +551,12 @@ impl Model {
             .collect();
         let cache = Cache::new(config.cache.clone(), stream("cache", 0), stock.len());
         let phases = Phases {
-            fault: config.faults.first().map(|f| (f.start, f.end)),
+            // Around the earliest fault (the first to start; the first listed among equals).
+            fault: config
+                .faults
+                .iter()
+                .min_by_key(|f| f.start)
+                .map(|f| (f.start, f.end)),
         };
         let app = App::new(variant, seed, phases);
         let bg = &config.background;
@@ -584,7 +594,10 @@ impl Model {
             next_background_replica: 0,
             stale: StaleCounts::default(),
             phases,
-            monitor: config.monitor.clone().map(Monitor::new),
+            monitor: config
+                .monitor
+                .clone()
+                .map(|m| Monitor::new(m, config.replicas.len())),
             faults_end: config
                 .faults
                 .iter()
@@ -657,6 +670,8 @@ impl Model {
                 self.isolate(ctx, NodeId::replica(replica), starts);
                 if starts {
                     self.replicas[replica].crash();
+                } else {
+                    self.replicas[replica].restart();
                 }
                 self.replicas[replica].pause(ctx, starts);
             }
@@ -700,21 +715,21 @@ impl Model {
         let reported = self.replicas.iter().map(|r| r.reported_lag(now));
         let worst = reported.clone().map(|(lag, _)| lag).max().unwrap_or(0);
         match m.sample(now, reported) {
-            Verdict::Raise => ctx.fx.after(
+            AlertChange::Raise => ctx.fx.after(
                 0,
                 Event::LagAlert {
                     raised: true,
                     lag_us: worst,
                 },
             ),
-            Verdict::Clear => ctx.fx.after(
+            AlertChange::Clear => ctx.fx.after(
                 0,
                 Event::LagAlert {
                     raised: false,
                     lag_us: worst,
                 },
             ),
-            Verdict::Unchanged => {}
+            AlertChange::Unchanged => {}
         }
         self.app.route_to_primary = m.alerting;
         let busy = now < self.config.traffic_end
@@ -1075,7 +1090,7 @@ impl World for Model {
                 }
             }
             Event::Deliver(msg) => {
-                let is_rpc = !matches!(msg.body, Body::Replicate(_));
+                let is_rpc = !matches!(msg.body, Body::Replicate(_) | Body::Ack { .. });
                 if !(is_rpc && self.network.drops_on_arrival(msg.from, msg.to)) {
                     self.deliver(&mut ctx, msg);
                 }
@@ -1098,7 +1113,7 @@ impl World for Model {
                         },
                     ) => {
                         if let Some(m) = &mut self.monitor {
-                            m.observe_apply(committed_at, lag_us);
+                            m.observe_apply(i, committed_at, lag_us);
                         }
                     }
                     _ => {}

@@ -14,8 +14,9 @@ use crate::scenario::Monitor as MonitorConfig;
 pub struct Monitor {
     pub config: MonitorConfig,
     pub alerting: bool,
-    /// When the true lag first exceeded the threshold since the last clear, if it has.
-    crossed_at: Option<SimTime>,
+    /// Per replica: when its true lag went over the threshold in its current spell above it, if
+    /// it is in one. A spell that ends before any alert (unseen) is forgotten.
+    crossed_at: Vec<Option<SimTime>>,
     pub alerts: u64,
     pub samples: u64,
     pub detect_delay_us: Histogram,
@@ -25,18 +26,18 @@ pub struct Monitor {
 
 /// What a sample decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum AlertChange {
     Raise,
     Clear,
     Unchanged,
 }
 
 impl Monitor {
-    pub fn new(config: MonitorConfig) -> Self {
+    pub fn new(config: MonitorConfig, replicas: usize) -> Self {
         Self {
             config,
             alerting: false,
-            crossed_at: None,
+            crossed_at: vec![None; replicas],
             alerts: 0,
             samples: 0,
             detect_delay_us: Histogram::new(),
@@ -45,15 +46,21 @@ impl Monitor {
         }
     }
 
-    /// An entry committed at `committed_at` was applied with a true lag of `lag_us`.
-    pub fn observe_apply(&mut self, committed_at: SimTime, lag_us: u64) {
-        self.observe_age(committed_at, lag_us);
+    /// On `replica`, an entry committed at `committed_at` was applied with a true lag of
+    /// `lag_us`.
+    pub fn observe_apply(&mut self, replica: usize, committed_at: SimTime, lag_us: u64) {
+        if lag_us <= self.config.threshold_us && !self.alerting {
+            // Back under the threshold: a spell nobody alerted on is over.
+            self.crossed_at[replica] = None;
+        }
+        self.observe_age(replica, committed_at, lag_us);
     }
 
-    fn observe_age(&mut self, committed_at: SimTime, age_us: u64) {
+    fn observe_age(&mut self, replica: usize, committed_at: SimTime, age_us: u64) {
         if !self.alerting && age_us > self.config.threshold_us {
             let crossed = committed_at.after(self.config.threshold_us);
-            self.crossed_at = Some(self.crossed_at.map_or(crossed, |c| c.min(crossed)));
+            let c = &mut self.crossed_at[replica];
+            *c = Some(c.map_or(crossed, |c| c.min(crossed)));
         }
     }
 
@@ -63,11 +70,11 @@ impl Monitor {
         &mut self,
         now: SimTime,
         reported: impl Iterator<Item = (u64, SimTime)>,
-    ) -> Verdict {
+    ) -> AlertChange {
         self.samples += 1;
         let mut worst = 0;
-        for (lag_us, oldest) in reported {
-            self.observe_age(oldest, lag_us);
+        for (replica, (lag_us, oldest)) in reported.enumerate() {
+            self.observe_age(replica, oldest, lag_us);
             worst = worst.max(lag_us);
         }
         let over = worst > self.config.threshold_us;
@@ -76,17 +83,23 @@ impl Monitor {
                 self.alerting = true;
                 self.alerts += 1;
                 self.alert_since = now;
-                let crossed = self.crossed_at.unwrap_or(now);
+                let crossed = self
+                    .crossed_at
+                    .iter()
+                    .flatten()
+                    .min()
+                    .copied()
+                    .unwrap_or(now);
                 self.detect_delay_us.record(now.since(crossed));
-                Verdict::Raise
+                AlertChange::Raise
             }
             (true, false) => {
                 self.alerting = false;
-                self.crossed_at = None;
+                self.crossed_at.iter_mut().for_each(|c| *c = None);
                 self.alerting_us += now.since(self.alert_since);
-                Verdict::Clear
+                AlertChange::Clear
             }
-            _ => Verdict::Unchanged,
+            _ => AlertChange::Unchanged,
         }
     }
 
@@ -106,10 +119,13 @@ mod tests {
     use super::*;
 
     fn monitor() -> Monitor {
-        Monitor::new(MonitorConfig {
-            sample_every_us: 5_000_000,
-            threshold_us: 2_000_000,
-        })
+        Monitor::new(
+            MonitorConfig {
+                sample_every_us: 5_000_000,
+                threshold_us: 2_000_000,
+            },
+            1,
+        )
     }
 
     #[test]
@@ -117,18 +133,21 @@ mod tests {
         let mut m = monitor();
         let s = SimTime::from_secs;
         // True lag crosses 2 s at t = 11 s (an entry committed at 9 s applied at 11.5 s).
-        m.observe_apply(s(9), 2_500_000);
+        m.observe_apply(0, s(9), 2_500_000);
         assert_eq!(
             m.sample(s(10), [(1_000_000, s(9))].into_iter()),
-            Verdict::Unchanged
+            AlertChange::Unchanged
         );
         // At 15 s the replica reports 3 s: alert, 4 s after the true crossing at 11 s.
         assert_eq!(
             m.sample(s(15), [(3_000_000, s(12))].into_iter()),
-            Verdict::Raise
+            AlertChange::Raise
         );
         assert_eq!(m.detect_delay_us.max(), 4_000_000);
-        assert_eq!(m.sample(s(20), [(0, s(20))].into_iter()), Verdict::Clear);
+        assert_eq!(
+            m.sample(s(20), [(0, s(20))].into_iter()),
+            AlertChange::Clear
+        );
         assert_eq!((m.alerts, m.alerting_us(s(30))), (1, 5_000_000));
     }
 }

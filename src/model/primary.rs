@@ -369,8 +369,8 @@ impl Primary {
         }
     }
 
-    /// Semi-sync: the commit at `lsn` waited too long for acknowledgements; answer it and every
-    /// commit before it, and stop waiting until the replicas catch up.
+    /// Semi-sync: the commit at `lsn` waited too long for acknowledgements; fall back to async:
+    /// answer every held commit now, and stop waiting until the replicas catch up.
     pub fn ack_timeout(&mut self, ctx: &mut Ctx, lsn: u64) {
         if self.held.front().is_some_and(|h| h.lsn <= lsn) {
             if !self.degraded {
@@ -503,12 +503,12 @@ impl Primary {
         }
     }
 
-    /// Share of worker-time spent busy over [0, end].
     /// When the last commit happened (0 if none).
     pub fn last_commit_at(&self) -> SimTime {
         self.last_commit_at
     }
 
+    /// Share of worker-time spent busy over [0, end].
     pub fn utilisation(&mut self, end: SimTime) -> f64 {
         self.account(end);
         let capacity = u128::from(self.config.workers) * u128::from(end.as_micros());

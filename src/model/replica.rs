@@ -58,6 +58,8 @@ pub struct Replica {
     acks: bool,
     /// Incremented by each crash: work started in an earlier life never finishes.
     pub epoch: u32,
+    /// Crashed and not yet restarted.
+    down: bool,
     config: ReplicaConfig,
     rng: SimRng,
     /// The tracked (product) rows as of `applied_lsn`.
@@ -104,6 +106,7 @@ impl Replica {
             id,
             acks,
             epoch: 0,
+            down: false,
             config,
             rng,
             rows,
@@ -161,10 +164,10 @@ impl Replica {
     }
 
     pub fn receive_entry(&mut self, ctx: &mut Ctx, entry: LogEntry) {
-        if self.acks {
-            // Acknowledge receipt (the relay log is durable): cumulative, since the stream is
-            // in order, so a lost acknowledgement is covered by the next.
-            ctx.send(self.id, NodeId::PRIMARY, Body::Ack { lsn: entry.lsn });
+        if self.acks && !self.down {
+            // Acknowledge receipt (the relay log is durable), on the replication connection:
+            // reliable and in order, like the stream itself.
+            ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: entry.lsn });
         }
         self.relay.push_back(entry);
         self.relay_max = self.relay_max.max(self.relay.len());
@@ -261,11 +264,17 @@ impl Replica {
     /// apply in progress; applied rows and the relay log survive (they are on disk). The caller
     /// also pauses the applier until the restart.
     pub fn crash(&mut self) {
+        self.down = true;
         self.epoch += 1;
         self.queue.clear();
         self.busy = 0;
         self.applier_active = false;
         self.crashes += 1;
+    }
+
+    /// The end of a crash: the replica is up again (its applier resumes with the pause's end).
+    pub fn restart(&mut self) {
+        self.down = false;
     }
 
     /// Starts (`true`) or ends one pause of the applier.

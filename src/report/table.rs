@@ -81,29 +81,51 @@ const ROWS: &[Row] = &[
     }),
 ];
 
-/// Renders the comparison table, followed by each variant's trace hash.
+/// Rows shown even when every variant has 0 there: a zero in them is the point.
+const ALWAYS: &[&str] = &[
+    "shoppers",
+    "orders confirmed",
+    "orders failed",
+    "OVERSOLD (units)",
+];
+
+/// Whether a rendered cell is a zero ("0", "0.000", "0.0%").
+fn is_zero(cell: &str) -> bool {
+    cell.trim_end_matches('%').parse::<f64>() == Ok(0.0)
+}
+
+/// Renders the comparison table. Rows that are zero in every variant are left out (they are in
+/// the JSON), so each scenario's table shows what it is about; a footer says how many.
 pub fn render_table(report: &RunReport) -> String {
-    let label_width = ROWS
+    let values: Vec<Vec<String>> = report
+        .variants
         .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max("page source".len());
-    let mut columns: Vec<Vec<String>> = Vec::new();
-    for v in &report.variants {
-        let mut cells = vec![v.name.clone(), v.page.to_string()];
-        cells.extend(ROWS.iter().map(|(_, f)| f(&v.metrics)));
-        columns.push(cells);
-    }
+        .map(|v| ROWS.iter().map(|(_, f)| f(&v.metrics)).collect())
+        .collect();
+    let shown: Vec<usize> = (0..ROWS.len())
+        .filter(|&r| ALWAYS.contains(&ROWS[r].0) || values.iter().any(|col| !is_zero(&col[r])))
+        .collect();
+    let labels: Vec<&str> = ["variant", "page source"]
+        .into_iter()
+        .chain(shown.iter().map(|&r| ROWS[r].0))
+        .collect();
+    let label_width = labels.iter().map(|l| l.len()).max().unwrap_or(0);
+    let columns: Vec<Vec<String>> = report
+        .variants
+        .iter()
+        .zip(&values)
+        .map(|(v, col)| {
+            let mut cells = vec![v.name.clone(), v.page.to_string()];
+            cells.extend(shown.iter().map(|&r| col[r].clone()));
+            cells
+        })
+        .collect();
     let widths: Vec<usize> = columns
         .iter()
         .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
-    let labels = std::iter::once("variant")
-        .chain(std::iter::once("page source"))
-        .chain(ROWS.iter().map(|r| r.0));
     let mut out = String::new();
-    for (i, label) in labels.enumerate() {
+    for (i, label) in labels.iter().enumerate() {
         out.push_str(&format!("{label:<label_width$}"));
         for (col, w) in columns.iter().zip(&widths) {
             out.push_str(&format!("  {:>w$}", col[i], w = *w));
@@ -115,5 +137,22 @@ pub fn render_table(report: &RunReport) -> String {
             out.push('\n');
         }
     }
+    let hidden = ROWS.len() - shown.len();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "({hidden} rows that are 0 in every variant are not shown; --format json has every figure)\n"
+        ));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_cells_are_recognised_in_every_format() {
+        assert!(is_zero("0") && is_zero("0.000") && is_zero("0.0%"));
+        assert!(!is_zero("0.001") && !is_zero("-3") && !is_zero("100.0%") && !is_zero("replica"));
+    }
 }

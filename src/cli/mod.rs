@@ -17,7 +17,7 @@ use crate::scenario::{Scenario, Variant, parse_scenario};
 
 const EXAMPLES: &str = "\
 Examples:
-  # Replay the Black Friday incident: six checkout strategies on the same shoppers
+  # Replay the Black Friday incident: seven checkout strategies on the same shoppers
   lagsim run scenarios/black-friday.toml
 
   # Only two variants, another seed, machine-readable output

@@ -298,10 +298,8 @@ impl App {
         self.step(ctx, s, None);
     }
 
-    /// The application's work between read and write is done: send the write.
-    pub fn work_done(&mut self, ctx: &mut Ctx, s: ShopperRef) {
-        let shopper = self.shoppers.get_mut(s).expect("live shopper");
-        let op = shopper.pending.take().expect("a write was pending");
+    /// Sends a checkout statement to the primary.
+    fn send_statement(&mut self, ctx: &mut Ctx, s: ShopperRef, op: Op) {
         self.request(
             ctx,
             s,
@@ -310,6 +308,13 @@ impl App {
             NodeId::PRIMARY,
             op,
         );
+    }
+
+    /// The application's work between read and write is done: send the write.
+    pub fn work_done(&mut self, ctx: &mut Ctx, s: ShopperRef) {
+        let shopper = self.shoppers.get_mut(s).expect("live shopper");
+        let op = shopper.pending.take().expect("a write was pending");
+        self.send_statement(ctx, s, op);
     }
 
     /// Feeds the strategy (`None`: start a new attempt) and carries out the step it returns.
@@ -349,14 +354,7 @@ impl App {
                     statement,
                     Statement::LockRead | Statement::ConditionalDecrement { .. }
                 ) {
-                    self.request(
-                        ctx,
-                        s,
-                        Purpose::Checkout,
-                        Stage::Direct,
-                        NodeId::PRIMARY,
-                        op,
-                    );
+                    self.send_statement(ctx, s, op);
                 } else {
                     // A write after a read: the application works on the order first.
                     shopper.pending = Some(op);

@@ -462,7 +462,7 @@ fn read_replication(root: &Tab<'_, '_>, replicas: usize) -> R<Replication> {
         &["mode", "sync_acks", "ack_timeout_ms"],
     )?;
     let mode =
-        opt(&t, "mode", |v| v.one_of(&ReplicationMode::ALL))?.unwrap_or(ReplicationMode::Async);
+        opt(&t, "mode", |v| v.one_of(ReplicationMode::ALL))?.unwrap_or(ReplicationMode::Async);
     let sync_acks = match t.get("sync_acks") {
         None => 1,
         Some(v) if replicas == 0 => {
@@ -1026,9 +1026,9 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
                 "duplicate variant name `{name}` (also variants[{i}].name); each variant needs its own name"
             )));
         }
-        let checkout = t.req("checkout")?.one_of(&CheckoutKind::ALL)?;
-        let page = opt(&t, "page", |v| v.one_of(&ReadSource::ALL))?.unwrap_or(ReadSource::Cache);
-        let profile_reads = opt(&t, "profile_reads", |v| v.one_of(&ProfileReads::ALL))?
+        let checkout = t.req("checkout")?.one_of(CheckoutKind::ALL)?;
+        let page = opt(&t, "page", |v| v.one_of(ReadSource::ALL))?.unwrap_or(ReadSource::Cache);
+        let profile_reads = opt(&t, "profile_reads", |v| v.one_of(ProfileReads::ALL))?
             .unwrap_or(ProfileReads::Replica);
         let mut edits = Vec::new();
         if let Some(sv) = t.get("set") {

@@ -43,90 +43,70 @@ pub struct Variant {
     pub config: Config,
 }
 
-/// Where a read is served from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadSource {
-    Primary,
-    Replica,
-    Cache,
-    /// A replica while the lag monitor is quiet, the primary while it is alerting.
-    LagAware,
+/// Declares a fieldless enum together with its spellings in scenario files: `ALL` pairs each
+/// spelling with its value, in order (the loader's list of what is allowed), and `name` spells a
+/// value back.
+macro_rules! spelled_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            pub const ALL: &'static [(&'static str, $name)] = &[$( ($text, $name::$variant), )*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )*
+                }
+            }
+        }
+    };
 }
 
-impl ReadSource {
-    pub const ALL: [(&'static str, ReadSource); 4] = [
-        ("primary", ReadSource::Primary),
-        ("replica", ReadSource::Replica),
-        ("cache", ReadSource::Cache),
-        ("lag-aware", ReadSource::LagAware),
-    ];
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("listed")
+spelled_enum! {
+    /// Where a read is served from.
+    pub enum ReadSource {
+        Primary = "primary",
+        Replica = "replica",
+        Cache = "cache",
+        /// A replica while the lag monitor is quiet, the primary while it is alerting.
+        LagAware = "lag-aware",
     }
 }
 
-/// How a user's profile reads are routed after the user writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProfileReads {
-    /// Always a replica, round-robin.
-    Replica,
-    /// The primary for `profiles.sticky_window` after the user's last write, else a replica.
-    StickyPrimary,
-    /// A replica that has applied the log position of the user's last write; if the replica
-    /// has not, the read is retried on the primary.
-    SessionToken,
-    /// Always the primary.
-    Primary,
-}
-
-impl ProfileReads {
-    pub const ALL: [(&'static str, ProfileReads); 4] = [
-        ("replica", ProfileReads::Replica),
-        ("sticky-primary", ProfileReads::StickyPrimary),
-        ("session-token", ProfileReads::SessionToken),
-        ("primary", ProfileReads::Primary),
-    ];
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("listed")
+spelled_enum! {
+    /// How a user's profile reads are routed after the user writes.
+    pub enum ProfileReads {
+        /// Always a replica, round-robin.
+        Replica = "replica",
+        /// The primary for `profiles.sticky_window` after the user's last write, else a replica.
+        StickyPrimary = "sticky-primary",
+        /// A replica that has applied the log position of the user's last write; if the replica
+        /// has not, the read is retried on the primary.
+        SessionToken = "session-token",
+        /// Always the primary.
+        Primary = "primary",
     }
 }
 
-/// The checkout strategies; each has its own file under `src/strategy/`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckoutKind {
-    ReplicaRead,
-    CacheRead,
-    PrimaryRead,
-    PessimisticLock,
-    Optimistic,
-    ConditionalDecrement,
-    LagAware,
-}
-
-impl CheckoutKind {
-    pub const ALL: [(&'static str, CheckoutKind); 7] = [
-        ("replica-read", CheckoutKind::ReplicaRead),
-        ("cache-read", CheckoutKind::CacheRead),
-        ("primary-read", CheckoutKind::PrimaryRead),
-        ("pessimistic-lock", CheckoutKind::PessimisticLock),
-        ("optimistic", CheckoutKind::Optimistic),
-        ("conditional-decrement", CheckoutKind::ConditionalDecrement),
-        ("lag-aware", CheckoutKind::LagAware),
-    ];
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("listed")
+spelled_enum! {
+    /// The checkout strategies; each has its own file under `src/strategy/`.
+    pub enum CheckoutKind {
+        ReplicaRead = "replica-read",
+        CacheRead = "cache-read",
+        PrimaryRead = "primary-read",
+        PessimisticLock = "pessimistic-lock",
+        Optimistic = "optimistic",
+        ConditionalDecrement = "conditional-decrement",
+        LagAware = "lag-aware",
     }
 }
 
@@ -172,25 +152,18 @@ pub struct Profiles {
     pub sticky_window_us: u64,
 }
 
-/// When the primary answers a commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplicationMode {
-    /// At once; replicas catch up later (available, may be stale).
-    Async,
-    /// Only once `sync_acks` replicas have acknowledged receiving the commit (consistent; a
-    /// partition blocks commits).
-    Sync,
-    /// Like `Sync`, but a commit waiting longer than `ack_timeout` is answered anyway and the
-    /// primary falls back to async until enough replicas have caught up (MySQL semi-sync).
-    SemiSync,
-}
-
-impl ReplicationMode {
-    pub const ALL: [(&'static str, ReplicationMode); 3] = [
-        ("async", ReplicationMode::Async),
-        ("sync", ReplicationMode::Sync),
-        ("semi-sync", ReplicationMode::SemiSync),
-    ];
+spelled_enum! {
+    /// When the primary answers a commit.
+    pub enum ReplicationMode {
+        /// At once; replicas catch up later (available, may be stale).
+        Async = "async",
+        /// Only once `sync_acks` replicas have acknowledged receiving the commit (consistent; a
+        /// partition blocks commits).
+        Sync = "sync",
+        /// Like `Sync`, but a commit waiting longer than `ack_timeout` is answered anyway and the
+        /// primary falls back to async until enough replicas have caught up (MySQL semi-sync).
+        SemiSync = "semi-sync",
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn every_strategy_fails_on_a_timeout() {
-        for (_, kind) in CheckoutKind::ALL {
+        for &(_, kind) in CheckoutKind::ALL {
             let steps = script(kind, 1, &[Reply::TimedOut]);
             let Step::Finish { outcome, .. } = steps[1] else {
                 panic!("{kind:?}: {steps:?}")

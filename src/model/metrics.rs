@@ -135,9 +135,8 @@ impl StaleCounts {
         }
         let (reads, stales) = match purpose {
             Purpose::Page => (&mut self.page_reads, &mut self.page_stale),
-            Purpose::Checkout | Purpose::Profile => {
-                (&mut self.checkout_reads, &mut self.checkout_stale)
-            }
+            Purpose::Checkout => (&mut self.checkout_reads, &mut self.checkout_stale),
+            Purpose::Profile => unreachable!("profile reads are judged by their sessions"),
         };
         *reads += 1;
         *stales += u64::from(stale);

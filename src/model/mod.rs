@@ -146,6 +146,44 @@ impl Op {
         )
     }
 
+    /// The values a statement carries, for the trace (the row and kind are traced apart).
+    fn trace_values(self, sink: &mut impl TraceSink) {
+        match self {
+            Op::ReadAtLeast { lsn, .. } => sink.u64("lsn", lsn),
+            Op::LockRead { txn, .. } | Op::Rollback { txn, .. } => sink.u64("txn", txn),
+            Op::CommitDecrement { qty, txn, .. } => {
+                sink.i64("qty", qty);
+                sink.u64("txn", txn);
+            }
+            Op::Decrement { qty, .. } | Op::ConditionalDecrement { qty, .. } => {
+                sink.i64("qty", qty)
+            }
+            Op::WriteIfVersion {
+                expected_version,
+                new_stock,
+                ..
+            } => {
+                sink.u64("expected_version", expected_version);
+                sink.i64("new_stock", new_stock);
+            }
+            Op::CacheSet {
+                stock,
+                price,
+                version,
+                ..
+            } => {
+                sink.i64("stock", stock);
+                sink.i64("price", price);
+                sink.u64("version", version);
+            }
+            Op::SetPrice { price, .. } => sink.i64("price", price),
+            Op::Read { .. }
+            | Op::WriteProfile { .. }
+            | Op::BackgroundWrite { .. }
+            | Op::BackgroundRead => {}
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Op::Read { .. } => "read",
@@ -298,6 +336,7 @@ impl Traced for Event {
                         if op != Op::BackgroundRead {
                             sink.u64("row", u64::from(op.row()));
                         }
+                        op.trace_values(sink);
                         if let Some(req) = req {
                             key(sink, "req", req);
                         }
@@ -305,9 +344,21 @@ impl Traced for Event {
                     Body::Reply { req, answer } => {
                         sink.str("answer", answer.name());
                         key(sink, "req", req);
-                        if let Answer::Row { stock, version, .. } = answer {
-                            sink.i64("stock", stock);
-                            sink.u64("version", version);
+                        match answer {
+                            Answer::Row {
+                                stock,
+                                price,
+                                version,
+                            } => {
+                                sink.i64("stock", stock);
+                                sink.i64("price", price);
+                                sink.u64("version", version);
+                            }
+                            Answer::Written { lsn, version } => {
+                                sink.u64("lsn", lsn);
+                                sink.u64("version", version);
+                            }
+                            _ => {}
                         }
                     }
                     Body::Replicate(e) => {
@@ -315,6 +366,8 @@ impl Traced for Event {
                         sink.u64("lsn", e.lsn);
                         sink.u64("row", u64::from(e.row));
                         sink.i64("stock", e.stock);
+                        sink.i64("price", e.price);
+                        sink.u64("version", e.version);
                     }
                     Body::Invalidate { row } => {
                         sink.str("op", "invalidate");
@@ -525,7 +578,7 @@ impl Model {
             stream("primary", 0),
             &stock,
             // Profile rows follow the products; background rows follow them.
-            config.profiles.users + config.background.rows,
+            profile_rows(&config) + config.background.rows,
             n_replicas,
             match (uses_cache, &config.cache) {
                 (false, _) => Invalidation::None,
@@ -545,7 +598,7 @@ impl Model {
                     config.replication.mode != ReplicationMode::Async,
                     stream("replica", i as u64),
                     &stock,
-                    config.profiles.users,
+                    profile_rows(&config),
                 )
             })
             .collect();
@@ -671,7 +724,7 @@ impl Model {
                 if starts {
                     self.replicas[replica].crash();
                 } else {
-                    self.replicas[replica].restart();
+                    self.replicas[replica].restart(ctx);
                 }
                 self.replicas[replica].pause(ctx, starts);
             }
@@ -1057,7 +1110,7 @@ impl World for Model {
             }
             Event::BackgroundWrite => {
                 let row = self.config.products.len() as u32
-                    + self.config.profiles.users
+                    + profile_rows(&self.config)
                     + self
                         .background_rng
                         .below(u64::from(self.config.background.rows)) as u32;
@@ -1163,6 +1216,15 @@ impl World for Model {
         }
         self.route_outbox(fx, now, &mut outbox);
         self.outbox = outbox;
+    }
+}
+
+/// Rows for the users of profile sessions: none without profile traffic.
+fn profile_rows(config: &Config) -> u32 {
+    if config.profiles.sessions_per_s > 0.0 {
+        config.profiles.users
+    } else {
+        0
     }
 }
 

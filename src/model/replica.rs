@@ -273,8 +273,13 @@ impl Replica {
     }
 
     /// The end of a crash: the replica is up again (its applier resumes with the pause's end).
-    pub fn restart(&mut self) {
+    /// It acknowledges what it received while down, so held commits need not wait for the next.
+    pub fn restart(&mut self, ctx: &mut Ctx) {
         self.down = false;
+        let received = self.relay.back().map_or(self.applied_lsn, |e| e.lsn);
+        if self.acks && received > 0 {
+            ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: received });
+        }
     }
 
     /// Starts (`true`) or ends one pause of the applier.

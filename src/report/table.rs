@@ -65,6 +65,9 @@ const ROWS: &[Row] = &[
         fixed(m.converged_after_ms / 1e3, 3)
     }),
     ("lag alerts", |m| int(m.lag_alerts)),
+    ("alert detect delay mean (s)", |m| {
+        fixed(m.alert_detect_delay_ms / 1e3, 3)
+    }),
     ("profile reads", |m| int(m.profile_reads)),
     ("read-your-writes violations", |m| int(m.ryw_violations)),
     ("monotonic read violations", |m| {
@@ -75,9 +78,6 @@ const ROWS: &[Row] = &[
     }),
     ("profile read latency p99 (ms)", |m| {
         fixed(m.profile_read_ms_p99, 1)
-    }),
-    ("alert detect delay mean (s)", |m| {
-        fixed(m.alert_detect_delay_ms / 1e3, 3)
     }),
 ];
 

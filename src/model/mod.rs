@@ -49,6 +49,13 @@ pub struct LogEntry {
     pub committed_at: SimTime,
 }
 
+/// The fields of a row's value, as every message that carries one traces them.
+fn trace_row(sink: &mut impl TraceSink, stock: i64, price: i64, version: u64) {
+    sink.i64("stock", stock);
+    sink.i64("price", price);
+    sink.u64("version", version);
+}
+
 /// A statement or cache operation, as it reaches a data node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -171,11 +178,7 @@ impl Op {
                 price,
                 version,
                 ..
-            } => {
-                sink.i64("stock", stock);
-                sink.i64("price", price);
-                sink.u64("version", version);
-            }
+            } => trace_row(sink, stock, price, version),
             Op::SetPrice { price, .. } => sink.i64("price", price),
             Op::Read { .. }
             | Op::WriteProfile { .. }
@@ -349,11 +352,7 @@ impl Traced for Event {
                                 stock,
                                 price,
                                 version,
-                            } => {
-                                sink.i64("stock", stock);
-                                sink.i64("price", price);
-                                sink.u64("version", version);
-                            }
+                            } => trace_row(sink, stock, price, version),
                             Answer::Written { lsn, version } => {
                                 sink.u64("lsn", lsn);
                                 sink.u64("version", version);
@@ -365,9 +364,7 @@ impl Traced for Event {
                         sink.str("op", "replicate");
                         sink.u64("lsn", e.lsn);
                         sink.u64("row", u64::from(e.row));
-                        sink.i64("stock", e.stock);
-                        sink.i64("price", e.price);
-                        sink.u64("version", e.version);
+                        trace_row(sink, e.stock, e.price, e.version);
                     }
                     Body::Invalidate { row } => {
                         sink.str("op", "invalidate");

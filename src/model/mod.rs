@@ -15,17 +15,18 @@ mod monitor;
 mod network;
 mod primary;
 mod replica;
+mod trace;
 mod traffic;
 
 use crate::engine::{
-    Effects, Key, Limits, RunError, RunSummary, Sim, SimRng, SimTime, StreamId, TraceSink, Traced,
-    World, first_divergence,
+    Effects, Key, Limits, RunError, RunSummary, Sim, SimRng, SimTime, StreamId, TraceSink, World,
+    first_divergence,
 };
 use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Variant};
 
 use app::{App, SessionRef, ShopperRef};
 use cache::Cache;
-use metrics::{Metrics, PhaseMetrics, Phases, ReplicaMetrics, StaleCounts, ms, ratio};
+use metrics::{Metrics, Phases, StaleCounts};
 use monitor::{AlertChange, Monitor};
 use network::{Fate, Network};
 use primary::{Invalidation, Job, Primary};
@@ -47,13 +48,6 @@ pub struct LogEntry {
     pub price: i64,
     pub version: u64,
     pub committed_at: SimTime,
-}
-
-/// The fields of a row's value, as every message that carries one traces them.
-fn trace_row(sink: &mut impl TraceSink, stock: i64, price: i64, version: u64) {
-    sink.i64("stock", stock);
-    sink.i64("price", price);
-    sink.u64("version", version);
 }
 
 /// A statement or cache operation, as it reaches a data node.
@@ -151,40 +145,6 @@ impl Op {
                 | Op::Rollback { .. }
                 | Op::BackgroundRead
         )
-    }
-
-    /// The values a statement carries, for the trace (the row and kind are traced apart).
-    fn trace_values(self, sink: &mut impl TraceSink) {
-        match self {
-            Op::ReadAtLeast { lsn, .. } => sink.u64("lsn", lsn),
-            Op::LockRead { txn, .. } | Op::Rollback { txn, .. } => sink.u64("txn", txn),
-            Op::CommitDecrement { qty, txn, .. } => {
-                sink.i64("qty", qty);
-                sink.u64("txn", txn);
-            }
-            Op::Decrement { qty, .. } | Op::ConditionalDecrement { qty, .. } => {
-                sink.i64("qty", qty)
-            }
-            Op::WriteIfVersion {
-                expected_version,
-                new_stock,
-                ..
-            } => {
-                sink.u64("expected_version", expected_version);
-                sink.i64("new_stock", new_stock);
-            }
-            Op::CacheSet {
-                stock,
-                price,
-                version,
-                ..
-            } => trace_row(sink, stock, price, version),
-            Op::SetPrice { price, .. } => sink.i64("price", price),
-            Op::Read { .. }
-            | Op::WriteProfile { .. }
-            | Op::BackgroundWrite { .. }
-            | Op::BackgroundRead => {}
-        }
     }
 
     fn name(self) -> &'static str {
@@ -318,145 +278,6 @@ pub enum Event {
         raised: bool,
         lag_us: u64,
     },
-}
-
-impl Traced for Event {
-    fn trace(&self, t: u64, seq: u64, sink: &mut impl TraceSink) {
-        fn key(sink: &mut impl TraceSink, name: &'static str, k: Key) {
-            sink.u64(name, u64::from(k.index) << 32 | u64::from(k.generation));
-        }
-        match *self {
-            Event::ShopperArrives => sink.begin(t, seq, "shopper-arrives"),
-            Event::BackgroundWrite => sink.begin(t, seq, "background-write"),
-            Event::BackgroundRead => sink.begin(t, seq, "background-read"),
-            Event::Deliver(m) => {
-                sink.begin(t, seq, "deliver");
-                sink.u64("from", u64::from(m.from.0));
-                sink.u64("to", u64::from(m.to.0));
-                match m.body {
-                    Body::Request { req, op } => {
-                        sink.str("op", op.name());
-                        if op != Op::BackgroundRead {
-                            sink.u64("row", u64::from(op.row()));
-                        }
-                        op.trace_values(sink);
-                        if let Some(req) = req {
-                            key(sink, "req", req);
-                        }
-                    }
-                    Body::Reply { req, answer } => {
-                        sink.str("answer", answer.name());
-                        key(sink, "req", req);
-                        match answer {
-                            Answer::Row {
-                                stock,
-                                price,
-                                version,
-                            } => trace_row(sink, stock, price, version),
-                            Answer::Written { lsn, version } => {
-                                sink.u64("lsn", lsn);
-                                sink.u64("version", version);
-                            }
-                            _ => {}
-                        }
-                    }
-                    Body::Replicate(e) => {
-                        sink.str("op", "replicate");
-                        sink.u64("lsn", e.lsn);
-                        sink.u64("row", u64::from(e.row));
-                        trace_row(sink, e.stock, e.price, e.version);
-                    }
-                    Body::Invalidate { row } => {
-                        sink.str("op", "invalidate");
-                        sink.u64("row", u64::from(row));
-                    }
-                    Body::FlushProducts => sink.str("op", "flush-products"),
-                    Body::Ack { lsn } => {
-                        sink.str("op", "ack");
-                        sink.u64("lsn", lsn);
-                    }
-                }
-            }
-            Event::PrimaryDone(job) => {
-                sink.begin(t, seq, "primary-done");
-                sink.str("op", job.op.name());
-                sink.u64("row", u64::from(job.op.row()));
-            }
-            Event::ReplicaDone { replica, task, .. } => {
-                sink.begin(t, seq, "replica-done");
-                sink.u64("node", u64::from(replica.0));
-                sink.str(
-                    "task",
-                    if matches!(task, Task::Apply) {
-                        "apply"
-                    } else {
-                        "read"
-                    },
-                );
-            }
-            Event::ShopperWakes(s) => {
-                sink.begin(t, seq, "shopper-wakes");
-                key(sink, "shopper", s);
-            }
-            Event::RetryCheckout(s) => {
-                sink.begin(t, seq, "retry-checkout");
-                key(sink, "shopper", s);
-            }
-            Event::CheckoutWorkDone(s) => {
-                sink.begin(t, seq, "checkout-work-done");
-                key(sink, "shopper", s);
-            }
-            Event::ProfileSessionStarts => sink.begin(t, seq, "profile-session-starts"),
-            Event::PriceChange(i) => {
-                sink.begin(t, seq, "price-change");
-                sink.u64("change", u64::from(i));
-            }
-            Event::ProfileRead(s) => {
-                sink.begin(t, seq, "profile-read");
-                key(sink, "session", s);
-            }
-            Event::RequestTimeout(r) => {
-                sink.begin(t, seq, "request-timeout");
-                key(sink, "req", r);
-            }
-            Event::LockWaitTimeout { row, ticket } => {
-                sink.begin(t, seq, "lock-wait-timeout");
-                sink.u64("row", u64::from(row));
-                sink.u64("ticket", ticket);
-            }
-            Event::TxnIdleTimeout { row, grant } => {
-                sink.begin(t, seq, "txn-idle-timeout");
-                sink.u64("row", u64::from(row));
-                sink.u64("grant", grant);
-            }
-            Event::FaultStarts(i) => {
-                sink.begin(t, seq, "fault-starts");
-                sink.u64("fault", u64::from(i));
-            }
-            Event::FaultEnds(i) => {
-                sink.begin(t, seq, "fault-ends");
-                sink.u64("fault", u64::from(i));
-            }
-            Event::MonitorSample => sink.begin(t, seq, "monitor-sample"),
-            Event::AckTimeout { lsn } => {
-                sink.begin(t, seq, "ack-timeout");
-                sink.u64("lsn", lsn);
-            }
-            Event::LagAlert { raised, lag_us } => {
-                sink.begin(
-                    t,
-                    seq,
-                    if raised {
-                        "lag-alert-raised"
-                    } else {
-                        "lag-alert-cleared"
-                    },
-                );
-                sink.u64("lag_us", lag_us);
-            }
-        }
-        sink.end();
-    }
 }
 
 /// A message a component wants sent.
@@ -908,168 +729,6 @@ impl Model {
             fx.at(at, Event::Deliver(msg));
         }
     }
-
-    /// The summary of a finished run.
-    pub fn metrics(&mut self, end: SimTime) -> Metrics {
-        // Quiescence: writes have stopped (the last commit) and every fault has healed.
-        // Convergence: every replica has applied every commit and no cached row is older than
-        // the primary's.
-        let quiescent_at = self.primary.last_commit_at().max(self.faults_end);
-        let replicas_converged_at = self
-            .replicas
-            .iter()
-            .map(|r| r.last_apply)
-            .max()
-            .unwrap_or(SimTime::ZERO);
-        let converged_at = replicas_converged_at.max(self.cache.converged_at(end));
-        let st = &self.app.stats;
-        let stock_initial: i64 = self.config.products.iter().map(|p| p.stock).sum();
-        let stock_final: i64 = (0..self.config.products.len())
-            .map(|i| self.primary.rows[i].stock)
-            .sum();
-        let units_sold: i64 = st.units_sold.iter().sum();
-        let oversold: i64 = self
-            .config
-            .products
-            .iter()
-            .zip(&st.units_sold)
-            .map(|(p, &sold)| (sold - p.stock).max(0))
-            .sum();
-        let mut lag = crate::engine::Histogram::new();
-        for r in &self.replicas {
-            lag.merge(&r.lag_us);
-        }
-        let replicas = self
-            .replicas
-            .iter()
-            .zip(&self.config.replicas)
-            .map(|(r, c)| ReplicaMetrics {
-                name: c.name.clone(),
-                reads: r.reads,
-                entries_applied: r.applied,
-                lag_ms_mean: ms(r.lag_us.mean()),
-                lag_ms_p99: ms(r.lag_us.quantile(0.99) as f64),
-                lag_ms_max: ms(r.lag_us.max() as f64),
-                relay_backlog_max: r.relay_max as u64,
-                crashes: r.crashes,
-            })
-            .collect();
-        let lat = &st.checkout_latency_us;
-        let bounds = match self.phases.fault {
-            Some((start, end)) => vec![
-                (SimTime::ZERO, Some(start)),
-                (start, Some(end)),
-                (end, None),
-            ],
-            None => vec![(SimTime::ZERO, None)],
-        };
-        let phases = bounds
-            .iter()
-            .zip(&st.phases)
-            .enumerate()
-            .map(|(i, (&(start, end), p))| PhaseMetrics {
-                name: if self.phases.fault.is_some() {
-                    Phases::NAMES[i]
-                } else {
-                    "whole-run"
-                },
-                start_s: start.as_secs_f64(),
-                end_s: end.map(SimTime::as_secs_f64),
-                requests: p.requests,
-                request_timeouts: p.timeouts,
-                availability: availability(p.requests, p.timeouts),
-                orders_confirmed: p.confirmed,
-                orders_failed: p.failed,
-                stale_reads: p.stale_reads,
-            })
-            .collect();
-        Metrics {
-            shoppers: st.shoppers,
-            browsed_only: st.browsed_only,
-            left_shown_sold_out: st.left_sold_out,
-            page_failed: st.page_failed,
-            checkouts: st.checkouts,
-            orders_confirmed: st.confirmed,
-            orders_rejected_out_of_stock: st.rejected_out_of_stock,
-            orders_failed: st.failed,
-            orders_failed_timeout: st.failed_timeout,
-            orders_failed_aborted: st.failed_aborted,
-            orders_failed_retries_exhausted: st.failed_retries,
-            stock_initial,
-            units_sold,
-            oversold_units: oversold,
-            stock_final_primary: stock_final,
-            units_decremented_unconfirmed: stock_initial - stock_final - units_sold,
-            stale_reads: self.stale.page_stale + self.stale.checkout_stale,
-            stale_page_reads: self.stale.page_stale,
-            stale_checkout_reads: self.stale.checkout_stale,
-            staleness_ms_p99: ms(self.stale.staleness_us.quantile(0.99) as f64),
-            max_staleness_ms: ms(self.stale.staleness_us.max() as f64),
-            replica_lag_ms_mean: ms(lag.mean()),
-            replica_lag_ms_p99: ms(lag.quantile(0.99) as f64),
-            replica_lag_ms_max: ms(lag.max() as f64),
-            checkout_latency_ms_p50: ms(lat.quantile(0.5) as f64),
-            checkout_latency_ms_p99: ms(lat.quantile(0.99) as f64),
-            checkout_latency_ms_max: ms(lat.max() as f64),
-            checkout_retries: st.retries,
-            lock_waits: self.primary.lock_waits,
-            lock_wait_ms_p99: ms(self.primary.lock_wait_us.quantile(0.99) as f64),
-            primary_queries: self.primary.statements,
-            primary_commits: self.primary.commits,
-            primary_utilisation: ratio(self.primary.utilisation(end)),
-            primary_queue_ms_p99: ms(self.primary.queue_wait_us.quantile(0.99) as f64),
-            replica_queries: self.replicas.iter().map(|r| r.reads).sum(),
-            cache_hit_ratio: ratio(self.cache.hit_ratio()),
-            db_reads_saved: self.cache.hits,
-            stale_price_views: self.stale.price_views,
-            stale_badge_views: self.stale.badge_views,
-            orders_at_wrong_price: self.wrong_price_orders,
-            price_changes: self.config.price_changes.len() as u64,
-            cache_invalidations: self.cache.invalidations,
-            cache_crashes: self.cache.crashes,
-            request_timeouts: st.timeouts,
-            availability: availability(st.phases.iter().map(|p| p.requests).sum(), st.timeouts),
-            late_replies: st.late_replies,
-            txn_aborts: self.primary.aborts,
-            messages_lost: self.network.lost,
-            monitor_samples: self.monitor.as_ref().map_or(0, |m| m.samples),
-            lag_alerts: self.monitor.as_ref().map_or(0, |m| m.alerts),
-            alert_detect_delay_ms: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.detect_delay_us.mean())),
-            alert_detect_delay_ms_max: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.detect_delay_us.max() as f64)),
-            quiescent_at_s: quiescent_at.as_secs_f64(),
-            converged_at_s: converged_at.as_secs_f64(),
-            converged_after_ms: ms(converged_at.since(quiescent_at) as f64),
-            lag_alert_active_s: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.alerting_us(end) as f64))
-                / 1e3,
-            profile_sessions: st.profile.sessions,
-            profile_sessions_failed: st.profile.sessions_failed,
-            profile_reads: st.profile.reads,
-            ryw_violations: st.profile.ryw_violations,
-            monotonic_read_violations: st.profile.monotonic_read_violations,
-            primary_read_share: if st.profile.reads == 0 {
-                0.0
-            } else {
-                ratio(st.profile.reads_at_primary as f64 / st.profile.reads as f64)
-            },
-            session_token_fallbacks: st.profile.token_fallbacks,
-            profile_read_ms_p50: ms(st.profile.read_latency_us.quantile(0.5) as f64),
-            profile_read_ms_p99: ms(st.profile.read_latency_us.quantile(0.99) as f64),
-            commits_waited_for_acks: self.primary.ack_waits,
-            ack_wait_ms_p99: ms(self.primary.ack_wait_us.quantile(0.99) as f64),
-            sync_fallbacks: self.primary.sync_fallbacks,
-            phases,
-            replicas,
-        }
-    }
 }
 
 impl World for Model {
@@ -1222,15 +881,6 @@ fn profile_rows(config: &Config) -> u32 {
         config.profiles.users
     } else {
         0
-    }
-}
-
-/// Share of requests answered within their timeout (1 when none were sent).
-fn availability(requests: u64, timeouts: u64) -> f64 {
-    if requests == 0 {
-        1.0
-    } else {
-        ratio(1.0 - timeouts as f64 / requests as f64)
     }
 }
 

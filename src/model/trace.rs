@@ -1,0 +1,188 @@
+//! How the model's events describe themselves to the trace (and so to the trace hash): every
+//! event's kind, and every value a message carries. Kept apart from the event definitions so
+//! that the model's logic reads without the bookkeeping.
+
+use super::{Answer, Body, Event, Op, Task};
+use crate::engine::{Key, TraceSink, Traced};
+
+/// The fields of a row's value, as every message that carries one traces them.
+fn trace_row(sink: &mut impl TraceSink, stock: i64, price: i64, version: u64) {
+    sink.i64("stock", stock);
+    sink.i64("price", price);
+    sink.u64("version", version);
+}
+
+impl Op {
+    /// The values a statement carries, for the trace (the row and kind are traced apart).
+    fn trace_values(self, sink: &mut impl TraceSink) {
+        match self {
+            Op::ReadAtLeast { lsn, .. } => sink.u64("lsn", lsn),
+            Op::LockRead { txn, .. } | Op::Rollback { txn, .. } => sink.u64("txn", txn),
+            Op::CommitDecrement { qty, txn, .. } => {
+                sink.i64("qty", qty);
+                sink.u64("txn", txn);
+            }
+            Op::Decrement { qty, .. } | Op::ConditionalDecrement { qty, .. } => {
+                sink.i64("qty", qty)
+            }
+            Op::WriteIfVersion {
+                expected_version,
+                new_stock,
+                ..
+            } => {
+                sink.u64("expected_version", expected_version);
+                sink.i64("new_stock", new_stock);
+            }
+            Op::CacheSet {
+                stock,
+                price,
+                version,
+                ..
+            } => trace_row(sink, stock, price, version),
+            Op::SetPrice { price, .. } => sink.i64("price", price),
+            Op::Read { .. }
+            | Op::WriteProfile { .. }
+            | Op::BackgroundWrite { .. }
+            | Op::BackgroundRead => {}
+        }
+    }
+}
+
+impl Traced for Event {
+    fn trace(&self, t: u64, seq: u64, sink: &mut impl TraceSink) {
+        fn key(sink: &mut impl TraceSink, name: &'static str, k: Key) {
+            sink.u64(name, u64::from(k.index) << 32 | u64::from(k.generation));
+        }
+        match *self {
+            Event::ShopperArrives => sink.begin(t, seq, "shopper-arrives"),
+            Event::BackgroundWrite => sink.begin(t, seq, "background-write"),
+            Event::BackgroundRead => sink.begin(t, seq, "background-read"),
+            Event::Deliver(m) => {
+                sink.begin(t, seq, "deliver");
+                sink.u64("from", u64::from(m.from.0));
+                sink.u64("to", u64::from(m.to.0));
+                match m.body {
+                    Body::Request { req, op } => {
+                        sink.str("op", op.name());
+                        if op != Op::BackgroundRead {
+                            sink.u64("row", u64::from(op.row()));
+                        }
+                        op.trace_values(sink);
+                        if let Some(req) = req {
+                            key(sink, "req", req);
+                        }
+                    }
+                    Body::Reply { req, answer } => {
+                        sink.str("answer", answer.name());
+                        key(sink, "req", req);
+                        match answer {
+                            Answer::Row {
+                                stock,
+                                price,
+                                version,
+                            } => trace_row(sink, stock, price, version),
+                            Answer::Written { lsn, version } => {
+                                sink.u64("lsn", lsn);
+                                sink.u64("version", version);
+                            }
+                            _ => {}
+                        }
+                    }
+                    Body::Replicate(e) => {
+                        sink.str("op", "replicate");
+                        sink.u64("lsn", e.lsn);
+                        sink.u64("row", u64::from(e.row));
+                        trace_row(sink, e.stock, e.price, e.version);
+                    }
+                    Body::Invalidate { row } => {
+                        sink.str("op", "invalidate");
+                        sink.u64("row", u64::from(row));
+                    }
+                    Body::FlushProducts => sink.str("op", "flush-products"),
+                    Body::Ack { lsn } => {
+                        sink.str("op", "ack");
+                        sink.u64("lsn", lsn);
+                    }
+                }
+            }
+            Event::PrimaryDone(job) => {
+                sink.begin(t, seq, "primary-done");
+                sink.str("op", job.op.name());
+                sink.u64("row", u64::from(job.op.row()));
+            }
+            Event::ReplicaDone { replica, task, .. } => {
+                sink.begin(t, seq, "replica-done");
+                sink.u64("node", u64::from(replica.0));
+                sink.str(
+                    "task",
+                    if matches!(task, Task::Apply) {
+                        "apply"
+                    } else {
+                        "read"
+                    },
+                );
+            }
+            Event::ShopperWakes(s) => {
+                sink.begin(t, seq, "shopper-wakes");
+                key(sink, "shopper", s);
+            }
+            Event::RetryCheckout(s) => {
+                sink.begin(t, seq, "retry-checkout");
+                key(sink, "shopper", s);
+            }
+            Event::CheckoutWorkDone(s) => {
+                sink.begin(t, seq, "checkout-work-done");
+                key(sink, "shopper", s);
+            }
+            Event::ProfileSessionStarts => sink.begin(t, seq, "profile-session-starts"),
+            Event::PriceChange(i) => {
+                sink.begin(t, seq, "price-change");
+                sink.u64("change", u64::from(i));
+            }
+            Event::ProfileRead(s) => {
+                sink.begin(t, seq, "profile-read");
+                key(sink, "session", s);
+            }
+            Event::RequestTimeout(r) => {
+                sink.begin(t, seq, "request-timeout");
+                key(sink, "req", r);
+            }
+            Event::LockWaitTimeout { row, ticket } => {
+                sink.begin(t, seq, "lock-wait-timeout");
+                sink.u64("row", u64::from(row));
+                sink.u64("ticket", ticket);
+            }
+            Event::TxnIdleTimeout { row, grant } => {
+                sink.begin(t, seq, "txn-idle-timeout");
+                sink.u64("row", u64::from(row));
+                sink.u64("grant", grant);
+            }
+            Event::FaultStarts(i) => {
+                sink.begin(t, seq, "fault-starts");
+                sink.u64("fault", u64::from(i));
+            }
+            Event::FaultEnds(i) => {
+                sink.begin(t, seq, "fault-ends");
+                sink.u64("fault", u64::from(i));
+            }
+            Event::MonitorSample => sink.begin(t, seq, "monitor-sample"),
+            Event::AckTimeout { lsn } => {
+                sink.begin(t, seq, "ack-timeout");
+                sink.u64("lsn", lsn);
+            }
+            Event::LagAlert { raised, lag_us } => {
+                sink.begin(
+                    t,
+                    seq,
+                    if raised {
+                        "lag-alert-raised"
+                    } else {
+                        "lag-alert-cleared"
+                    },
+                );
+                sink.u64("lag_us", lag_us);
+            }
+        }
+        sink.end();
+    }
+}

@@ -70,6 +70,8 @@ const MAX_WORKERS: u32 = 100_000;
 const MAX_WEIGHT: u64 = 1_000_000_000;
 const MAX_RATE: f64 = 1_000_000.0;
 const MAX_PRICE_CENTS: i128 = 1_000_000_000_000;
+/// Scheduled faults or price changes per scenario (they are numbered with 16 bits in events).
+const MAX_SCHEDULED: usize = 10_000;
 
 fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
     let mut doc = DeTable::parse(text).map_err(|e| {
@@ -386,7 +388,14 @@ fn read_price_changes(
     };
     let names: Vec<&str> = products.iter().map(|p| p.name.as_str()).collect();
     let mut changes = Vec::new();
-    for item in v.array("an array of tables ([[price_changes]])")? {
+    let items = v.array("an array of tables ([[price_changes]])")?;
+    if items.len() > MAX_SCHEDULED {
+        return Err(v.issue(format!(
+            "expected at most {MAX_SCHEDULED} price changes, found {}",
+            items.len()
+        )));
+    }
+    for item in items {
         let t = item.table(
             "a table ([[price_changes]])",
             &["at_s", "product", "price_cents"],
@@ -904,7 +913,14 @@ fn read_faults(
     };
     let replica_names = &names[names.len() - replicas..];
     let mut faults = Vec::new();
-    for item in v.array("an array of tables ([[faults]])")? {
+    let items = v.array("an array of tables ([[faults]])")?;
+    if items.len() > MAX_SCHEDULED {
+        return Err(v.issue(format!(
+            "expected at most {MAX_SCHEDULED} faults, found {}",
+            items.len()
+        )));
+    }
+    for item in items {
         let t = item.any_table("a table ([[faults]])")?;
         let kinds: Vec<(&str, usize)> = FAULT_KINDS
             .iter()

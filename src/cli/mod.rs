@@ -28,16 +28,26 @@ Examples:
   lagsim run scenarios/validation/replica-mm1.toml \\
       --set background.writes_per_s=900 --set 'replicas[0].apply_time.mean_ms=1.0'
 
+  # The other patterns: lag monitoring, read-your-writes, cache invalidation, CP vs AP
+  lagsim run scenarios/lag-monitor.toml
+  lagsim run scenarios/profile-email.toml
+  lagsim run scenarios/flash-sale-prices.toml
+  lagsim run scenarios/partition-cp-vs-ap.toml --format json
+
+  # Add a fault from the command line: crash a replica for 10 s
+  lagsim run scenarios/lag-monitor.toml \\
+      --set 'faults=[{kind=\"crash-replica\", replica=\"replica-1\", at_s=20, duration_s=10}]'
+
   # Write every event to a trace, and prove the run is deterministic
   lagsim run scenarios/black-friday.toml --trace trace.jsonl --check-determinism
 
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 
-Exit codes: 0 ok, 1 a check failed (e.g. --check-determinism found a difference),
-2 bad usage or input (the message names the file, line, column and field).
+Exit codes: 0 ok, 1 a check failed (a scenario's convergence bound, or --check-determinism
+found a difference), 2 bad usage or input (the message names the file, line, column and field).
 Docs: docs/scenario-reference.md (every scenario key), docs/output-reference.md (every output key),
-docs/model.md (how the simulated system behaves).";
+docs/model.md (how the simulated system behaves), docs/patterns/ (one page per pattern).";
 
 #[derive(Parser, Debug)]
 #[command(

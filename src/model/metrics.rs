@@ -372,7 +372,7 @@ impl super::Model {
             stale_price_views: self.stale.price_views,
             stale_badge_views: self.stale.badge_views,
             orders_at_wrong_price: self.wrong_price_orders,
-            price_changes: self.config.price_changes.len() as u64,
+            price_changes: self.primary.price_commits,
             cache_invalidations: self.cache.invalidations,
             cache_crashes: self.cache.crashes,
             request_timeouts: st.timeouts,

@@ -503,7 +503,9 @@ impl Model {
         if let Some(t) = self.background_reads.next() {
             events.push((t, Event::BackgroundRead));
         }
-        if let Some(m) = &self.monitor {
+        if let Some(m) = &self.monitor
+            && SimTime::from_micros(m.config.sample_every_us) <= self.config.horizon
+        {
             events.push((
                 SimTime::from_micros(m.config.sample_every_us),
                 Event::MonitorSample,
@@ -607,7 +609,8 @@ impl Model {
             || now < self.faults_end
             || m.alerting
             || self.replicas.iter().any(Replica::has_backlog);
-        if busy {
+        // The monitor stops at the horizon: it is an observer, not something the run must drain.
+        if busy && now.after(m.config.sample_every_us) <= self.config.horizon {
             ctx.fx
                 .after_fixed(m.config.sample_every_us, Event::MonitorSample);
         }

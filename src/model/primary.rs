@@ -80,6 +80,8 @@ pub struct Primary {
     /// Commit time of every version of every product row: `[row][version - 1]`.
     version_times: Vec<Vec<SimTime>>,
     last_commit_at: SimTime,
+    /// Price changes that committed (a change can be lost in a partition or a lock timeout).
+    pub price_commits: u64,
     rng: SimRng,
     pub rows: Vec<Row>,
     /// Rows that are products (cached and watched); background rows follow them.
@@ -131,6 +133,7 @@ impl Primary {
             sync_fallbacks: 0,
             version_times: vec![Vec::new(); initial.len()],
             last_commit_at: SimTime::ZERO,
+            price_commits: 0,
             rng,
             rows,
             products: initial.len(),
@@ -259,7 +262,6 @@ impl Primary {
                 match self.rows[row as usize].lock {
                     Some(lock) if lock.txn == txn => {
                         self.commit(ctx, row, stock - qty);
-                        self.release(ctx, row);
                         Answer::Updated
                     }
                     // Our lock was taken away by the idle timeout: the transaction is gone.
@@ -281,6 +283,7 @@ impl Primary {
             Op::SetPrice {
                 price: new_price, ..
             } => {
+                self.price_commits += 1;
                 self.commit_row(ctx, row, stock, new_price);
                 Answer::Updated
             }
@@ -310,6 +313,11 @@ impl Primary {
             self.hold(ctx, job, answer);
         } else {
             ctx.reply(NodeId::PRIMARY, job, answer);
+        }
+        // A transaction's commit releases its lock only now, after its own reply is answered or
+        // held at its own log position: the writes the hand-down runs commit after it.
+        if committed && matches!(job.op, Op::CommitDecrement { .. }) {
+            self.release(ctx, row);
         }
     }
 

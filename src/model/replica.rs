@@ -58,8 +58,8 @@ pub struct Replica {
     acks: bool,
     /// Incremented by each crash: work started in an earlier life never finishes.
     pub epoch: u32,
-    /// Crashed and not yet restarted.
-    down: bool,
+    /// Crashes in force (overlapping crash faults nest): down while above 0.
+    down: u32,
     config: ReplicaConfig,
     rng: SimRng,
     /// The tracked (product) rows as of `applied_lsn`.
@@ -106,7 +106,7 @@ impl Replica {
             id,
             acks,
             epoch: 0,
-            down: false,
+            down: 0,
             config,
             rng,
             rows,
@@ -164,7 +164,7 @@ impl Replica {
     }
 
     pub fn receive_entry(&mut self, ctx: &mut Ctx, entry: LogEntry) {
-        if self.acks && !self.down {
+        if self.acks && self.down == 0 {
             // Acknowledge receipt (the relay log is durable), on the replication connection:
             // reliable and in order, like the stream itself.
             ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: entry.lsn });
@@ -264,7 +264,7 @@ impl Replica {
     /// apply in progress; applied rows and the relay log survive (they are on disk). The caller
     /// also pauses the applier until the restart.
     pub fn crash(&mut self) {
-        self.down = true;
+        self.down += 1;
         self.epoch += 1;
         self.queue.clear();
         self.busy = 0;
@@ -275,7 +275,10 @@ impl Replica {
     /// The end of a crash: the replica is up again (its applier resumes with the pause's end).
     /// It acknowledges what it received while down, so held commits need not wait for the next.
     pub fn restart(&mut self, ctx: &mut Ctx) {
-        self.down = false;
+        self.down = self.down.saturating_sub(1);
+        if self.down > 0 {
+            return;
+        }
         let received = self.relay.back().map_or(self.applied_lsn, |e| e.lsn);
         if self.acks && received > 0 {
             ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: received });

@@ -76,7 +76,13 @@ impl Arrivals {
                 self.t_us = segment_end;
                 continue;
             }
-            let candidate = self.t_us + self.rng.exponential(MICROS_PER_S as f64 / peak_per_s);
+            let mean_gap_us = MICROS_PER_S as f64 / peak_per_s;
+            if !mean_gap_us.is_finite() {
+                // A rate too small to express a gap: no arrival in this segment.
+                self.t_us = segment_end;
+                continue;
+            }
+            let candidate = self.t_us + self.rng.exponential(mean_gap_us);
             if candidate >= segment_end {
                 self.t_us = segment_end;
                 continue;

@@ -71,3 +71,12 @@ fn on_black_friday_lag_aware_oversells_less_than_replica_read() {
         );
     }
 }
+
+#[test]
+fn a_monitor_polling_slower_than_the_run_never_keeps_it_from_finishing() {
+    // Regression: a period past the horizon used to leave a poll pending and fail the run.
+    let s = scenario(LM, &["monitor.sample_every_s=2000"]);
+    let m = run(&s, "lag-aware", 7);
+    assert_eq!(m.monitor_samples, 0);
+    assert_eq!(m.lag_alerts, 0);
+}

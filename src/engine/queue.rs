@@ -227,6 +227,37 @@ mod tests {
     }
 
     #[test]
+    fn pops_in_the_same_order_as_a_sorted_reference() {
+        use crate::engine::{SimRng, StreamId};
+        let mut rng = SimRng::stream(11, StreamId::new("queue-test", 0));
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new();
+        let mut now = 0;
+        for i in 0..20_000u64 {
+            // Mostly pushes, some pops, many equal times (to exercise the FIFO tie-break).
+            if rng.below(3) == 0 {
+                let got = q.pop().map(|(t, seq, e)| (t.as_micros(), seq, e));
+                let want = reference.pop_first();
+                assert_eq!(got, want);
+                if let Some((t, _, _)) = got {
+                    now = t;
+                }
+            } else {
+                let t = now + rng.below(50);
+                let seq = q.push(SimTime(t), i);
+                reference.insert((t, seq, i));
+            }
+        }
+        while let Some(want) = reference.pop_first() {
+            assert_eq!(
+                q.pop().map(|(t, seq, e)| (t.as_micros(), seq, e)),
+                Some(want)
+            );
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn slots_are_reused_without_mixing_payloads() {
         let mut q = EventQueue::new();
         for round in 0..100u64 {

@@ -143,11 +143,19 @@ impl Cache {
         }
     }
 
-    /// Drops every entry (a crash, or a tag-based flush of all product keys).
+    /// Drops every entry (a crash, or a tag-based flush of all product keys). With nothing
+    /// cached, no row is stale any more: every open stale spell ends now.
     pub fn clear(&mut self, now: SimTime) {
         for row in 0..self.entries.len() as u32 {
             self.settle(row, now);
             self.entries[row as usize] = None;
+            let track = &mut self.staleness[row as usize];
+            if track.since.is_some() {
+                *track = Staleness {
+                    since: None,
+                    last_end: now,
+                };
+            }
         }
     }
 

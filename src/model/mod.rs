@@ -553,9 +553,6 @@ impl Model {
                 if starts {
                     self.cache.clear(ctx.now);
                     self.cache.crashes += 1;
-                    for row in 0..self.config.products.len() as u32 {
-                        self.track_cache(row, ctx.now);
-                    }
                 }
             }
             FaultKind::SlowReplica { replica, factor } => {
@@ -654,9 +651,6 @@ impl Model {
             (NodeId::CACHE, Body::FlushProducts) => {
                 self.cache.clear(ctx.now);
                 self.cache.invalidations += 1;
-                for row in 0..self.config.products.len() as u32 {
-                    self.track_cache(row, ctx.now);
-                }
             }
             (node, body) => {
                 let r = &mut self.replicas[node.replica_index().expect("the rest are replicas")];

@@ -1,5 +1,12 @@
-//! Checks of finished runs against what their scenario demands. Each check is a named verdict
-//! computed from the run's results alone; checks never reach into the model.
+//! Checks of finished runs: named observers of a run's history and results, each with its own
+//! verdict. Checks never reach into the model; a history from another system (`lagsim check`) is
+//! judged exactly like a simulated one.
+//!
+//! - [`history`]: the data every checker reads (operations with invocation and completion).
+//! - [`convergence`]: replicas and caches match the primary soon enough after quiescence.
+
+pub mod convergence;
+pub mod history;
 
 use serde::Serialize;
 
@@ -16,30 +23,5 @@ pub struct Verdict {
 
 /// Every check the scenario asks of this variant, in a fixed order.
 pub fn checks(variant: &Variant, m: &Metrics) -> Vec<Verdict> {
-    convergence(variant, m).into_iter().collect()
-}
-
-/// `[convergence] must_converge_within_s`: after writes stop and the last fault heals, every
-/// replica and every cached row must match the primary within the bound.
-pub fn convergence(variant: &Variant, m: &Metrics) -> Option<Verdict> {
-    let bound_us = variant.config.converge_within_us?;
-    let bound_ms = bound_us as f64 / 1e3;
-    let ok = m.converged_after_ms <= bound_ms;
-    let message = format!(
-        "variant `{}` converged {:.3} s after quiescence at {:.3} s (bound {:.3} s){}",
-        variant.name,
-        m.converged_after_ms / 1e3,
-        m.quiescent_at_s,
-        bound_ms / 1e3,
-        if ok {
-            ""
-        } else {
-            ": replicas or caches stayed behind the primary for too long"
-        }
-    );
-    Some(Verdict {
-        name: "convergence",
-        ok,
-        message,
-    })
+    convergence::convergence(variant, m).into_iter().collect()
 }

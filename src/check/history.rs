@@ -263,6 +263,14 @@ impl HistoryBuilder {
         p
     }
 
+    /// A process whose name the caller guarantees is new (no lookup: lagsim has one process per
+    /// shopper, hundreds of thousands of them).
+    pub fn new_process(&mut self, name: String) -> ProcessId {
+        let p = ProcessId(self.history.processes.len() as u32);
+        self.history.processes.push(name);
+        p
+    }
+
     pub fn push(&mut self, op: Operation) {
         self.history.ops.push(op);
     }
@@ -275,10 +283,22 @@ impl HistoryBuilder {
         self.history.ops.is_empty()
     }
 
-    /// The finished history, sorted by invocation.
+    /// The finished history: sorted by invocation, processes numbered in order of their first
+    /// operation (so that writing and reading a history gives back the same one).
     pub fn finish(self) -> History {
         let mut h = self.history;
         h.sort();
+        let mut renumber = vec![u32::MAX; h.processes.len()];
+        let mut names = Vec::with_capacity(h.processes.len());
+        for op in &mut h.ops {
+            let new = &mut renumber[op.process.0 as usize];
+            if *new == u32::MAX {
+                *new = names.len() as u32;
+                names.push(std::mem::take(&mut h.processes[op.process.0 as usize]));
+            }
+            op.process = ProcessId(*new);
+        }
+        h.processes = names;
         h
     }
 }

@@ -6,6 +6,7 @@
 //! - [`convergence`]: replicas and caches match the primary soon enough after quiescence.
 
 pub mod convergence;
+pub mod format;
 pub mod history;
 
 use serde::Serialize;

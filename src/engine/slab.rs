@@ -88,6 +88,13 @@ impl<T> Slab<T> {
         self.live == 0
     }
 
+    /// Removes every live entry, in slot order.
+    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.free.clear();
+        self.live = 0;
+        self.slots.drain(..).filter_map(|s| s.value)
+    }
+
     /// The most entries ever alive at once.
     pub fn capacity_used(&self) -> usize {
         self.slots.len()
@@ -109,5 +116,18 @@ mod tests {
         assert_eq!(s.remove(a), None);
         assert_eq!(s.get(b), Some(&"b"));
         assert_eq!((s.len(), s.capacity_used()), (1, 1));
+    }
+
+    #[test]
+    fn drain_yields_live_entries_in_slot_order_and_empties() {
+        let mut s = Slab::default();
+        let a = s.insert(1);
+        s.insert(2);
+        s.insert(3);
+        s.remove(a);
+        assert_eq!(s.drain().collect::<Vec<_>>(), vec![2, 3]);
+        assert!(s.is_empty());
+        let k = s.insert(4);
+        assert_eq!((k.index, s.get(k)), (0, Some(&4)));
     }
 }

@@ -7,7 +7,9 @@
 //! A request with no reply after `request_timeout` fails for the shopper; a late reply is dropped.
 
 use super::metrics::{AppStats, Phases, Purpose};
+use super::recorder::{Call, Recorder};
 use super::{Answer, Ctx, Event, Op, ReqRef};
+use crate::check::history::ProcessId;
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
 use crate::scenario::{
     CheckoutParams, NodeId, ProfileReads, Profiles, ReadSource, Shoppers, Variant,
@@ -32,6 +34,8 @@ struct Shopper {
     pending: Option<Op>,
     /// The price the product page showed: the price the shopper agreed to.
     shown_price: i64,
+    /// The shopper's process in the history (when one is recorded).
+    process: ProcessId,
 }
 
 /// How a pending request's reply is to be used.
@@ -55,6 +59,8 @@ pub struct Request {
     at_primary: bool,
     /// The phase it was sent in.
     phase: u8,
+    /// The client-visible operation it is part of (when a history is recorded).
+    call: Option<Call>,
 }
 
 pub struct App {
@@ -78,6 +84,8 @@ pub struct App {
     profile_reads: ProfileReads,
     first_profile_row: u32,
     sessions: Slab<Session>,
+    /// Records what clients saw, when a history is asked for.
+    pub recorder: Option<Recorder>,
 }
 
 /// A user who updates their profile, is redirected, and reads it back a few times.
@@ -93,6 +101,9 @@ struct Session {
     reads_left: u32,
     sticky_until: SimTime,
     read_started: SimTime,
+    /// The new email the user writes (a value unique to the session).
+    new_value: i64,
+    process: ProcessId,
 }
 
 pub type SessionRef = Key;
@@ -120,6 +131,26 @@ impl App {
             profile_reads: variant.profile_reads,
             first_profile_row: config.products.len() as u32,
             sessions: Slab::default(),
+            recorder: None,
+        }
+    }
+
+    /// The history recorded so far, with the requests still in flight as unfinished; `None` if
+    /// none was recorded.
+    pub fn finish_history(&mut self) -> Option<crate::check::history::History> {
+        let mut recorder = self.recorder.take()?;
+        for request in self.requests.drain() {
+            if let Some(call) = request.call {
+                recorder.unfinished(call);
+            }
+        }
+        Some(recorder.finish())
+    }
+
+    fn new_process(&mut self, name: impl FnOnce() -> String) -> ProcessId {
+        match &mut self.recorder {
+            Some(r) => r.process(name()),
+            None => ProcessId(0),
         }
     }
 
@@ -140,6 +171,7 @@ impl App {
             checkout_started: SimTime::ZERO,
             pending: None,
             shown_price: 0,
+            process: self.new_process(|| format!("shopper-{n}")),
         };
         self.stats.shoppers += 1;
         let s = self.shoppers.insert(shopper);
@@ -162,9 +194,12 @@ impl App {
             ReadSource::LagAware if self.route_to_primary => (NodeId::PRIMARY, Stage::Direct),
             ReadSource::LagAware => (self.pick_replica(), Stage::Direct),
         };
-        self.request(ctx, s, purpose, stage, to, Op::Read { row });
+        self.request(ctx, s, purpose, stage, to, Op::Read { row }, None);
     }
 
+    /// Sends `op` for owner `s`. `call` continues a client operation already begun (a cache
+    /// miss's fill); otherwise `op` begins one.
+    #[allow(clippy::too_many_arguments)]
     fn request(
         &mut self,
         ctx: &mut Ctx,
@@ -173,7 +208,21 @@ impl App {
         stage: Stage,
         to: NodeId,
         op: Op,
+        call: Option<Call>,
     ) {
+        let call = match (&mut self.recorder, call) {
+            (_, Some(call)) => Some(call),
+            (None, None) => None,
+            (Some(recorder), None) => {
+                let (process, qty) = if purpose == Purpose::Profile {
+                    (self.sessions.get(s).expect("live session").process, 0)
+                } else {
+                    let shopper = self.shoppers.get(s).expect("live shopper");
+                    (shopper.process, shopper.checkout.qty)
+                };
+                recorder.call(process, op, qty, ctx.now)
+            }
+        };
         let phase = self.phases.index(ctx.now);
         self.stats.phases[phase].requests += 1;
         let req = self.requests.insert(Request {
@@ -182,6 +231,7 @@ impl App {
             stage,
             at_primary: to == NodeId::PRIMARY,
             phase: phase as u8,
+            call,
         });
         ctx.fx
             .after_fixed(self.config.request_timeout_us, Event::RequestTimeout(req));
@@ -194,12 +244,17 @@ impl App {
             return;
         };
         let s = request.owner;
+        if let (Some(recorder), Some(call)) = (&mut self.recorder, request.call)
+            && !(request.stage == Stage::CacheGet && answer == Answer::Miss)
+        {
+            recorder.complete(call, Some(answer), ctx.now);
+        }
         if request.purpose == Purpose::Profile {
             return self.profile_answer(ctx, s, request.at_primary, answer);
         }
         match (request.stage, answer) {
             (Stage::CacheGet, Answer::Miss) => {
-                self.read_for_fill(ctx, s, request.purpose);
+                self.read_for_fill(ctx, s, request.purpose, request.call);
             }
             (
                 Stage::Fill,
@@ -227,17 +282,26 @@ impl App {
         }
     }
 
-    fn read_for_fill(&mut self, ctx: &mut Ctx, s: ShopperRef, purpose: Purpose) {
+    fn read_for_fill(
+        &mut self,
+        ctx: &mut Ctx,
+        s: ShopperRef,
+        purpose: Purpose,
+        call: Option<Call>,
+    ) {
         let row = self.shoppers.get(s).expect("live shopper").product;
         let to = match self.fill_from {
             ReadSource::Replica => self.pick_replica(),
             _ => NodeId::PRIMARY,
         };
-        self.request(ctx, s, purpose, Stage::Fill, to, Op::Read { row });
+        self.request(ctx, s, purpose, Stage::Fill, to, Op::Read { row }, call);
     }
 
     pub fn on_timeout(&mut self, ctx: &mut Ctx, req: ReqRef) {
         if let Some(request) = self.requests.remove(req) {
+            if let (Some(recorder), Some(call)) = (&mut self.recorder, request.call) {
+                recorder.complete(call, None, ctx.now);
+            }
             self.stats.timeouts += 1;
             self.stats.phases[usize::from(request.phase)].timeouts += 1;
             match request.purpose {
@@ -272,7 +336,7 @@ impl App {
             Purpose::Checkout => {
                 let reply = match answer {
                     Answer::Row { stock, version, .. } => Reply::Row { stock, version },
-                    Answer::Updated => Reply::Updated,
+                    Answer::Updated { .. } => Reply::Updated,
                     Answer::NotEnoughStock => Reply::NotEnoughStock,
                     Answer::VersionConflict => Reply::VersionConflict,
                     Answer::Aborted => Reply::Aborted,
@@ -307,6 +371,7 @@ impl App {
             Stage::Direct,
             NodeId::PRIMARY,
             op,
+            None,
         );
     }
 
@@ -435,7 +500,10 @@ impl App {
             reads_left: self.profiles.reads_after_write,
             sticky_until: SimTime::ZERO,
             read_started: SimTime::ZERO,
+            new_value: n as i64 + 1,
+            process: self.new_process(|| format!("session-{n}")),
         };
+        let value = session.new_value;
         self.stats.profile.sessions += 1;
         let s = self.sessions.insert(session);
         self.request(
@@ -444,7 +512,8 @@ impl App {
             Purpose::Profile,
             Stage::Direct,
             NodeId::PRIMARY,
-            Op::WriteProfile { row },
+            Op::WriteProfile { row, value },
+            None,
         );
     }
 
@@ -465,7 +534,7 @@ impl App {
         } else {
             (self.pick_replica(), Op::Read { row })
         };
-        self.request(ctx, s, Purpose::Profile, Stage::Direct, to, op);
+        self.request(ctx, s, Purpose::Profile, Stage::Direct, to, op, None);
     }
 
     fn profile_answer(&mut self, ctx: &mut Ctx, s: SessionRef, at_primary: bool, answer: Answer) {
@@ -491,6 +560,7 @@ impl App {
                     Stage::Direct,
                     NodeId::PRIMARY,
                     Op::Read { row },
+                    None,
                 );
             }
             Answer::Row { version, .. } => {

@@ -14,6 +14,7 @@ pub mod metrics;
 mod monitor;
 mod network;
 mod primary;
+mod recorder;
 mod replica;
 mod trace;
 mod traffic;
@@ -24,12 +25,14 @@ use crate::engine::{
 };
 use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Variant};
 
+use crate::check::history::{History, Source};
 use app::{App, SessionRef, ShopperRef};
 use cache::Cache;
 use metrics::{Metrics, Phases, StaleCounts};
 use monitor::{AlertChange, Monitor};
 use network::{Fate, Network};
 use primary::{Invalidation, Job, Primary};
+use recorder::Recorder;
 pub use replica::RowView;
 use replica::{Done, Replica, Task};
 use traffic::Arrivals;
@@ -61,9 +64,11 @@ pub enum Op {
         row: u32,
         lsn: u64,
     },
-    /// A profile update: the user's row gets a new value and version.
+    /// A profile update: the user's row gets a new value (chosen by the user: a new email) and
+    /// the next version.
     WriteProfile {
         row: u32,
+        value: i64,
     },
     LockRead {
         row: u32,
@@ -113,7 +118,7 @@ impl Op {
         match self {
             Op::Read { row }
             | Op::ReadAtLeast { row, .. }
-            | Op::WriteProfile { row }
+            | Op::WriteProfile { row, .. }
             | Op::LockRead { row, .. }
             | Op::CommitDecrement { row, .. }
             | Op::Decrement { row, .. }
@@ -175,7 +180,11 @@ pub enum Answer {
         version: u64,
     },
     Miss,
-    Updated,
+    /// A committed stock write, with the row's stock and version after it.
+    Updated {
+        stock: i64,
+        version: u64,
+    },
     NotEnoughStock,
     VersionConflict,
     Aborted,
@@ -193,7 +202,7 @@ impl Answer {
         match self {
             Answer::Row { .. } => "row",
             Answer::Miss => "miss",
-            Answer::Updated => "updated",
+            Answer::Updated { .. } => "updated",
             Answer::NotEnoughStock => "not-enough-stock",
             Answer::VersionConflict => "version-conflict",
             Answer::Aborted => "aborted",
@@ -886,6 +895,8 @@ fn profile_rows(config: &Config) -> u32 {
 pub struct VariantRun {
     pub summary: RunSummary,
     pub metrics: Metrics,
+    /// What every client saw, if it was asked for ([`run_variant_recorded`]).
+    pub history: Option<History>,
 }
 
 fn build(variant: &Variant, seed: u64) -> Sim<Model> {
@@ -908,10 +919,36 @@ pub fn run_variant(
     seed: u64,
     trace: &mut impl TraceSink,
 ) -> Result<VariantRun, RunError> {
+    run(build(variant, seed), trace)
+}
+
+/// Runs one variant like [`run_variant`], and records the history of every client-visible
+/// operation for the checkers. Recording does not change the run (same trace hash), but the
+/// history grows with the run: about 50 bytes per operation.
+pub fn run_variant_recorded(
+    variant: &Variant,
+    seed: u64,
+    trace: &mut impl TraceSink,
+) -> Result<VariantRun, RunError> {
     let mut sim = build(variant, seed);
+    let source = Source {
+        scenario: None,
+        variant: Some(variant.name.clone()),
+        seed: Some(seed),
+    };
+    sim.world_mut().app.recorder = Some(Recorder::new(&variant.config, source));
+    run(sim, trace)
+}
+
+fn run(mut sim: Sim<Model>, trace: &mut impl TraceSink) -> Result<VariantRun, RunError> {
     let summary = sim.run_traced(trace)?;
     let metrics = sim.world_mut().metrics(summary.end);
-    Ok(VariantRun { summary, metrics })
+    let history = sim.world_mut().app.finish_history();
+    Ok(VariantRun {
+        summary,
+        metrics,
+        history,
+    })
 }
 
 /// Runs one variant twice in lockstep; `Some` names the first simulated instant at which the two

@@ -262,7 +262,7 @@ impl Primary {
                 match self.rows[row as usize].lock {
                     Some(lock) if lock.txn == txn => {
                         self.commit(ctx, row, stock - qty);
-                        Answer::Updated
+                        self.updated(row)
                     }
                     // Our lock was taken away by the idle timeout: the transaction is gone.
                     _ => Answer::Aborted,
@@ -270,12 +270,12 @@ impl Primary {
             }
             Op::Decrement { qty, .. } => {
                 self.commit(ctx, row, stock - qty);
-                Answer::Updated
+                self.updated(row)
             }
             Op::ConditionalDecrement { qty, .. } => {
                 if stock >= qty {
                     self.commit(ctx, row, stock - qty);
-                    Answer::Updated
+                    self.updated(row)
                 } else {
                     Answer::NotEnoughStock
                 }
@@ -285,10 +285,10 @@ impl Primary {
             } => {
                 self.price_commits += 1;
                 self.commit_row(ctx, row, stock, new_price);
-                Answer::Updated
+                self.updated(row)
             }
-            Op::WriteProfile { .. } => {
-                self.commit(ctx, row, stock + 1);
+            Op::WriteProfile { value, .. } => {
+                self.commit(ctx, row, value);
                 Answer::Written {
                     lsn: self.lsn,
                     version: version + 1,
@@ -301,14 +301,14 @@ impl Primary {
             } => {
                 if version == expected_version {
                     self.commit(ctx, row, new_stock);
-                    Answer::Updated
+                    self.updated(row)
                 } else {
                     Answer::VersionConflict
                 }
             }
             other => unreachable!("{other:?} does not take a row lock"),
         };
-        let committed = matches!(answer, Answer::Updated | Answer::Written { .. });
+        let committed = matches!(answer, Answer::Updated { .. } | Answer::Written { .. });
         if committed && self.waits_for_acks() {
             self.hold(ctx, job, answer);
         } else {
@@ -318,6 +318,15 @@ impl Primary {
         // held at its own log position: the writes the hand-down runs commit after it.
         if committed && matches!(job.op, Op::CommitDecrement { .. }) {
             self.release(ctx, row);
+        }
+    }
+
+    /// The answer to a committed stock write: the row as the commit left it.
+    fn updated(&self, row: u32) -> Answer {
+        let r = &self.rows[row as usize];
+        Answer::Updated {
+            stock: r.stock,
+            version: r.version,
         }
     }
 

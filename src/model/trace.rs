@@ -40,10 +40,8 @@ impl Op {
                 ..
             } => trace_row(sink, stock, price, version),
             Op::SetPrice { price, .. } => sink.i64("price", price),
-            Op::Read { .. }
-            | Op::WriteProfile { .. }
-            | Op::BackgroundWrite { .. }
-            | Op::BackgroundRead => {}
+            Op::WriteProfile { value, .. } => sink.i64("value", value),
+            Op::Read { .. } | Op::BackgroundWrite { .. } | Op::BackgroundRead => {}
         }
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! - [`history`]: the data every checker reads (operations with invocation and completion).
 //! - [`convergence`]: replicas and caches match the primary soon enough after quiescence.
+//! - [`timeline`]: ASCII timelines of a few operations, for explanations.
 
 pub mod convergence;
 pub mod history;
+pub mod timeline;
 
 use serde::Serialize;
 

@@ -77,9 +77,9 @@ use crate::engine::rng::splitmix64;
 /// Configurations explored per key before giving up. Measured (`cargo bench --bench checker --
 /// budget`, one core of the CI kind of machine): the two worst histories we know, 24 writes of
 /// distinct values in flight together with reads none of them explains, and 40 timed-out
-/// decrements of distinct sizes with a read no subset of them explains, spend 0.55 and 0.70 µs
-/// per configuration, so this is about one second; easy histories need about one per
-/// operation (a 350,000-operation key: about 360,000).
+/// decrements of distinct sizes with a read no subset of them explains, take 0.6 and 0.9 s to
+/// use it up; easy histories need about one per operation (a 350,000-operation key: about
+/// 360,000).
 pub const DEFAULT_MAX_STATES_PER_KEY: u64 = 1_500_000;
 
 /// How much searching a check may do, counted in configurations so that the verdict is the same on
@@ -495,15 +495,14 @@ impl IdTable {
         }
     }
 
-    /// The id of an item equal to the one `hash`ed (by `same`) and its slot, or `None` after
-    /// recording `id`.
+    /// The id of an item equal to the one `hash`ed (by `same`), or `None` after recording `id`.
     fn find_or_insert(
         &mut self,
         hash: u64,
         id: u32,
         same: impl Fn(u32) -> bool,
         hash_of: impl Fn(u32) -> u64,
-    ) -> Option<(u32, usize)> {
+    ) -> Option<u32> {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow(hash_of);
         }
@@ -517,15 +516,10 @@ impl IdTable {
                 return None;
             }
             if same(existing) {
-                return Some((existing, i));
+                return Some(existing);
             }
             i = (i + 1) & mask;
         }
-    }
-
-    /// Makes `slot` (from `find_or_insert`) stand for `id`, an item equal to its old one.
-    fn replace(&mut self, slot: usize, id: u32) {
-        self.slots[slot].1 = id;
     }
 
     fn grow(&mut self, hash_of: impl Fn(u32) -> u64) {
@@ -579,7 +573,7 @@ impl Interner {
             |other| span(words, spans, other) == s,
             |other| hash_words(span(words, spans, other)),
         );
-        found.map(|(id, _)| id).unwrap_or_else(|| {
+        found.unwrap_or_else(|| {
             spans.push((words.len() as u32, s.len() as u32));
             words.extend_from_slice(s);
             id
@@ -635,15 +629,18 @@ impl Cfg {
 }
 
 /// The configurations explored in one segment. Those at the same place (position, set in flight,
-/// value) are chained, newest first; a configuration is new unless one of the first
+/// value) are chained in the order found; a configuration is new unless one of the first
 /// `DOMINANCE_CHECKS` there applied a subset of its timed-out operations, since that one can do
-/// everything it can. Looking no further bounds the work per configuration; one dominated but
-/// not recognised is explored again, which costs budget, never correctness.
+/// everything it can. The search meets configurations by number applied, so the first found are
+/// the likeliest to dominate; looking no further bounds the work per configuration, and one
+/// dominated but not recognised is explored again, which costs budget, never correctness.
 #[derive(Default)]
 struct CfgTable {
     cfgs: Vec<Cfg>,
-    /// Per configuration: the next (older) one at the same place, or `NO_CFG`.
+    /// Per configuration: the next one found at the same place, or `NO_CFG`.
     next_same: Vec<u32>,
+    /// Per configuration first found at its place: the last found there.
+    last_same: Vec<u32>,
     table: IdTable,
 }
 
@@ -654,6 +651,7 @@ impl CfgTable {
     fn clear(&mut self) {
         self.cfgs.clear();
         self.next_same.clear();
+        self.last_same.clear();
         self.table.clear();
     }
 
@@ -662,17 +660,17 @@ impl CfgTable {
         let CfgTable {
             cfgs,
             next_same,
+            last_same,
             table,
         } = self;
         let id = cfgs.len() as u32;
-        let head = table.find_or_insert(
+        let first = table.find_or_insert(
             c.place_hash(),
             id,
             |other| cfgs[other as usize].same_place(c),
             |other| cfgs[other as usize].place_hash(),
         );
-        let mut older = NO_CFG;
-        if let Some((first, slot)) = head {
+        if let Some(first) = first {
             let mine = pools.get(c.p);
             let mut at = first;
             for _ in 0..DOMINANCE_CHECKS {
@@ -685,11 +683,13 @@ impl CfgTable {
                     break;
                 }
             }
-            table.replace(slot, id);
-            older = first;
+            let last = last_same[first as usize];
+            next_same[last as usize] = id;
+            last_same[first as usize] = id;
         }
         cfgs.push(c);
-        next_same.push(older);
+        next_same.push(NO_CFG);
+        last_same.push(id);
         Some(id)
     }
 }

@@ -5,7 +5,8 @@
 //!   writes, cas and decrements a few hundred microseconds long, a few in flight per key).
 //!   Goal: well under a second on one core.
 //! - `checker/1key_10clients`: the same 100,000 operations on a single key, like a product's
-//!   stock that every shopper touches.
+//!   stock that every shopper touches; `checker/1key_350k`: 350,000 of them, the size of a
+//!   lagsim run's busiest key.
 //! - `checker/10keys_10clients_info`: as the first, with 1% of writes ending with an unknown
 //!   outcome (timed out), which stay open for the rest of the history.
 //! - `budget/exhausted`: the worst case the budget is there for: 24 writes of distinct values
@@ -29,6 +30,7 @@ fn checker(c: &mut Criterion) {
     let shapes = [
         ("10keys_10clients", Shape::new(1, 10, 10, 100_000)),
         ("1key_10clients", Shape::new(1, 1, 10, 100_000)),
+        ("1key_350k", Shape::new(1, 1, 10, 350_000)),
         (
             "10keys_10clients_info",
             Shape {

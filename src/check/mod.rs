@@ -4,10 +4,15 @@
 //!
 //! - [`history`]: the data every checker reads (operations with invocation and completion).
 //! - [`convergence`]: replicas and caches match the primary soon enough after quiescence.
+//! - [`linearizability`]: every key's operations could have taken effect one at a time, each
+//!   within its interval; if not, a small set of operations that cannot be ordered, explained.
+//! - [`timeline`]: ASCII timelines of a few operations, for explanations.
 
 pub mod convergence;
 pub mod format;
 pub mod history;
+pub mod linearizability;
+pub mod timeline;
 
 use serde::Serialize;
 

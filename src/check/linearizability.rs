@@ -1,0 +1,2871 @@
+//! Linearizability of a history against a register, key by key, and the explanation of a
+//! violation.
+//!
+//! This module owns one verdict per key: could every operation on the key have taken effect at a
+//! single instant between its invocation and its completion, in an order a register allows? When
+//! the answer is no, it also owns the explanation ([`Witness`]): a small set of operations that
+//! cannot be ordered, a sentence a student understands, and a timeline of them.
+//!
+//! # The model
+//! The key is a register holding an integer or nil, starting at [`KeyInfo::initial`]. An `Ok` read
+//! must return the value held; a write sets it; a cas needs `from` and sets `to`; a decrement needs
+//! a value (at least `qty` if conditional), leaves `value - qty`, and when the system reported the
+//! value left, it must match. `Fail` operations had no effect and are dropped, as are reads whose
+//! outcome is unknown. A write, cas or decrement with an unknown outcome (`Info`) may take effect at
+//! any single instant after its invocation, or never, and constrains nothing after it (Knossos
+//! treats it the same way). Real time orders `a` before `b` only when `a` completed strictly before
+//! `b` was invoked: equal times are concurrent.
+//!
+//! # The search
+//! Keys are independent (linearizability is compositional), so each is checked alone. Per key it is
+//! the Wing–Gong–Lowe search: linearize, one by one, operations invoked before the earliest
+//! completion not yet linearized, remembering every configuration (set of linearized operations,
+//! value, timed-out operations applied) already explored. What keeps it fast:
+//! - **Segments.** A moment when no definite operation is in flight cuts the key's history: the
+//!   search explores one segment exhaustively and carries only the *set* of reachable end
+//!   configurations across the cut, so memory is per segment, and a violation is found in the
+//!   segment where that set becomes empty.
+//! - **Reads first.** A read that may be linearized now and returns the current value is
+//!   linearized at once, without branching: any order that places it later can place it now.
+//! - **Timed-out operations as a pool.** An `Info` operation never blocks a cut: once it could
+//!   have taken effect it stays available, so a configuration counts, per distinct function, how
+//!   many it applied, and one that applied fewer (of every kind) dominates. Each segment first
+//!   applies them lazily (only one that unblocks an operation at once); a segment that fails that
+//!   way is redone completely, together with 1, 3, 7, ... segments before it, from the
+//!   configurations saved there, until it passes or the complete search from the initial value
+//!   fails too (see `Open`). Whatever is found is real, so a pass proves linearizability, and
+//!   only a complete failure is reported.
+//! - **Compact configurations.** The linearized set is "everything before `g`, except `U`" (`U` is
+//!   small: those still in flight), interned, so a configuration is 24 bytes hashed with a fixed
+//!   function; tables are reused across segments and keys, never cleared element by element.
+//!
+//! Easy histories (a few operations in flight) cost about one configuration per operation: a
+//! 100,000-operation history over 10 keys takes tens of milliseconds (`benches/checker.rs`).
+//!
+//! # Budget
+//! The search is exponential in the worst case (many overlapping writes, many timed-out
+//! operations of different kinds). [`Budget`] caps the configurations generated per key (found
+//! again or not: that is the work); past it the key is [`KeyStatus::Unknown`], with the segment
+//! that was too hard. The default is about one second of the worst histories measured, and memory
+//! stays under about 100 bytes per configuration.
+//!
+//! # Witness
+//! For a violation, the failing operation is the one blocking the configuration that got furthest
+//! in time in the failing segment. The witness is a small set that still cannot be ordered, built
+//! so that it stays an honest explanation: every step below only *adds* possible orders, so a set
+//! that still cannot be ordered proves the history cannot be either.
+//! 1. Windows of the key's operations that end when the failing one completed are checked from
+//!    an *unknown* value, bisecting on where they start (a window that cannot be ordered stays so
+//!    when it starts earlier). What lies outside a window but could take effect inside it
+//!    (timed-out operations, writes in flight across either edge) stays in the check as
+//!    *optional*: it may take effect at any moment after its invocation, or not at all. Only
+//!    when no such window fails is the whole prefix checked from the key's initial value.
+//! 2. Reads are dropped, then writes are made optional, while the set still cannot be ordered.
+//! 3. The reported operations are the rest; the sentence says how many optional ones "do not
+//!    explain it, wherever they took effect".
+//!
+//! When the smallest set is two reads that disagree, the window is widened to the write before
+//! them (reads dropped, writes kept), if that lets the sentence name the acknowledged write a
+//! stale read missed.
+
+use std::collections::BTreeMap;
+
+use super::history::{Func, History, KeyId, KeyInfo, Operation, Outcome};
+use super::timeline::timeline;
+use crate::engine::rng::splitmix64;
+
+/// Configurations explored per key before giving up. Measured (`cargo bench --bench checker --
+/// budget`, one core of the CI kind of machine): the two worst histories we know, 24 writes of
+/// distinct values in flight together with reads none of them explains, and 40 timed-out
+/// decrements of distinct sizes with a read no subset of them explains, take 0.6 and 0.9 s to
+/// use it up; easy histories need about one per operation (a 350,000-operation key: about
+/// 360,000).
+pub const DEFAULT_MAX_STATES_PER_KEY: u64 = 1_500_000;
+
+/// How much searching a check may do, counted in configurations so that the verdict is the same on
+/// every machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Configurations (linearized set, value, timed-out operations applied) explored per key;
+    /// the witness of a key that is not linearizable gets the same amount again for finding its
+    /// operations, and again for its sentence.
+    pub max_states_per_key: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            max_states_per_key: DEFAULT_MAX_STATES_PER_KEY,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    Linearizable,
+    NotLinearizable(Witness),
+    /// The budget ran out; `reason` says where and how to raise it.
+    Unknown {
+        reason: String,
+    },
+}
+
+/// Why a key is not linearizable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// Indexes into `History::ops` of the smallest set found that cannot be ordered, sorted by
+    /// invocation.
+    pub ops: Vec<usize>,
+    /// Index into `History::ops` of the operation that could not be linearized.
+    pub failing_op: usize,
+    pub sentence: String,
+    /// [`timeline`] of `ops` (of the 40 nearest the failing one, if there are more).
+    pub timeline: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyResult {
+    pub key: KeyId,
+    /// The key's operations in the history, whatever their outcome.
+    pub ops: usize,
+    /// Configurations the verdict explored (the witness search is not counted).
+    pub states_explored: u64,
+    pub status: KeyStatus,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// One per key, in `KeyId` order.
+    pub keys: Vec<KeyResult>,
+}
+
+impl Report {
+    /// True when every key is linearizable (none unknown).
+    pub fn is_linearizable(&self) -> bool {
+        self.keys
+            .iter()
+            .all(|k| k.status == KeyStatus::Linearizable)
+    }
+
+    /// The keys that are not linearizable, with their witnesses.
+    pub fn violations(&self) -> impl Iterator<Item = (&KeyResult, &Witness)> {
+        self.keys.iter().filter_map(|k| match &k.status {
+            KeyStatus::NotLinearizable(w) => Some((k, w)),
+            _ => None,
+        })
+    }
+}
+
+/// Checks every key of `history`.
+pub fn check(history: &History, budget: &Budget) -> Report {
+    let mut search = Search::default();
+    let keys = history
+        .ops_by_key()
+        .iter()
+        .enumerate()
+        .map(|(k, ops)| check_key(history, KeyId(k as u32), ops, budget, &mut search))
+        .collect();
+    Report { keys }
+}
+
+fn check_key(
+    history: &History,
+    key: KeyId,
+    ops: &[usize],
+    budget: &Budget,
+    search: &mut Search,
+) -> KeyResult {
+    let mut considered: Vec<usize> = ops
+        .iter()
+        .copied()
+        .filter(|&i| considered_op(&history.ops[i]))
+        .collect();
+    considered.sort_by_key(|&i| (history.ops[i].invoke, i));
+    let info = history.key(key);
+    let prepared = Prepared::new(history, &considered, &[], None);
+    let limit = budget.max_states_per_key;
+    let run = search.run(&prepared, Val::of(info.initial), limit, true);
+    let status = match run.outcome {
+        RunOutcome::Linearizable => KeyStatus::Linearizable,
+        RunOutcome::Exceeded {
+            first,
+            last,
+            ops,
+            open,
+        } => KeyStatus::Unknown {
+            reason: exceeded_reason(history, info, limit, (first, last, ops), open),
+        },
+        RunOutcome::NotLinearizable {
+            failing,
+            prefix_end,
+        } => {
+            let considered: Vec<usize> = considered
+                .into_iter()
+                .filter(|&i| history.ops[i].invoke < prefix_end)
+                .collect();
+            KeyStatus::NotLinearizable(explain(history, key, &considered, failing, search, limit))
+        }
+    };
+    KeyResult {
+        key,
+        ops: ops.len(),
+        states_explored: run.states,
+        status,
+    }
+}
+
+/// Whether the search looks at this operation at all: not a failed one (it had no effect), not a
+/// read without a result (it says nothing).
+fn considered_op(op: &Operation) -> bool {
+    match op.outcome {
+        Outcome::Ok => true,
+        Outcome::Fail => false,
+        Outcome::Info => !op.func.is_read(),
+    }
+}
+
+fn completion(op: &Operation) -> u64 {
+    op.complete.map_or(u64::MAX, |c| c.max(op.invoke))
+}
+
+/// `(first, last, ops)`: the segment that was too hard; `open`: operations with an unknown
+/// outcome that could still take effect in it.
+fn exceeded_reason(
+    history: &History,
+    key: &KeyInfo,
+    limit: u64,
+    (first, last, ops): (usize, usize, usize),
+    open: usize,
+) -> String {
+    let until = history.ops[last]
+        .complete
+        .unwrap_or(history.ops[last].invoke);
+    let open = if open > 0 {
+        format!(
+            ", with {open} operation{} of unknown outcome that may take effect anywhere",
+            plural(open)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "gave up on {} after exploring {limit} configurations (Budget::max_states_per_key) \
+         between {} and {}: {ops} operation{} in flight together{open}; raise \
+         Budget::max_states_per_key to search further (about 1 s per {} million in the worst \
+         case, and at most about 100 bytes of memory each)",
+        key.name,
+        history.format_time(history.ops[first].invoke),
+        history.format_time(until),
+        plural(ops),
+        DEFAULT_MAX_STATES_PER_KEY as f64 / 1e6,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The register.
+
+/// A register value, or `Any` before a witness check has learnt it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Val {
+    Nil,
+    Int(i64),
+    Any,
+}
+
+impl Val {
+    fn of(v: Option<i64>) -> Val {
+        v.map_or(Val::Nil, Val::Int)
+    }
+
+    fn known(self) -> Option<Option<i64>> {
+        match self {
+            Val::Nil => Some(None),
+            Val::Int(v) => Some(Some(v)),
+            Val::Any => None,
+        }
+    }
+}
+
+/// What an operation does to the register, as far as the search cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Read(Option<i64>),
+    /// The operation a sentence asks about: legal anywhere, changes nothing, and the search
+    /// records the values it was linearized at.
+    Probe,
+    Write(i64),
+    Cas {
+        from: i64,
+        to: i64,
+    },
+    Dec {
+        qty: i64,
+        conditional: bool,
+        left: Option<i64>,
+    },
+}
+
+impl Step {
+    /// An operation that completed `Ok`.
+    fn definite(op: &Operation) -> Step {
+        match op.func {
+            Func::Read => Step::Read(op.value),
+            Func::Write { value } => Step::Write(value),
+            Func::Cas { from, to } => Step::Cas { from, to },
+            Func::Decrement { qty, conditional } => Step::Dec {
+                qty,
+                conditional,
+                left: op.value,
+            },
+        }
+    }
+
+    /// An operation whose outcome is unknown: whatever it reported is not to be trusted.
+    fn open(op: &Operation) -> Step {
+        match Step::definite(op) {
+            Step::Dec {
+                qty, conditional, ..
+            } => Step::Dec {
+                qty,
+                conditional,
+                left: None,
+            },
+            step => step,
+        }
+    }
+
+    /// The value after this step, or `None` if it cannot happen on `v`.
+    fn apply(self, v: Val) -> Option<Val> {
+        match (self, v) {
+            (Step::Read(r), Val::Any) => Some(Val::of(r)),
+            (Step::Read(r), v) => (v == Val::of(r)).then_some(v),
+            (Step::Probe, v) => Some(v),
+            (Step::Write(w), _) => Some(Val::Int(w)),
+            (Step::Cas { from, to }, Val::Int(x)) if x == from => Some(Val::Int(to)),
+            (Step::Cas { to, .. }, Val::Any) => Some(Val::Int(to)),
+            (Step::Cas { .. }, _) => None,
+            (Step::Dec { .. }, Val::Nil) => None,
+            (
+                Step::Dec {
+                    qty,
+                    conditional,
+                    left,
+                },
+                Val::Int(s),
+            ) => {
+                let rest = s.wrapping_sub(qty);
+                let ok = !(conditional && s < qty) && left.is_none_or(|l| l == rest);
+                ok.then_some(Val::Int(rest))
+            }
+            (
+                Step::Dec {
+                    qty,
+                    conditional,
+                    left: Some(l),
+                },
+                Val::Any,
+            ) => (!conditional || l.wrapping_add(qty) >= qty).then_some(Val::Int(l)),
+            (Step::Dec { left: None, .. }, Val::Any) => Some(Val::Any),
+        }
+    }
+
+    /// Its result depends on the value beyond its being legal (see `Open::Complete`).
+    fn sensitive(self) -> bool {
+        matches!(self, Step::Probe | Step::Dec { left: None, .. })
+    }
+
+    /// A read that returns `v`: linearized as soon as it may be, without branching.
+    fn reads(self, v: Val) -> bool {
+        matches!(self, Step::Read(r) if v != Val::Any && Val::of(r) == v)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations of one check.
+
+/// One key's considered operations, as the search sees them.
+struct Prepared {
+    /// Operations that completed `Ok`, by invocation: they must be linearized.
+    inv: Vec<u64>,
+    cmp: Vec<u64>,
+    step: Vec<Step>,
+    hist: Vec<usize>,
+    /// Position in the above of the operation replaced by `Step::Probe`.
+    probe: Option<usize>,
+    /// Operations with an unknown outcome, by invocation, and the class (distinct step) of each.
+    open_inv: Vec<u64>,
+    open_class: Vec<u32>,
+    classes: Vec<Step>,
+}
+
+impl Prepared {
+    /// `ops`: indexes into `history.ops`, sorted by (invoke, index). `optional` (sorted): `Ok`
+    /// operations among them to treat like timed-out ones, which may take effect at any point
+    /// after their invocation or not at all (as far as this check is concerned).
+    fn new(history: &History, ops: &[usize], optional: &[usize], probe: Option<usize>) -> Prepared {
+        let mut p = Prepared {
+            inv: Vec::new(),
+            cmp: Vec::new(),
+            step: Vec::new(),
+            hist: Vec::new(),
+            probe: None,
+            open_inv: Vec::new(),
+            open_class: Vec::new(),
+            classes: Vec::new(),
+        };
+        let mut open = Vec::new();
+        for &i in ops {
+            let op = &history.ops[i];
+            match op.outcome {
+                Outcome::Ok if optional.binary_search(&i).is_ok() => open.push(i),
+                Outcome::Ok => {
+                    if probe == Some(i) {
+                        p.probe = Some(p.inv.len());
+                    }
+                    p.inv.push(op.invoke);
+                    p.cmp.push(completion(op));
+                    p.step.push(if probe == Some(i) {
+                        Step::Probe
+                    } else {
+                        Step::definite(op)
+                    });
+                    p.hist.push(i);
+                }
+                Outcome::Info if !op.func.is_read() => open.push(i),
+                _ => {}
+            }
+        }
+        // One invoked after every definite operation completed can only take effect after all
+        // of them: it explains nothing.
+        let last = p.cmp.iter().copied().max();
+        let mut class_of: BTreeMap<Step, u32> = BTreeMap::new();
+        for i in open {
+            let op = &history.ops[i];
+            if last.is_none_or(|l| op.invoke > l) {
+                continue;
+            }
+            let step = match op.outcome {
+                Outcome::Ok => Step::definite(op),
+                _ => Step::open(op),
+            };
+            let next = class_of.len() as u32;
+            let class = *class_of.entry(step).or_insert(next);
+            if class == next {
+                p.classes.push(step);
+            }
+            p.open_inv.push(op.invoke);
+            p.open_class.push(class);
+        }
+        p
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hash tables with a fixed hash: the same probing, hence the same work, on every machine.
+
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+fn hash_words(words: &[u32]) -> u64 {
+    splitmix64(
+        words
+            .iter()
+            .fold(words.len() as u64, |h, &w| mix(h, u64::from(w))),
+    )
+}
+
+/// Open addressing over ids; the owner stores the items and says how to compare and rehash them.
+/// Clearing bumps a generation instead of touching every slot.
+#[derive(Default)]
+struct IdTable {
+    /// (generation, id); a slot is empty unless its generation is the current one.
+    slots: Vec<(u32, u32)>,
+    generation: u32,
+    len: usize,
+}
+
+impl IdTable {
+    fn clear(&mut self) {
+        self.len = 0;
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.slots.fill((0, 0));
+            self.generation = 1;
+        }
+    }
+
+    /// The id of an item equal to the one `hash`ed (by `same`), or `None` after recording `id`.
+    fn find_or_insert(
+        &mut self,
+        hash: u64,
+        id: u32,
+        same: impl Fn(u32) -> bool,
+        hash_of: impl Fn(u32) -> u64,
+    ) -> Option<u32> {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow(hash_of);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let (generation, existing) = self.slots[i];
+            if generation != self.generation {
+                self.slots[i] = (self.generation, id);
+                self.len += 1;
+                return None;
+            }
+            if same(existing) {
+                return Some(existing);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn grow(&mut self, hash_of: impl Fn(u32) -> u64) {
+        let old = std::mem::take(&mut self.slots);
+        let live = self.generation;
+        let cap = (old.len() * 2).max(64);
+        self.slots = vec![(0, 0); cap];
+        self.generation = 1;
+        let mask = cap - 1;
+        for (generation, id) in old {
+            if generation == live && live != 0 {
+                let mut i = hash_of(id) as usize & mask;
+                while self.slots[i].0 == 1 {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = (1, id);
+            }
+        }
+    }
+}
+
+/// Small sets (sorted `u32` lists) interned to ids.
+#[derive(Default)]
+struct Interner {
+    words: Vec<u32>,
+    spans: Vec<(u32, u32)>,
+    table: IdTable,
+}
+
+impl Interner {
+    fn clear(&mut self) {
+        self.words.clear();
+        self.spans.clear();
+        self.table.clear();
+    }
+
+    fn get(&self, id: u32) -> &[u32] {
+        span(&self.words, &self.spans, id)
+    }
+
+    fn intern(&mut self, s: &[u32]) -> u32 {
+        let Interner {
+            words,
+            spans,
+            table,
+        } = self;
+        let id = spans.len() as u32;
+        let found = table.find_or_insert(
+            hash_words(s),
+            id,
+            |other| span(words, spans, other) == s,
+            |other| hash_words(span(words, spans, other)),
+        );
+        found.unwrap_or_else(|| {
+            spans.push((words.len() as u32, s.len() as u32));
+            words.extend_from_slice(s);
+            id
+        })
+    }
+}
+
+fn span<'a>(words: &'a [u32], spans: &[(u32, u32)], id: u32) -> &'a [u32] {
+    let (start, len) = spans[id as usize];
+    &words[start as usize..(start + len) as usize]
+}
+
+/// A search configuration. `g`: every definite operation of the segment before `g` is linearized
+/// except the set `u` (interned); `p`: the interned pool counts of timed-out operations applied.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Cfg {
+    g: u32,
+    u: u32,
+    p: u32,
+    tag: u32,
+    v: i64,
+}
+
+impl Cfg {
+    fn new(g: u32, u: u32, p: u32, val: Val) -> Cfg {
+        let (tag, v) = match val {
+            Val::Nil => (0, 0),
+            Val::Int(v) => (1, v),
+            Val::Any => (2, 0),
+        };
+        Cfg { g, u, p, tag, v }
+    }
+
+    fn val(self) -> Val {
+        match self.tag {
+            0 => Val::Nil,
+            1 => Val::Int(self.v),
+            _ => Val::Any,
+        }
+    }
+
+    /// Everything but the pool.
+    fn same_place(self, o: Cfg) -> bool {
+        (self.g, self.u, self.tag, self.v) == (o.g, o.u, o.tag, o.v)
+    }
+
+    fn place_hash(self) -> u64 {
+        let h = [self.g, self.u, self.tag]
+            .iter()
+            .fold(0, |h, &w| mix(h, u64::from(w)));
+        splitmix64(mix(h, self.v as u64))
+    }
+}
+
+/// The configurations explored in one segment. Those at the same place (position, set in flight,
+/// value) are chained in the order found; a configuration is new unless one of the first
+/// `DOMINANCE_CHECKS` there applied a subset of its timed-out operations, since that one can do
+/// everything it can. The search meets configurations by number applied, so the first found are
+/// the likeliest to dominate; looking no further bounds the work per configuration, and one
+/// dominated but not recognised is explored again, which costs budget, never correctness.
+#[derive(Default)]
+struct CfgTable {
+    cfgs: Vec<Cfg>,
+    /// Per configuration: the next one found at the same place, or `NO_CFG`.
+    next_same: Vec<u32>,
+    /// Per configuration first found at its place: the last found there.
+    last_same: Vec<u32>,
+    table: IdTable,
+}
+
+const NO_CFG: u32 = u32::MAX;
+const DOMINANCE_CHECKS: usize = 8;
+
+impl CfgTable {
+    fn clear(&mut self) {
+        self.cfgs.clear();
+        self.next_same.clear();
+        self.last_same.clear();
+        self.table.clear();
+    }
+
+    /// Its id if it is new and not dominated.
+    fn insert(&mut self, c: Cfg, pools: &Interner) -> Option<u32> {
+        let CfgTable {
+            cfgs,
+            next_same,
+            last_same,
+            table,
+        } = self;
+        let id = cfgs.len() as u32;
+        let first = table.find_or_insert(
+            c.place_hash(),
+            id,
+            |other| cfgs[other as usize].same_place(c),
+            |other| cfgs[other as usize].place_hash(),
+        );
+        if let Some(first) = first {
+            let mine = pools.get(c.p);
+            let mut at = first;
+            for _ in 0..DOMINANCE_CHECKS {
+                let other = cfgs[at as usize].p;
+                if other == c.p || pool_le(pools.get(other), mine) {
+                    return None;
+                }
+                at = next_same[at as usize];
+                if at == NO_CFG {
+                    break;
+                }
+            }
+            let last = last_same[first as usize];
+            next_same[last as usize] = id;
+            last_same[first as usize] = id;
+        }
+        cfgs.push(c);
+        next_same.push(NO_CFG);
+        last_same.push(id);
+        Some(id)
+    }
+}
+
+// Pools: the timed-out operations applied so far, as sorted (class, count) pairs, flattened.
+
+fn pool_count(pool: &[u32], class: u32) -> u32 {
+    pool.chunks_exact(2)
+        .find(|w| w[0] == class)
+        .map_or(0, |w| w[1])
+}
+
+fn pool_add(pool: &[u32], class: u32, out: &mut Vec<u32>) {
+    out.clear();
+    let mut placed = false;
+    for w in pool.chunks_exact(2) {
+        if !placed && w[0] >= class {
+            placed = true;
+            if w[0] == class {
+                out.extend_from_slice(&[class, w[1] + 1]);
+                continue;
+            }
+            out.extend_from_slice(&[class, 1]);
+        }
+        out.extend_from_slice(w);
+    }
+    if !placed {
+        out.extend_from_slice(&[class, 1]);
+    }
+}
+
+fn pool_total(pool: &[u32]) -> u32 {
+    pool.chunks_exact(2).map(|w| w[1]).sum()
+}
+
+/// Every class applied no more often in `a` than in `b`: `a` has at least the options of `b`.
+fn pool_le(a: &[u32], b: &[u32]) -> bool {
+    let mut rest = b.chunks_exact(2).peekable();
+    a.chunks_exact(2).all(|w| {
+        while rest.next_if(|v| v[0] < w[0]).is_some() {}
+        rest.next_if(|v| v[0] == w[0]).is_some_and(|v| w[1] <= v[1])
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search.
+
+enum RunOutcome {
+    Linearizable,
+    /// `failing`: index into `History::ops`; every operation invoked from `prefix_end` on is
+    /// after the failing segment.
+    NotLinearizable {
+        failing: usize,
+        prefix_end: u64,
+    },
+    /// Indexes into `History::ops` of the first and last operation of the segment, its size,
+    /// and the operations of unknown outcome that could take effect in it.
+    Exceeded {
+        first: usize,
+        last: usize,
+        ops: usize,
+        open: usize,
+    },
+}
+
+struct Run {
+    outcome: RunOutcome,
+    states: u64,
+}
+
+/// When the search applies operations with an unknown outcome (they are optional and have no
+/// deadline, so applying them everywhere multiplies the configurations).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// Only one that makes a blocked candidate legal at once. Fewer orders than `Complete`, so a
+    /// linearization found is real, but a failure proves nothing.
+    Lazy,
+    /// Whenever some candidate is blocked, or is a decrement that reported no value. Complete:
+    /// when every candidate is legal and its result does not depend on the value, open
+    /// operations applied before one of them must bring the value back to where it was, so
+    /// leaving them open instead does at least as well.
+    Complete,
+}
+
+enum SegEnd {
+    Carried,
+    /// No configuration reached the end; `blocking` is local to the segment.
+    Dead {
+        blocking: usize,
+    },
+    Exceeded,
+}
+
+/// The segments of `p`: (first, end) of its definite operations and (first, end) of the open
+/// ones invoked during it. A segment ends before the first operation invoked after every one
+/// before it completed.
+fn segments(p: &Prepared) -> Vec<(usize, usize, usize, usize)> {
+    let n = p.inv.len();
+    let mut out = Vec::new();
+    let (mut a, mut open_a) = (0, 0);
+    while a < n {
+        let mut b = a + 1;
+        let mut reach = p.cmp[a];
+        while b < n && reach >= p.inv[b] {
+            reach = reach.max(p.cmp[b]);
+            b += 1;
+        }
+        let open_b = if b == n {
+            p.open_inv.len()
+        } else {
+            p.open_inv.partition_point(|&t| t < p.inv[b])
+        };
+        out.push((a, b, open_a, open_b));
+        (a, open_a) = (b, open_b);
+    }
+    out
+}
+
+/// One segment of definite operations, with the timed-out operations invoked during it.
+struct Seg<'a> {
+    inv: &'a [u64],
+    cmp: &'a [u64],
+    step: &'a [Step],
+    probe: Option<usize>,
+    open_inv: &'a [u64],
+    open_class: &'a [u32],
+    classes: &'a [Step],
+}
+
+/// The search and every buffer it needs, reused across segments, keys and witness checks so that
+/// a search step allocates nothing once the buffers have grown.
+#[derive(Default)]
+struct Search {
+    memo: CfgTable,
+    usets: Interner,
+    pools: Interner,
+    /// Configurations to expand, by the number of timed-out operations they applied: fewest
+    /// first, so that dominating configurations are met before those they dominate.
+    todo: Vec<Vec<u32>>,
+    cur_u: Vec<u32>,
+    next_u: Vec<u32>,
+    cur_p: Vec<u32>,
+    next_p: Vec<u32>,
+    /// Earliest completion, and its position, among the segment's operations from `i` on.
+    sufmin: Vec<u64>,
+    sufarg: Vec<u32>,
+    /// Per class: timed-out operations from earlier segments, and those available right now.
+    base: Vec<u32>,
+    avail: Vec<u32>,
+    seen: Vec<u32>,
+    active: Vec<u32>,
+    ends: Vec<(Val, u32)>,
+    carried: Vec<(Val, u32)>,
+    /// Candidates that cannot be linearized at the current value.
+    stuck: Vec<Step>,
+    /// The values the probe was linearized at.
+    probe_vals: Vec<Val>,
+}
+
+impl Search {
+    /// Runs the search over every segment. With `lazy`, each segment first applies open
+    /// operations lazily; when a segment then fails, the search goes back and redoes it
+    /// completely, then it and the one before, then the three before, ... from the configurations
+    /// saved at their start, until it gets past or the complete search from the initial value
+    /// fails there too. Failures are local in practice (an open write applied just before a
+    /// decrement that reported nothing), so this costs little; and what is found is real either
+    /// way, since every configuration is reachable.
+    fn run(&mut self, p: &Prepared, initial: Val, limit: u64, lazy: bool) -> Run {
+        self.pools.clear();
+        let empty = self.pools.intern(&[]);
+        self.avail.clear();
+        self.avail.resize(p.classes.len(), 0);
+        self.probe_vals.clear();
+        self.carried.clear();
+        self.carried.push((initial, empty));
+        let segments = segments(p);
+        let lazy = lazy && !p.classes.is_empty();
+        // Carried configurations at the start of each segment reached, for going back.
+        let mut saved: Vec<Vec<(Val, u32)>> = Vec::new();
+        // Segments before this are redone completely; the failure being retried; how far back.
+        let (mut complete_until, mut failed_at, mut back) = (0, usize::MAX, 0);
+        // Every segment so far was searched completely: a failure is final.
+        let mut exact = !lazy;
+        let mut states = 0;
+        let mut i = 0;
+        self.count_open(p, 0);
+        while i < segments.len() {
+            let (a, b, open_a, open_b) = segments[i];
+            if lazy {
+                saved.truncate(i);
+                saved.push(self.carried.clone());
+            }
+            let seg = Seg {
+                inv: &p.inv[a..b],
+                cmp: &p.cmp[a..b],
+                step: &p.step[a..b],
+                probe: p.probe.filter(|&x| (a..b).contains(&x)).map(|x| x - a),
+                open_inv: &p.open_inv[open_a..open_b],
+                open_class: &p.open_class[open_a..open_b],
+                classes: &p.classes,
+            };
+            let open = if lazy && i >= complete_until {
+                exact = false;
+                Open::Lazy
+            } else {
+                Open::Complete
+            };
+            match self.segment(&seg, &mut states, limit, open) {
+                SegEnd::Carried => {
+                    for &c in &p.open_class[open_a..open_b] {
+                        if self.base[c as usize] == 0 {
+                            self.seen.push(c);
+                            self.seen.sort_unstable();
+                        }
+                        self.base[c as usize] += 1;
+                    }
+                    i += 1;
+                }
+                SegEnd::Dead { .. } if !exact => {
+                    if i == failed_at {
+                        back = back * 2 + 1;
+                    } else {
+                        (failed_at, back) = (i, 0);
+                    }
+                    let from = i.saturating_sub(back);
+                    complete_until = i + 1;
+                    exact = from == 0;
+                    self.carried.clone_from(&saved[from]);
+                    self.count_open(p, segments[from].2);
+                    i = from;
+                }
+                SegEnd::Dead { blocking } => {
+                    let prefix_end = segments.get(i + 1).map_or(u64::MAX, |s| p.inv[s.0]);
+                    return Run {
+                        outcome: RunOutcome::NotLinearizable {
+                            failing: p.hist[a + blocking],
+                            prefix_end,
+                        },
+                        states,
+                    };
+                }
+                SegEnd::Exceeded => {
+                    return Run {
+                        outcome: RunOutcome::Exceeded {
+                            first: p.hist[a],
+                            last: p.hist[b - 1],
+                            ops: b - a,
+                            open: open_b,
+                        },
+                        states,
+                    };
+                }
+            }
+        }
+        Run {
+            outcome: RunOutcome::Linearizable,
+            states,
+        }
+    }
+
+    /// Sets the per-class counts of open operations to those invoked before segment-start
+    /// `open_a`.
+    fn count_open(&mut self, p: &Prepared, open_a: usize) {
+        self.base.clear();
+        self.base.resize(p.classes.len(), 0);
+        for &c in &p.open_class[..open_a] {
+            self.base[c as usize] += 1;
+        }
+        self.seen.clear();
+        self.seen
+            .extend((0..p.classes.len() as u32).filter(|&c| self.base[c as usize] > 0));
+    }
+
+    /// Explores one segment from every carried configuration; leaves in `carried` the end
+    /// configurations that no other dominates.
+    fn segment(&mut self, seg: &Seg<'_>, states: &mut u64, limit: u64, open: Open) -> SegEnd {
+        let Search {
+            memo,
+            usets,
+            pools,
+            todo,
+            cur_u,
+            next_u,
+            cur_p,
+            next_p,
+            sufmin,
+            sufarg,
+            base,
+            avail,
+            seen,
+            active,
+            ends,
+            carried,
+            stuck,
+            probe_vals,
+        } = self;
+        let n = seg.inv.len();
+        memo.clear();
+        usets.clear();
+        usets.intern(&[]);
+        todo.iter_mut().for_each(Vec::clear);
+        ends.clear();
+        sufmin.clear();
+        sufmin.resize(n + 1, u64::MAX);
+        sufarg.clear();
+        sufarg.resize(n + 1, n as u32);
+        for i in (0..n).rev() {
+            (sufmin[i], sufarg[i]) = if seg.cmp[i] <= sufmin[i + 1] {
+                (seg.cmp[i], i as u32)
+            } else {
+                (sufmin[i + 1], sufarg[i + 1])
+            };
+        }
+        active.clear();
+        active.extend_from_slice(seen);
+        active.extend_from_slice(seg.open_class);
+        active.sort_unstable();
+        active.dedup();
+
+        // Every configuration generated counts, found before or not: that is the work.
+        let mut visit = |memo: &mut CfgTable, todo: &mut Vec<Vec<u32>>, pools: &Interner, cfg| {
+            *states += 1;
+            if let Some(id) = memo.insert(cfg, pools) {
+                let applied = pool_total(pools.get(cfg.p)) as usize;
+                if todo.len() <= applied {
+                    todo.resize_with(applied + 1, Vec::new);
+                }
+                todo[applied].push(id);
+            }
+            *states <= limit
+        };
+
+        for &(val, p) in carried.iter() {
+            cur_u.clear();
+            let mut g = 0;
+            close(seg, sufmin, &mut g, cur_u, val);
+            let u = usets.intern(cur_u);
+            if !visit(memo, todo, pools, Cfg::new(g, u, p, val)) {
+                return SegEnd::Exceeded;
+            }
+        }
+
+        // The configuration that got furthest: the latest deadline blocking it, then the most
+        // linearized; and the operation that blocked it (the earliest to complete of those not
+        // linearized). Every configuration is a candidate, not
+        // only those without a move: one whose moves all lead to configurations found before
+        // (or dominated) is as far as that path goes.
+        let mut furthest: Option<(u64, u32, usize)> = None;
+        let mut level = 0;
+        loop {
+            while level < todo.len() && todo[level].is_empty() {
+                level += 1;
+            }
+            let Some(id) = todo.get_mut(level).and_then(Vec::pop) else {
+                break;
+            };
+            let cfg = memo.cfgs[id as usize];
+            let val = cfg.val();
+            cur_u.clear();
+            cur_u.extend_from_slice(usets.get(cfg.u));
+            if cfg.g as usize == n && cur_u.is_empty() {
+                // Timed-out operations are not applied here: the next segment may apply them
+                // first, which is the same.
+                ends.push((val, cfg.p));
+                continue;
+            }
+            let m = deadline(seg, sufmin, cfg.g, cur_u);
+            // `m` is also how far in time this configuration got.
+            let done = cfg.g - cur_u.len() as u32;
+            let blocking = cur_u
+                .iter()
+                .map(|&x| x as usize)
+                .chain((cfg.g < n as u32).then(|| sufarg[cfg.g as usize] as usize))
+                .min_by_key(|&x| (seg.cmp[x], x))
+                .unwrap_or(0);
+            let key = (m, done, std::cmp::Reverse(blocking));
+            if furthest.is_none_or(|(t, d, b)| key > (t, d, std::cmp::Reverse(b))) {
+                furthest = Some((m, done, blocking));
+            }
+            stuck.clear();
+            let mut sensitive = false;
+            // Operations already passed over, still in flight.
+            for k in 0..cur_u.len() {
+                let j = cur_u[k] as usize;
+                let step = seg.step[j];
+                sensitive |= step.sensitive();
+                let Some(next) = step.apply(val) else {
+                    stuck.push(step);
+                    continue;
+                };
+                if seg.probe == Some(j) {
+                    note(probe_vals, val);
+                }
+                next_u.clear();
+                next_u.extend(cur_u.iter().copied().filter(|&x| x as usize != j));
+                let mut g = cfg.g;
+                close(seg, sufmin, &mut g, next_u, next);
+                let u = usets.intern(next_u);
+                if !visit(memo, todo, pools, Cfg::new(g, u, cfg.p, next)) {
+                    return SegEnd::Exceeded;
+                }
+            }
+            // Operations not reached yet, invoked before the earliest pending completion.
+            let mut j = cfg.g as usize;
+            while j < n && seg.inv[j] <= m {
+                let step = seg.step[j];
+                sensitive |= step.sensitive();
+                if let Some(next) = step.apply(val) {
+                    if seg.probe == Some(j) {
+                        note(probe_vals, val);
+                    }
+                    next_u.clear();
+                    next_u.extend_from_slice(cur_u);
+                    next_u.extend(cfg.g..j as u32);
+                    let mut g = j as u32 + 1;
+                    close(seg, sufmin, &mut g, next_u, next);
+                    let u = usets.intern(next_u);
+                    if !visit(memo, todo, pools, Cfg::new(g, u, cfg.p, next)) {
+                        return SegEnd::Exceeded;
+                    }
+                } else {
+                    stuck.push(step);
+                }
+                j += 1;
+            }
+            // Timed-out operations invoked before that completion and not applied yet.
+            let wanted = match open {
+                Open::Lazy => !stuck.is_empty(),
+                Open::Complete => !stuck.is_empty() || sensitive,
+            };
+            if wanted && !active.is_empty() {
+                let invoked = seg.open_inv.partition_point(|&t| t <= m);
+                for &c in active.iter() {
+                    avail[c as usize] = base[c as usize];
+                }
+                for &c in &seg.open_class[..invoked] {
+                    avail[c as usize] += 1;
+                }
+                cur_p.clear();
+                cur_p.extend_from_slice(pools.get(cfg.p));
+                for &c in active.iter() {
+                    if pool_count(cur_p, c) >= avail[c as usize] {
+                        continue;
+                    }
+                    let Some(next) = seg.classes[c as usize].apply(val) else {
+                        continue;
+                    };
+                    if open == Open::Lazy && !stuck.iter().any(|s| s.apply(next).is_some()) {
+                        continue;
+                    }
+                    pool_add(cur_p, c, next_p);
+                    let p = pools.intern(next_p);
+                    next_u.clear();
+                    next_u.extend_from_slice(cur_u);
+                    let mut g = cfg.g;
+                    close(seg, sufmin, &mut g, next_u, next);
+                    let u = usets.intern(next_u);
+                    if !visit(memo, todo, pools, Cfg::new(g, u, p, next)) {
+                        return SegEnd::Exceeded;
+                    }
+                }
+            }
+        }
+
+        settle(ends, pools, carried, open);
+        if carried.is_empty() {
+            return SegEnd::Dead {
+                blocking: furthest.map_or(0, |(_, _, b)| b),
+            };
+        }
+        SegEnd::Carried
+    }
+}
+
+/// The earliest completion among the operations not linearized: only operations invoked by then
+/// may be linearized next.
+fn deadline(seg: &Seg<'_>, sufmin: &[u64], g: u32, u: &[u32]) -> u64 {
+    u.iter()
+        .map(|&j| seg.cmp[j as usize])
+        .min()
+        .unwrap_or(u64::MAX)
+        .min(sufmin[g as usize])
+}
+
+/// Linearizes every read that may go next and returns `v`, until none is left; the new
+/// configuration is canonical, so two paths that differ only in where such reads went meet.
+fn close(seg: &Seg<'_>, sufmin: &[u64], g: &mut u32, u: &mut Vec<u32>, v: Val) {
+    if v == Val::Any {
+        // A read from an unknown value decides it: that is a choice, not a free move.
+        return;
+    }
+    let n = seg.inv.len();
+    loop {
+        let before = (*g, u.len());
+        u.retain(|&j| !seg.step[j as usize].reads(v));
+        let m = deadline(seg, sufmin, *g, u);
+        let mut j = *g as usize;
+        while j < n && seg.inv[j] <= m {
+            if seg.step[j].reads(v) {
+                u.extend(*g..j as u32);
+                *g = j as u32 + 1;
+            }
+            j += 1;
+        }
+        if (*g, u.len()) == before {
+            return;
+        }
+    }
+}
+
+fn note(vals: &mut Vec<Val>, v: Val) {
+    if !vals.contains(&v) {
+        vals.push(v);
+    }
+}
+
+/// Keeps one of each end configuration, dropping those another dominates (same value, no more
+/// timed-out operations applied of any kind). A lazy search keeps only one per value, the one
+/// that applied fewest: it would otherwise carry every way of explaining a value into every
+/// later segment, and what it misses, the complete search redoes.
+fn settle(ends: &mut [(Val, u32)], pools: &Interner, carried: &mut Vec<(Val, u32)>, open: Open) {
+    ends.sort_unstable_by_key(|&(v, p)| (v, pool_total(pools.get(p)), p));
+    carried.clear();
+    let mut same_value_from = 0;
+    for &(v, p) in ends.iter() {
+        if carried.last().is_none_or(|&(w, _)| w != v) {
+            same_value_from = carried.len();
+        } else if open == Open::Lazy {
+            continue;
+        }
+        let dominated = carried[same_value_from..]
+            .iter()
+            .take(DOMINANCE_CHECKS)
+            .any(|&(_, q)| q == p || pool_le(pools.get(q), pools.get(p)));
+        if !dominated {
+            carried.push((v, p));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The witness.
+
+/// At most this many operations in a witness's timeline, the ones nearest the failing one.
+const TIMELINE_OPS_MAX: usize = 40;
+const TIMELINE_WIDTH: usize = 100;
+
+/// `considered`: the key's considered operations up to the end of the failing segment, sorted.
+fn explain(
+    history: &History,
+    key: KeyId,
+    considered: &[usize],
+    failing: usize,
+    search: &mut Search,
+    limit: u64,
+) -> Witness {
+    let mut ex = Explainer {
+        history,
+        search,
+        left: limit,
+        spare: limit,
+    };
+    let initial = history.key(key).initial;
+    let mut best = None;
+    if let Some(window) = ex.smallest_window(considered, failing, initial) {
+        let first = ex.finish(key, &window, failing, true);
+        // Two reads that disagree are the smallest explanation of a stale read, but the write
+        // before them is the one a reader wants named: widen to it if that gives the sentence.
+        let widen = !first.stale && history.ops[failing].func.is_read();
+        best = Some(first);
+        if let Some(wider) = window.wider.filter(|_| widen) {
+            let (checked, optional) = window_ops(history, considered, wider, window.until);
+            let wider = Window {
+                checked,
+                optional,
+                initial: window.initial,
+                until: window.until,
+                wider: None,
+            };
+            let second = ex.finish(key, &wider, failing, false);
+            if second.stale {
+                best = Some(second);
+            }
+        }
+    }
+    let explained = best.unwrap_or_else(|| {
+        let ops = concurrent_with(history, considered, failing);
+        let (sentence, _) = describe_violation(history, key, &ops, failing, None, None);
+        Explained {
+            sentence: format!(
+                "{sentence}; no smaller set was found within the budget, so the operations \
+                 shown are the failing one and those in flight with it"
+            ),
+            ops,
+            stale: false,
+        }
+    });
+    Witness {
+        timeline: witness_timeline(history, &explained.ops, failing),
+        ops: explained.ops,
+        failing_op: failing,
+        sentence: explained.sentence,
+    }
+}
+
+struct Explained {
+    ops: Vec<usize>,
+    sentence: String,
+    /// The sentence names the acknowledged write a read did not see.
+    stale: bool,
+}
+
+/// The operations of `considered` from position `start` invoked by `until`, plus what else may
+/// take effect among them, as optional operations (the second list, sorted): every timed-out
+/// operation invoked before one of them completed, every earlier write still in flight when the
+/// first of them was invoked, and every later write invoked before one of them completed.
+fn window_ops(
+    history: &History,
+    considered: &[usize],
+    start: usize,
+    until: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let ops = &history.ops;
+    let kept = &considered[start..];
+    let kept = &kept[..kept.partition_point(|&i| ops[i].invoke <= until)];
+    let first = kept
+        .iter()
+        .find(|&&i| ops[i].outcome == Outcome::Ok)
+        .map_or(u64::MAX, |&i| ops[i].invoke);
+    let last = kept
+        .iter()
+        .filter(|&&i| ops[i].outcome == Outcome::Ok)
+        .map(|&i| completion(&ops[i]))
+        .max()
+        .unwrap_or(until)
+        .max(until);
+    let mut checked = Vec::new();
+    let mut optional = Vec::new();
+    let mut add = |i: usize, checked: &mut Vec<usize>| {
+        let op = &ops[i];
+        match op.outcome {
+            Outcome::Ok if op.func.is_read() => {}
+            Outcome::Ok => {
+                checked.push(i);
+                optional.push(i);
+            }
+            _ => checked.push(i),
+        }
+    };
+    for &i in &considered[..start] {
+        let op = &ops[i];
+        if op.outcome != Outcome::Ok || completion(op) >= first {
+            add(i, &mut checked);
+        }
+    }
+    checked.extend_from_slice(kept);
+    for &i in &considered[start + kept.len()..] {
+        if ops[i].invoke > last {
+            break;
+        }
+        add(i, &mut checked);
+    }
+    optional.sort_unstable();
+    (checked, optional)
+}
+
+/// Operations to check, and the optional ones among them (sorted).
+type Subset = (Vec<usize>, Vec<usize>);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Relax {
+    Reads,
+    Writes,
+}
+
+struct Window {
+    /// Operations to check, timed-out ones included, sorted by (invoke, index).
+    checked: Vec<usize>,
+    /// Writes in `checked` from outside the window that overlap it, sorted: optional.
+    optional: Vec<usize>,
+    initial: Val,
+    /// The window keeps the definite operations invoked by then.
+    until: u64,
+    /// The latest earlier start that takes in a write, if there is one.
+    wider: Option<usize>,
+}
+
+struct Explainer<'a> {
+    history: &'a History,
+    search: &'a mut Search,
+    /// Configurations left for finding the set, and for the sentence about it.
+    left: u64,
+    spare: u64,
+}
+
+impl Explainer<'_> {
+    /// `Some(true)` if `ops` cannot be ordered from `initial`; `None` once the budget is spent.
+    fn refuted(&mut self, (ops, optional): &Subset, initial: Val) -> Option<bool> {
+        if self.left == 0 {
+            return None;
+        }
+        let p = Prepared::new(self.history, ops, optional, None);
+        let run = self.search.run(&p, initial, self.left, true);
+        self.left = self.left.saturating_sub(run.states);
+        match run.outcome {
+            RunOutcome::Linearizable => Some(false),
+            RunOutcome::NotLinearizable { .. } => Some(true),
+            RunOutcome::Exceeded { .. } => {
+                self.left = 0;
+                None
+            }
+        }
+    }
+
+    /// The shortest window of `considered` ending after `failing` that cannot be ordered.
+    ///
+    /// A window keeps every operation from a start position on, from an unknown value, plus
+    /// what before it may still take effect inside it (timed-out operations, and writes in
+    /// flight when it starts, both optional). Take any order of the whole history: the writes
+    /// dropped from the window come before every kept operation, so they only decide the
+    /// starting value; an optional write is either among them or placed inside. So the window is
+    /// orderable whenever the history is: a window that is not is a fair explanation, and a
+    /// longer one is not orderable either, which is what lets the search below bisect.
+    fn smallest_window(
+        &mut self,
+        considered: &[usize],
+        failing: usize,
+        initial: Option<i64>,
+    ) -> Option<Window> {
+        let h = self.history;
+        let at = considered.iter().position(|&i| i == failing)?;
+        let definite = |i: usize| h.ops[i].outcome == Outcome::Ok;
+        let starts: Vec<usize> = (0..=at).filter(|&x| definite(considered[x])).collect();
+        // Up to the failing operation's completion first; everything, if what follows it is
+        // part of the reason.
+        let mut ends = vec![completion(&h.ops[failing])];
+        if ends[0] < u64::MAX {
+            ends.push(u64::MAX);
+        }
+        for until in ends {
+            let window = |start: usize| window_ops(h, considered, start, until);
+            let wider = |start: usize| {
+                starts.iter().copied().rev().find(|&x| {
+                    x < start
+                        && considered[x..start].iter().any(|&i| {
+                            let op = &h.ops[i];
+                            op.outcome == Outcome::Ok && !op.func.is_read()
+                        })
+                })
+            };
+            // Widen exponentially from the failing operation back, then bisect.
+            let mut orderable = starts.len();
+            let mut refuted = None;
+            let mut k = starts.len() - 1;
+            let mut stride = 1;
+            loop {
+                if self.refuted(&window(starts[k]), Val::Any)? {
+                    refuted = Some(k);
+                    break;
+                }
+                orderable = k;
+                if k == 0 {
+                    break;
+                }
+                k = k.saturating_sub(stride);
+                stride *= 2;
+            }
+            if let Some(mut lo) = refuted {
+                let mut hi = orderable;
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.refuted(&window(starts[mid]), Val::Any)? {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                let (checked, optional) = window(starts[lo]);
+                return Some(Window {
+                    checked,
+                    optional,
+                    initial: Val::Any,
+                    until,
+                    wider: wider(starts[lo]),
+                });
+            }
+            // Only the initial value explains it: the window is the whole prefix.
+            let whole = window(starts[0]);
+            if self.refuted(&whole, Val::of(initial))? {
+                return Some(Window {
+                    checked: whole.0,
+                    optional: whole.1,
+                    initial: Val::of(initial),
+                    until,
+                    wider: None,
+                });
+            }
+        }
+        None
+    }
+
+    /// The reported set and its sentence, from a window that cannot be ordered; `writes`: its
+    /// writes may be made optional too.
+    fn finish(&mut self, key: KeyId, window: &Window, failing: usize, writes: bool) -> Explained {
+        let h = self.history;
+        let start = (window.checked.clone(), window.optional.clone());
+        let reads_dropped = self.relax(&start, window.initial, failing, Relax::Reads);
+        let subset = if writes {
+            self.relax(&reads_dropped, window.initial, failing, Relax::Writes)
+        } else {
+            reads_dropped.clone()
+        };
+        let timed_out = subset
+            .0
+            .iter()
+            .filter(|&&i| h.ops[i].outcome == Outcome::Info)
+            .count();
+        let relaxed = subset.1.len();
+        let ops = self.shown(&subset.0, &subset.1);
+        let held = self.held(&subset, failing, window.initial);
+        // What the writes left, as far as the window tells, before any of them was relaxed.
+        let held_before = if subset == reads_dropped {
+            held.clone()
+        } else {
+            self.held(&reads_dropped, failing, window.initial)
+        };
+        let (mut sentence, stale) = describe_violation(
+            h,
+            key,
+            &ops,
+            failing,
+            held.as_deref(),
+            held_before.as_deref(),
+        );
+        if window.initial != Val::Any {
+            sentence.push_str(&format!(
+                " (starting from the key's initial value {})",
+                show(h.key(key).initial)
+            ));
+        }
+        let mut unexplained = Vec::new();
+        if timed_out > 0 {
+            unexplained.push(format!(
+                "{timed_out} operation{} with an unknown outcome",
+                plural(timed_out)
+            ));
+        }
+        if relaxed > 0 {
+            unexplained.push(format!(
+                "{relaxed} other write{} around them",
+                plural(relaxed)
+            ));
+        }
+        if !unexplained.is_empty() {
+            let one = timed_out + relaxed == 1;
+            sentence.push_str(&format!(
+                "; {} {} not explain it, wherever {} took effect",
+                unexplained.join(" and "),
+                if one { "does" } else { "do" },
+                if one { "it" } else { "they" },
+            ));
+        }
+        Explained {
+            ops,
+            sentence,
+            stale,
+        }
+    }
+
+    /// Drops reads (`Relax::Reads`) or makes writes optional (`Relax::Writes`) while the set
+    /// still cannot be ordered; never the failing operation. Either only adds orders, so what
+    /// still cannot be ordered explains the violation. Tries halves of the remaining candidates
+    /// first, then smaller and smaller runs.
+    fn relax(&mut self, from: &Subset, initial: Val, failing: usize, what: Relax) -> Subset {
+        let h = self.history;
+        let (ops, optional) = from;
+        // Per operation of `ops`: relaxed or not.
+        let mut relaxed = vec![false; ops.len()];
+        let build = |relaxed: &[bool]| -> Subset {
+            let mut subset = (Vec::with_capacity(ops.len()), optional.clone());
+            for (&i, &r) in ops.iter().zip(relaxed) {
+                match (r, what) {
+                    (false, _) => subset.0.push(i),
+                    (true, Relax::Reads) => {}
+                    (true, Relax::Writes) => {
+                        subset.0.push(i);
+                        subset.1.push(i);
+                    }
+                }
+            }
+            subset.1.sort_unstable();
+            subset
+        };
+        let mut live: Vec<usize> = (0..ops.len())
+            .filter(|&x| {
+                let op = &h.ops[ops[x]];
+                ops[x] != failing
+                    && op.outcome == Outcome::Ok
+                    && op.func.is_read() == (what == Relax::Reads)
+                    && optional.binary_search(&ops[x]).is_err()
+            })
+            .collect();
+        let mut chunk = live.len();
+        while chunk > 0 {
+            let mut s = 0;
+            while s < live.len() {
+                let e = (s + chunk).min(live.len());
+                for &x in &live[s..e] {
+                    relaxed[x] = true;
+                }
+                match self.refuted(&build(&relaxed), initial) {
+                    Some(true) => {
+                        live.drain(s..e);
+                    }
+                    outcome => {
+                        for &x in &live[s..e] {
+                            relaxed[x] = false;
+                        }
+                        if outcome.is_none() {
+                            return build(&relaxed);
+                        }
+                        s = e;
+                    }
+                }
+            }
+            chunk = if chunk == 1 { 0 } else { chunk.div_ceil(2) };
+        }
+        build(&relaxed)
+    }
+
+    /// What `failing` could have seen: in the operations of `subset` shown (not optional) if
+    /// that tells, else with the optional ones too.
+    fn held(
+        &mut self,
+        (ops, optional): &Subset,
+        failing: usize,
+        initial: Val,
+    ) -> Option<Vec<Option<i64>>> {
+        let shown = self.shown(ops, optional);
+        self.held_at(&shown, &[], failing, initial)
+            .or_else(|| self.held_at(ops, optional, failing, initial))
+    }
+
+    /// A complete search for the sentence, out of `spare`.
+    fn run_spare(&mut self, p: &Prepared, initial: Val) -> RunOutcome {
+        let run = self.search.run(p, initial, self.spare, false);
+        self.spare = self.spare.saturating_sub(run.states);
+        run.outcome
+    }
+
+    /// The definite operations of `ops` that are not optional: what a witness reports.
+    fn shown(&self, ops: &[usize], optional: &[usize]) -> Vec<usize> {
+        ops.iter()
+            .copied()
+            .filter(|&i| {
+                self.history.ops[i].outcome == Outcome::Ok && optional.binary_search(&i).is_err()
+            })
+            .collect()
+    }
+
+    /// The values the key could hold when `failing` took effect, in the orders of `checked` that
+    /// respect real time, if `failing` is the only thing wrong with them.
+    fn held_at(
+        &mut self,
+        checked: &[usize],
+        optional: &[usize],
+        failing: usize,
+        initial: Val,
+    ) -> Option<Vec<Option<i64>>> {
+        let h = self.history;
+        let mut p = Prepared::new(h, checked, optional, Some(failing));
+        let at = p.probe?;
+        if !matches!(self.run_spare(&p, initial), RunOutcome::Linearizable) {
+            return None;
+        }
+        let mut held: Vec<Option<i64>> = Vec::new();
+        let mut unknown = false;
+        for v in &self.search.probe_vals {
+            match v.known() {
+                Some(v) => held.push(v),
+                None => unknown = true,
+            }
+        }
+        if unknown {
+            // Placed before anything fixed the value, it is whatever a later operation implies:
+            // a value some operation names, unless a decrement that reported nothing moved it
+            // by an amount the search does not track.
+            let vague_decrement = checked.iter().any(|&i| {
+                let op = &h.ops[i];
+                matches!(op.func, Func::Decrement { .. })
+                    && (op.outcome != Outcome::Ok || op.value.is_none())
+            });
+            if vague_decrement {
+                return None;
+            }
+            let mut candidates = held.clone();
+            candidates.push(initial.known().flatten());
+            for &i in checked.iter().filter(|&&i| i != failing) {
+                let op = &h.ops[i];
+                let reported = if op.outcome == Outcome::Ok {
+                    op.value
+                } else {
+                    None
+                };
+                match op.func {
+                    Func::Read => candidates.push(reported),
+                    Func::Write { value } => candidates.push(Some(value)),
+                    Func::Cas { from, to } => candidates.extend([Some(from), Some(to)]),
+                    Func::Decrement { qty, .. } => {
+                        candidates.extend([reported, reported.map(|v| v.wrapping_add(qty))]);
+                    }
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            if candidates.len() > HELD_CANDIDATES_MAX {
+                return None;
+            }
+            held.clear();
+            for c in candidates {
+                p.step[at] = Step::Read(c);
+                match self.run_spare(&p, initial) {
+                    RunOutcome::Linearizable => held.push(c),
+                    RunOutcome::NotLinearizable { .. } => {}
+                    RunOutcome::Exceeded { .. } => return None,
+                }
+            }
+        }
+        held.sort_unstable();
+        held.dedup();
+        (!held.is_empty()).then_some(held)
+    }
+}
+
+/// At most this many values are tried as what a misplaced operation could have seen.
+const HELD_CANDIDATES_MAX: usize = 64;
+
+/// The failing operation and the definite operations in flight with it.
+fn concurrent_with(history: &History, considered: &[usize], failing: usize) -> Vec<usize> {
+    let f = &history.ops[failing];
+    considered
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let op = &history.ops[i];
+            op.outcome == Outcome::Ok && op.invoke <= completion(f) && f.invoke <= completion(op)
+        })
+        .collect()
+}
+
+fn witness_timeline(history: &History, ops: &[usize], failing: usize) -> String {
+    if ops.len() <= TIMELINE_OPS_MAX {
+        return timeline(history, ops, TIMELINE_WIDTH);
+    }
+    let at = ops.iter().position(|&i| i == failing).unwrap_or(0);
+    let from = at
+        .saturating_sub(TIMELINE_OPS_MAX / 2)
+        .min(ops.len() - TIMELINE_OPS_MAX);
+    format!(
+        "({} operations nearest the failing one, of {})\n{}",
+        TIMELINE_OPS_MAX,
+        ops.len(),
+        timeline(history, &ops[from..from + TIMELINE_OPS_MAX], TIMELINE_WIDTH)
+    )
+}
+
+fn show(v: Option<i64>) -> String {
+    v.map_or_else(|| "nil".to_string(), |v| v.to_string())
+}
+
+fn show_set(vals: &[Option<i64>]) -> String {
+    match vals {
+        [v] => show(*v),
+        _ => format!(
+            "one of {}",
+            vals.iter().map(|&v| show(v)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// "decrement by 1", "write 5", ...: what an operation asked for.
+fn asked(op: &Operation) -> String {
+    match op.func {
+        Func::Read => "read".to_string(),
+        Func::Write { value } => format!("write {value}"),
+        Func::Cas { from, to } => format!("cas from {from} to {to}"),
+        Func::Decrement {
+            qty,
+            conditional: false,
+        } => format!("decrement by {qty}"),
+        Func::Decrement {
+            qty,
+            conditional: true,
+        } => format!("conditional decrement by {qty}"),
+    }
+}
+
+/// Other operations a generic sentence names.
+const GENERIC_OTHERS_MAX: usize = 3;
+
+/// "client-5's decrement by 1, which reported 9 left (t=0.835 s to t=0.835 s)".
+fn op_phrase(history: &History, op: &Operation) -> String {
+    let what = match op.func {
+        Func::Read => format!("read of {}", show(op.value)),
+        Func::Write { value } => format!("write of {value}"),
+        _ => asked(op),
+    };
+    let reported = match (op.func, op.value) {
+        (Func::Decrement { .. }, Some(left)) => format!(", which reported {left} left"),
+        _ => String::new(),
+    };
+    format!(
+        "{}'s {what}{reported} ({} to {})",
+        history.process(op.process),
+        history.format_time(op.invoke),
+        op.complete
+            .map_or_else(|| "the end".to_string(), |t| history.format_time(t))
+    )
+}
+
+/// The value a write-like operation certainly left, when it says so itself.
+fn left_by(op: &Operation) -> Option<i64> {
+    match op.func {
+        Func::Read => None,
+        Func::Write { value } => Some(value),
+        Func::Cas { to, .. } => Some(to),
+        Func::Decrement { .. } => op.value,
+    }
+}
+
+/// The sentence, and whether it is the stale-read one (naming the acknowledged write). `held`:
+/// what `failing` could have seen among `ops`; `held_before`: the same before writes were made
+/// optional, which tells what a write that reported nothing left.
+fn describe_violation(
+    history: &History,
+    key: KeyId,
+    ops: &[usize],
+    failing: usize,
+    held: Option<&[Option<i64>]>,
+    held_before: Option<&[Option<i64>]>,
+) -> (String, bool) {
+    let f = &history.ops[failing];
+    let who = history.process(f.process);
+    let key = &history.key(key).name;
+    let during = format!(
+        "{} to {}",
+        history.format_time(f.invoke),
+        f.complete
+            .map_or_else(|| "the end".to_string(), |t| history.format_time(t))
+    );
+    let writes: Vec<&Operation> = ops
+        .iter()
+        .filter(|&&i| i != failing && !history.ops[i].func.is_read())
+        .map(|&i| &history.ops[i])
+        .collect();
+    let sentence = match (f.func, held) {
+        (Func::Read, Some(held)) => {
+            // A stale read: the writes are over, one after the other, before the read starts.
+            let last = writes
+                .iter()
+                .copied()
+                .filter(|w| completion(w) < f.invoke)
+                .max_by_key(|w| completion(w));
+            let left = last.and_then(|m| match (left_by(m), held_before) {
+                (Some(l), _) => Some(Some(l)),
+                (None, Some([x])) => Some(*x),
+                _ => None,
+            });
+            if let (Some(m), Some(x)) = (last, left) {
+                let sequential = writes.iter().all(|w| {
+                    completion(w) < f.invoke && (std::ptr::eq(*w, m) || completion(w) < m.invoke)
+                });
+                if sequential && x != f.value {
+                    let done = completion(m);
+                    let sentence = format!(
+                        "{who} read {key}={} at {}, {} after the write that set it to {} was \
+                         acknowledged ({}, {}, completed at {})",
+                        show(f.value),
+                        history.format_time(f.invoke),
+                        history.format_duration(f.invoke - done),
+                        show(x),
+                        history.process(m.process),
+                        asked(m),
+                        history.format_time(done),
+                    );
+                    return (sentence, true);
+                }
+            }
+            format!(
+                "{who} read {key}={} at {}, but in every order of the operations shown that \
+                 respects real time the key held {} at that point",
+                show(f.value),
+                history.format_time(f.invoke),
+                show_set(held),
+            )
+        }
+        (Func::Cas { from, to }, Some(held)) => format!(
+            "{who}'s cas on {key} from {from} to {to} succeeded ({during}), but while it was in \
+             flight the key could only hold {}: the expected value {from} was never there",
+            show_set(held),
+        ),
+        (Func::Decrement { qty, conditional }, Some(held)) => {
+            if held.iter().all(Option::is_none) {
+                format!(
+                    "{who}'s {} of {key} succeeded ({during}), but the key was nil (never \
+                     written) while it was in flight",
+                    asked(f)
+                )
+            } else if conditional && held.iter().all(|v| v.is_none_or(|v| v < qty)) {
+                format!(
+                    "{who}'s conditional decrement of {key} by {qty} succeeded ({during}), but \
+                     while it was in flight the key held only {}: too few units, so it should \
+                     have failed",
+                    show_set(held),
+                )
+            } else {
+                let leaves: Vec<Option<i64>> = held
+                    .iter()
+                    .map(|v| v.map(|v| v.wrapping_sub(qty)))
+                    .collect();
+                format!(
+                    "{who}'s {} of {key} reported {} left ({during}), but while it was in flight \
+                     the key held {}, which leaves {}",
+                    asked(f),
+                    show(f.value),
+                    show_set(held),
+                    show_set(&leaves),
+                )
+            }
+        }
+        _ => {
+            let others: Vec<String> = ops
+                .iter()
+                .filter(|&&i| i != failing)
+                .take(GENERIC_OTHERS_MAX)
+                .map(|&i| op_phrase(history, &history.ops[i]))
+                .collect();
+            let more = (ops.len() - 1).saturating_sub(GENERIC_OTHERS_MAX);
+            let mut list = others.join(", ");
+            if more > 0 {
+                list.push_str(&format!(" and {more} more"));
+            }
+            if others.is_empty() {
+                format!(
+                    "{} on {key} cannot be placed in any order that respects both real time and \
+                     the register's rules",
+                    op_phrase(history, f)
+                )
+            } else {
+                format!(
+                    "{} on {key} cannot be placed: no order of it and {list} respects both real \
+                     time and the register's rules",
+                    op_phrase(history, f)
+                )
+            }
+        }
+    };
+    (sentence, false)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Linearizable register histories with known ground truth, for tests and benchmarks.
+///
+/// Public (rather than test-only) because the benchmark, an integration test or a user comparing
+/// checkers all need the same generator, and a `#[cfg(test)]` item is invisible to all of them.
+/// Each client runs operations one at a time; each operation takes effect on a real sequential
+/// register at a random instant strictly inside its interval, so every history is linearizable
+/// by construction. Deterministic for a given [`Shape`](testgen::Shape).
+pub mod testgen {
+    use crate::check::history::{
+        Func, History, HistoryBuilder, KeyKind, Operation, Outcome, Source, TimeUnit,
+    };
+    use crate::engine::{SimRng, StreamId};
+
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Shape {
+        pub seed: u64,
+        pub keys: u32,
+        pub clients: u32,
+        pub ops: usize,
+        /// Mean pause of a client between two operations (µs, exponential).
+        pub think_us_mean: f64,
+        /// Mean time from invocation to taking effect, and from it to completion (µs, each
+        /// exponential).
+        pub latency_us_mean: f64,
+        /// Probability that a write, cas or decrement ends with an unknown outcome (`Info`); half
+        /// of those took effect.
+        pub info_probability: f64,
+    }
+
+    impl Shape {
+        /// Short operations with pauses four times as long: a few in flight per key at a time.
+        pub fn new(seed: u64, keys: u32, clients: u32, ops: usize) -> Shape {
+            Shape {
+                seed,
+                keys,
+                clients,
+                ops,
+                think_us_mean: 2_000.0,
+                latency_us_mean: 250.0,
+                info_probability: 0.0,
+            }
+        }
+    }
+
+    struct Draft {
+        client: u32,
+        key: u32,
+        invoke: u64,
+        effect: u64,
+        complete: u64,
+        roll: f64,
+        a: u64,
+        b: u64,
+        info: bool,
+        info_applies: bool,
+        info_completes: bool,
+    }
+
+    /// The value a key starts at: every fifth key starts nil.
+    fn initial(key: u32) -> Option<i64> {
+        (key % 5 != 4).then_some(100)
+    }
+
+    pub fn register_history(shape: &Shape) -> History {
+        let mut drafts = Vec::with_capacity(shape.ops);
+        let clients = shape.clients.max(1);
+        for c in 0..clients {
+            let quota = shape.ops / clients as usize
+                + usize::from((c as usize) < shape.ops % clients as usize);
+            let mut rng = SimRng::stream(shape.seed, StreamId::new("testgen-client", c.into()));
+            let pause = |rng: &mut SimRng, mean: f64| libm::round(rng.exponential(mean)) as u64;
+            let mut t = pause(&mut rng, shape.think_us_mean);
+            for _ in 0..quota {
+                let invoke = t;
+                let effect = invoke + 1 + pause(&mut rng, shape.latency_us_mean);
+                let complete = effect + 1 + pause(&mut rng, shape.latency_us_mean);
+                t = complete + 1 + pause(&mut rng, shape.think_us_mean);
+                drafts.push(Draft {
+                    client: c,
+                    key: rng.below(u64::from(shape.keys.max(1))) as u32,
+                    invoke,
+                    effect,
+                    complete,
+                    roll: rng.unit_f64(),
+                    a: rng.next_u64(),
+                    b: rng.next_u64(),
+                    info: rng.chance(shape.info_probability),
+                    info_applies: rng.chance(0.5),
+                    info_completes: rng.chance(0.75),
+                });
+            }
+        }
+        drafts.sort_by_key(|d| (d.effect, d.client));
+
+        let mut builder = HistoryBuilder::new(
+            Source {
+                scenario: Some("testgen".to_string()),
+                variant: None,
+                seed: Some(shape.seed),
+            },
+            TimeUnit::Micros,
+        );
+        let mut state: Vec<Option<i64>> = Vec::new();
+        let keys: Vec<_> = (0..shape.keys.max(1))
+            .map(|k| {
+                state.push(initial(k));
+                builder.key(&format!("k/{k}"), KeyKind::Register, initial(k), None)
+            })
+            .collect();
+        let processes: Vec<_> = (0..clients)
+            .map(|c| builder.process(&format!("client-{c}")))
+            .collect();
+        for d in &drafts {
+            let now = &mut state[d.key as usize];
+            let small = |x: u64| (x % 100) as i64;
+            // What the operation asks, and the value after it if it takes effect.
+            let (func, after) = if d.roll < 0.55 {
+                (Func::Read, Some(*now))
+            } else if d.roll < 0.65 {
+                (Func::Write { value: small(d.a) }, Some(Some(small(d.a))))
+            } else if d.roll < 0.75 {
+                let from = match *now {
+                    Some(v) if d.b % 4 != 0 => v,
+                    _ => small(d.a),
+                };
+                let to = small(d.b >> 8);
+                let func = Func::Cas { from, to };
+                (func, (*now == Some(from)).then_some(Some(to)))
+            } else {
+                let qty = 1 + (d.a % 3) as i64;
+                let conditional = d.b % 2 == 0;
+                let func = Func::Decrement { qty, conditional };
+                let after = match *now {
+                    Some(s) if !conditional || s >= qty => Some(Some(s - qty)),
+                    _ => None,
+                };
+                (func, after)
+            };
+            let mut op = Operation {
+                process: processes[d.client as usize],
+                key: keys[d.key as usize],
+                func,
+                outcome: Outcome::Ok,
+                invoke: d.invoke,
+                complete: Some(d.complete),
+                value: None,
+                version: None,
+            };
+            match (func, after) {
+                (Func::Read, _) if d.info => {
+                    op.outcome = if d.info_applies {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Info
+                    };
+                }
+                (Func::Read, _) => op.value = *now,
+                (_, None) => op.outcome = Outcome::Fail,
+                (_, Some(after)) if d.info => {
+                    op.outcome = Outcome::Info;
+                    op.complete = d.info_completes.then_some(d.complete);
+                    if d.info_applies {
+                        *now = after;
+                    }
+                }
+                (_, Some(after)) => {
+                    *now = after;
+                    if matches!(func, Func::Decrement { .. }) && (d.b >> 1) % 2 == 0 {
+                        op.value = after;
+                    }
+                }
+            }
+            builder.push(op);
+        }
+        builder.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testgen::{Shape, register_history};
+    use super::*;
+    use crate::check::history::{HistoryBuilder, KeyKind, ProcessId, Source, TimeUnit};
+
+    /// Builds a history on keys `k/0`, `k/1`, ... (initial values given) from terse operations.
+    struct H {
+        b: HistoryBuilder,
+        keys: Vec<KeyId>,
+    }
+
+    const S: u64 = 1_000_000;
+
+    impl H {
+        fn new(initials: &[Option<i64>]) -> H {
+            let mut b = HistoryBuilder::new(Source::default(), TimeUnit::Micros);
+            let keys = initials
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| b.key(&format!("stock/{k}"), KeyKind::Stock, v, None))
+                .collect();
+            H { b, keys }
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn op(
+            mut self,
+            process: &str,
+            key: usize,
+            func: Func,
+            outcome: Outcome,
+            invoke: u64,
+            complete: Option<u64>,
+            value: Option<i64>,
+        ) -> H {
+            let process = self.b.process(process);
+            self.b.push(Operation {
+                process,
+                key: self.keys[key],
+                func,
+                outcome,
+                invoke,
+                complete,
+                value,
+                version: None,
+            });
+            self
+        }
+
+        fn read(self, p: &str, invoke: u64, complete: u64, value: Option<i64>) -> H {
+            self.op(p, 0, Func::Read, Outcome::Ok, invoke, Some(complete), value)
+        }
+
+        fn write(self, p: &str, invoke: u64, complete: u64, value: i64) -> H {
+            let f = Func::Write { value };
+            self.op(p, 0, f, Outcome::Ok, invoke, Some(complete), None)
+        }
+
+        fn cas(self, p: &str, invoke: u64, complete: u64, from: i64, to: i64, out: Outcome) -> H {
+            let f = Func::Cas { from, to };
+            self.op(p, 0, f, out, invoke, Some(complete), None)
+        }
+
+        fn dec(self, p: &str, invoke: u64, complete: u64, qty: i64, conditional: bool) -> H {
+            let f = Func::Decrement { qty, conditional };
+            self.op(p, 0, f, Outcome::Ok, invoke, Some(complete), None)
+        }
+
+        fn done(self) -> History {
+            self.b.finish()
+        }
+    }
+
+    fn status(h: &History) -> KeyStatus {
+        let report = check(h, &Budget::default());
+        assert_eq!(report.keys.len(), h.keys.len());
+        report.keys[0].status.clone()
+    }
+
+    fn witness(h: &History) -> Witness {
+        match status(h) {
+            KeyStatus::NotLinearizable(w) => w,
+            other => panic!("expected a violation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sequential_register_history_is_linearizable() {
+        let h = H::new(&[Some(0)])
+            .read("a", 0, 1, Some(0))
+            .write("a", 2, 3, 5)
+            .read("b", 4, 5, Some(5))
+            .cas("b", 6, 7, 5, 6, Outcome::Ok)
+            .read("a", 8, 9, Some(6))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+    }
+
+    /// Stock 3, three decrements by 1 one after the other, then a read of 3: the incident.
+    fn stale_after_decrements(report_left: bool, read_between: bool) -> History {
+        let dec = Func::Decrement {
+            qty: 1,
+            conditional: true,
+        };
+        let left = |v| report_left.then_some(v);
+        let mut h = H::new(&[Some(3)])
+            .read("shopper-4", 30 * S, 30 * S + 100_000, Some(3))
+            .op(
+                "shopper-2",
+                0,
+                dec,
+                Outcome::Ok,
+                32 * S,
+                Some(32 * S + 1),
+                left(2),
+            )
+            .op(
+                "shopper-3",
+                0,
+                dec,
+                Outcome::Ok,
+                35 * S,
+                Some(35 * S + 1),
+                left(1),
+            )
+            .op(
+                "shopper-12",
+                0,
+                dec,
+                Outcome::Ok,
+                38 * S,
+                Some(38 * S + 300_000),
+                left(0),
+            );
+        if read_between {
+            h = h.read("shopper-9", 39 * S, 39 * S + 1_000, Some(0));
+        }
+        h.read("shopper-7", 41 * S + 200_000, 41 * S + 400_000, Some(3))
+            .done()
+    }
+
+    #[test]
+    fn a_stale_read_after_an_acknowledged_decrement_is_explained_in_one_sentence() {
+        const SENTENCE: &str = "shopper-7 read stock/0=3 at t=41.200 s, 2.900 s after the write \
+            that set it to 0 was acknowledged (shopper-12, conditional decrement by 1, completed \
+            at t=38.300 s)";
+        // The decrement reported what it left: it and the read are enough.
+        let h = stale_after_decrements(true, false);
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 4);
+        assert_eq!(w.ops, vec![3, 4]);
+        assert_eq!(w.sentence, SENTENCE);
+        assert!(w.timeline.contains("shopper-7"), "{}", w.timeline);
+        assert!(w.timeline.contains("read 3"), "{}", w.timeline);
+        assert!(w.timeline.contains("cdec 1 ->0"), "{}", w.timeline);
+        // It did not: the first read fixes the value, and whatever the two decrements between
+        // did, the last one left at most 2.
+        let h = stale_after_decrements(false, false);
+        let w = witness(&h);
+        assert_eq!(w.ops, vec![0, 3, 4]);
+        assert_eq!(
+            w.sentence,
+            format!(
+                "{SENTENCE}; 2 other writes around them do not explain it, wherever they took \
+                 effect"
+            )
+        );
+        // A read of 0 in between would do with the stale one alone, but the decrement is named.
+        let h = stale_after_decrements(false, true);
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 5);
+        assert_eq!(w.ops, vec![3, 4, 5]);
+        assert_eq!(w.sentence, SENTENCE);
+    }
+
+    #[test]
+    fn a_stale_read_after_a_write_needs_only_the_write_and_the_read() {
+        let h = H::new(&[Some(3)])
+            .read("a", 0, 10, Some(3))
+            .write("b", 20, 30, 0)
+            .read("a", 40, 50, Some(0))
+            .read("c", 60, 70, Some(3))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.ops, vec![1, 3]);
+        assert_eq!(w.failing_op, 3);
+        assert!(
+            w.sentence.starts_with("c read stock/0=3 at t=0.000 s"),
+            "{}",
+            w.sentence
+        );
+        assert!(w.sentence.contains("set it to 0"), "{}", w.sentence);
+        assert!(
+            w.sentence.contains("(b, write 0, completed at"),
+            "{}",
+            w.sentence
+        );
+    }
+
+    #[test]
+    fn a_read_concurrent_with_a_write_may_see_either_value() {
+        for seen in [0, 7] {
+            let h = H::new(&[Some(0)])
+                .write("a", 10, 50, 7)
+                .read("b", 20, 30, Some(seen))
+                .read("c", 60, 70, Some(7))
+                .done();
+            assert_eq!(status(&h), KeyStatus::Linearizable, "read {seen}");
+        }
+    }
+
+    #[test]
+    fn two_reads_that_disagree_with_the_order_of_two_writes_are_not_linearizable() {
+        // Both writes are over before either read; the reads see 2 then 1, but 1 was written
+        // first.
+        let h = H::new(&[None])
+            .write("a", 0, 10, 1)
+            .write("b", 20, 30, 2)
+            .read("c", 40, 50, Some(2))
+            .read("d", 60, 70, Some(1))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 3);
+        assert_eq!(w.ops, vec![1, 3]);
+        assert!(w.sentence.contains("d read stock/0=1"), "{}", w.sentence);
+        assert!(w.sentence.contains("set it to 2"), "{}", w.sentence);
+
+        // Overlapping writes: either order, so either pair of reads is fine ...
+        let h = H::new(&[None])
+            .write("a", 0, 30, 1)
+            .write("b", 5, 35, 2)
+            .read("c", 40, 50, Some(2))
+            .read("d", 60, 70, Some(2))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+        // ... but not reads that change their mind with no write in between. The two reads alone
+        // cannot be ordered; the write of 2 is named, and the write of 1 overlapping it is
+        // taken into account without being needed.
+        let h = H::new(&[None])
+            .write("a", 0, 30, 1)
+            .write("b", 5, 35, 2)
+            .read("c", 40, 50, Some(2))
+            .read("d", 60, 70, Some(1))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 3);
+        assert_eq!(w.ops, vec![1, 2, 3]);
+        assert_eq!(
+            w.sentence,
+            "d read stock/0=1 at t=0.000 s, 0.000 s after the write that set it to 2 was \
+             acknowledged (b, write 2, completed at t=0.000 s); 1 other write around them does \
+             not explain it, wherever it took effect"
+        );
+        // Without a write before them, the two reads are the explanation.
+        let h = H::new(&[Some(2)])
+            .read("c", 40, 50, Some(2))
+            .read("d", 60, 70, Some(1))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.ops, vec![0, 1]);
+        assert_eq!(
+            w.sentence,
+            "d read stock/0=1 at t=0.000 s, but in every order of the operations shown that \
+             respects real time the key held 2 at that point"
+        );
+    }
+
+    #[test]
+    fn a_failed_cas_is_ignored() {
+        let h = H::new(&[Some(1)])
+            .cas("a", 0, 10, 7, 8, Outcome::Fail)
+            .read("b", 20, 30, Some(1))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+    }
+
+    #[test]
+    fn an_ok_cas_whose_expected_value_never_existed_is_not_linearizable() {
+        let h = H::new(&[Some(0)])
+            .write("a", 0, 10, 1)
+            .cas("b", 20, 30, 5, 6, Outcome::Ok)
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 1);
+        assert_eq!(w.ops, vec![0, 1]);
+        assert_eq!(
+            w.sentence,
+            "b's cas on stock/0 from 5 to 6 succeeded (t=0.000 s to t=0.000 s), but while it \
+             was in flight the key could only hold 1: the expected value 5 was never there"
+        );
+    }
+
+    #[test]
+    fn a_timed_out_write_may_have_taken_effect_later() {
+        let h = H::new(&[Some(0)])
+            .op(
+                "a",
+                0,
+                Func::Write { value: 5 },
+                Outcome::Info,
+                10,
+                Some(20),
+                None,
+            )
+            .read("b", 100, 110, Some(0))
+            .read("b", 120, 130, Some(5))
+            .read("c", 140, 150, Some(5))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+    }
+
+    #[test]
+    fn a_timed_out_write_cannot_be_read_before_it_was_invoked() {
+        let h = H::new(&[Some(0)])
+            .read("b", 0, 5, Some(5))
+            .op(
+                "a",
+                0,
+                Func::Write { value: 5 },
+                Outcome::Info,
+                10,
+                None,
+                None,
+            )
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 0);
+        assert_eq!(w.ops, vec![0]);
+        assert_eq!(
+            w.sentence,
+            "b read stock/0=5 at t=0.000 s, but in every order of the operations shown that \
+             respects real time the key held 0 at that point (starting from the key's initial \
+             value 0)"
+        );
+    }
+
+    #[test]
+    fn a_timed_out_write_is_applied_at_most_once() {
+        // 5, then 6, then 5 again needs the timed-out write twice.
+        let h = H::new(&[Some(0)])
+            .op(
+                "a",
+                0,
+                Func::Write { value: 5 },
+                Outcome::Info,
+                0,
+                None,
+                None,
+            )
+            .read("b", 10, 20, Some(5))
+            .write("c", 30, 40, 6)
+            .read("b", 50, 60, Some(5))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 3);
+        // From an unknown value the first read needs no timed-out write: only the initial 0
+        // shows that it used it up.
+        assert_eq!(w.ops, vec![1, 2, 3]);
+        assert_eq!(
+            w.sentence,
+            "b read stock/0=5 at t=0.000 s, 0.000 s after the write that set it to 6 was \
+             acknowledged (c, write 6, completed at t=0.000 s) (starting from the key's initial \
+             value 0); 1 operation with an unknown outcome does not explain it, wherever it took \
+             effect"
+        );
+    }
+
+    #[test]
+    fn timed_out_operations_carry_across_quiet_moments() {
+        // The cas is still open when the history goes quiet twice; it takes effect late.
+        let h = H::new(&[Some(1)])
+            .op(
+                "a",
+                0,
+                Func::Cas { from: 1, to: 9 },
+                Outcome::Info,
+                0,
+                Some(1),
+                None,
+            )
+            .read("b", 10, 20, Some(1))
+            .read("b", 30, 40, Some(1))
+            .read("c", 50, 60, Some(9))
+            .read("c", 70, 80, Some(9))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+        // Two identical timed-out decrements: either, both or none may have applied.
+        let dec = Func::Decrement {
+            qty: 1,
+            conditional: true,
+        };
+        for (seen, ok) in [(10, true), (9, true), (8, true), (7, false)] {
+            let h = H::new(&[Some(10)])
+                .op("a", 0, dec, Outcome::Info, 0, None, None)
+                .op("b", 0, dec, Outcome::Info, 1, None, None)
+                .read("c", 10, 20, Some(10))
+                .read("c", 30, 40, Some(seen))
+                .done();
+            assert_eq!(status(&h) == KeyStatus::Linearizable, ok, "read {seen}");
+        }
+    }
+
+    #[test]
+    fn a_timed_out_write_may_have_applied_before_a_decrement_that_reported_nothing() {
+        // 5, then the timed-out write of 10, then the decrement: 9 (or 4, or 10 if the write
+        // applied last). Applying open operations only
+        // where they unblock something directly misses it; the complete search finds it.
+        for (seen, ok) in [(9, true), (4, true), (10, true), (5, false), (8, false)] {
+            let h = H::new(&[Some(5)])
+                .op(
+                    "a",
+                    0,
+                    Func::Write { value: 10 },
+                    Outcome::Info,
+                    0,
+                    None,
+                    None,
+                )
+                .dec("b", 10, 20, 1, false)
+                .read("c", 30, 40, Some(seen))
+                .done();
+            assert_eq!(status(&h) == KeyStatus::Linearizable, ok, "read {seen}");
+        }
+    }
+
+    #[test]
+    fn decrement_chains_and_oversells() {
+        let h = H::new(&[Some(2)])
+            .dec("a", 0, 10, 1, true)
+            .dec("b", 20, 30, 1, true)
+            .read("c", 40, 50, Some(0))
+            .dec("a", 60, 70, 1, false)
+            .read("c", 80, 90, Some(-1))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+
+        // A reported value must match.
+        let h = H::new(&[Some(2)])
+            .dec("a", 0, 10, 1, true)
+            .op(
+                "b",
+                0,
+                Func::Decrement {
+                    qty: 1,
+                    conditional: true,
+                },
+                Outcome::Ok,
+                20,
+                Some(30),
+                Some(1),
+            )
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 1);
+        assert_eq!(
+            w.sentence,
+            "b's conditional decrement by 1 of stock/0 reported 1 left (t=0.000 s to t=0.000 s), \
+             but while it was in flight the key held 1, which leaves 0 (starting from the key's \
+             initial value 2)"
+        );
+
+        // Three units sold, two in stock, every decrement conditional: the third should have
+        // failed, and only the initial value shows it.
+        let h = H::new(&[Some(2)])
+            .dec("a", 0, 10, 1, true)
+            .dec("b", 20, 30, 1, true)
+            .dec("c", 40, 50, 1, true)
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 2);
+        assert_eq!(w.ops, vec![0, 1, 2]);
+        assert_eq!(
+            w.sentence,
+            "c's conditional decrement of stock/0 by 1 succeeded (t=0.000 s to t=0.000 s), but \
+             while it was in flight the key held only 0: too few units, so it should have failed \
+             (starting from the key's initial value 2)"
+        );
+        // The same with unconditional decrements is a legal oversell.
+        let h = H::new(&[Some(2)])
+            .dec("a", 0, 10, 1, false)
+            .dec("b", 20, 30, 1, false)
+            .dec("c", 40, 50, 1, false)
+            .read("d", 60, 70, Some(-1))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+    }
+
+    #[test]
+    fn without_budget_the_witness_is_the_failing_operation_and_those_in_flight_with_it() {
+        let h = H::new(&[Some(0)])
+            .write("a", 0, 10, 1)
+            .read("b", 5, 30, Some(0))
+            .read("c", 20, 40, Some(7))
+            .read("d", 50, 60, Some(1))
+            .done();
+        let considered: Vec<usize> = (0..h.ops.len()).collect();
+        let mut search = Search::default();
+        let w = explain(&h, KeyId(0), &considered, 2, &mut search, 0);
+        assert_eq!(w.failing_op, 2);
+        assert_eq!(w.ops, vec![1, 2]);
+        assert_eq!(
+            w.sentence,
+            "c's read of 7 (t=0.000 s to t=0.000 s) on stock/0 cannot be placed: no order of it \
+             and b's read of 0 (t=0.000 s to t=0.000 s) respects both real time and the \
+             register's rules; no smaller set was found within the budget, so the operations \
+             shown are the failing one and those in flight with it"
+        );
+        // With a budget, the read of 7 alone against the write before it.
+        let w = explain(&h, KeyId(0), &considered, 2, &mut search, 1_000);
+        assert_eq!(w.ops, vec![0, 2]);
+    }
+
+    #[test]
+    fn a_decrement_of_nil_is_not_linearizable() {
+        let h = H::new(&[None]).dec("a", 0, 10, 1, false).done();
+        let w = witness(&h);
+        assert_eq!(
+            w.sentence,
+            "a's decrement by 1 of stock/0 succeeded (t=0.000 s to t=0.000 s), but the key was \
+             nil (never written) while it was in flight (starting from the key's initial value \
+             nil)"
+        );
+    }
+
+    #[test]
+    fn keys_are_independent_and_empty_keys_are_linearizable() {
+        let h = H::new(&[Some(0), Some(0), Some(0)])
+            .op(
+                "a",
+                0,
+                Func::Write { value: 1 },
+                Outcome::Ok,
+                0,
+                Some(10),
+                None,
+            )
+            .op("a", 1, Func::Read, Outcome::Ok, 20, Some(30), Some(0))
+            .op("b", 0, Func::Read, Outcome::Ok, 40, Some(50), Some(0))
+            .done();
+        let report = check(&h, &Budget::default());
+        assert_eq!(report.keys.len(), 3);
+        assert_eq!(report.keys[0].key, KeyId(0));
+        assert!(matches!(
+            report.keys[0].status,
+            KeyStatus::NotLinearizable(_)
+        ));
+        assert_eq!(report.keys[1].status, KeyStatus::Linearizable);
+        assert_eq!(report.keys[2].status, KeyStatus::Linearizable);
+        assert_eq!(report.keys[2].ops, 0);
+        assert_eq!(report.keys[2].states_explored, 0);
+        assert!(!report.is_linearizable());
+        let violations: Vec<KeyId> = report.violations().map(|(k, _)| k.key).collect();
+        assert_eq!(violations, vec![KeyId(0)]);
+    }
+
+    #[test]
+    fn equal_times_are_concurrent() {
+        // The read is invoked at the instant the write completes: it may go first.
+        let h = H::new(&[Some(0)])
+            .write("a", 0, 10, 1)
+            .read("b", 10, 20, Some(0))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+        let h = H::new(&[Some(0)])
+            .write("a", 0, 10, 1)
+            .read("b", 11, 20, Some(0))
+            .done();
+        assert!(matches!(status(&h), KeyStatus::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn an_ok_operation_without_a_completion_has_no_deadline() {
+        let write = Func::Write { value: 1 };
+        let h = H::new(&[Some(0)])
+            .op("a", 0, write, Outcome::Ok, 0, None, None)
+            .read("b", 10, 20, Some(0))
+            .read("b", 30, 40, Some(1))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+        let h = H::new(&[Some(0)])
+            .op("a", 0, write, Outcome::Ok, 0, None, None)
+            .read("b", 10, 20, Some(1))
+            .read("b", 30, 40, Some(0))
+            .done();
+        let w = witness(&h);
+        assert_eq!(w.failing_op, 2);
+        assert_eq!(w.ops, vec![1, 2]);
+    }
+
+    /// Many overlapping writes of distinct values and reads of values never written.
+    fn tangle(writes: i64) -> History {
+        let mut h = H::new(&[Some(0)]);
+        for w in 0..writes {
+            h = h.write(&format!("w{w}"), w as u64, 1_000, w + 1);
+        }
+        for r in 0..writes {
+            h = h.read(&format!("r{r}"), 10 + r as u64, 2_000, Some(1_000 + r));
+        }
+        h.done()
+    }
+
+    #[test]
+    fn an_exhausted_budget_is_unknown_and_says_how_to_raise_it() {
+        let h = tangle(12);
+        let report = check(
+            &h,
+            &Budget {
+                max_states_per_key: 1_000,
+            },
+        );
+        let k = &report.keys[0];
+        assert_eq!(k.states_explored, 1_001);
+        let KeyStatus::Unknown { reason } = &k.status else {
+            panic!("expected unknown, got {:?}", k.status);
+        };
+        assert!(reason.contains("1000 configurations"), "{reason}");
+        assert!(reason.contains("Budget::max_states_per_key"), "{reason}");
+        assert!(
+            reason.contains("24 operations in flight together;"),
+            "{reason}"
+        );
+        assert!(!report.is_linearizable());
+        // With room, the same history is refuted.
+        assert!(matches!(status(&h), KeyStatus::NotLinearizable(_)));
+    }
+
+    #[test]
+    fn failed_and_unknown_reads_say_nothing() {
+        let h = H::new(&[Some(0)])
+            .op("a", 0, Func::Read, Outcome::Fail, 0, Some(10), None)
+            .op("a", 0, Func::Read, Outcome::Info, 20, None, Some(42))
+            .read("b", 30, 40, Some(0))
+            .done();
+        assert_eq!(status(&h), KeyStatus::Linearizable);
+        let report = check(&h, &Budget::default());
+        assert_eq!(report.keys[0].ops, 3);
+    }
+
+    #[test]
+    fn pools_add_and_compare() {
+        let mut out = Vec::new();
+        pool_add(&[], 3, &mut out);
+        assert_eq!(out, vec![3, 1]);
+        let one = out.clone();
+        pool_add(&one, 1, &mut out);
+        assert_eq!(out, vec![1, 1, 3, 1]);
+        let two = out.clone();
+        pool_add(&two, 3, &mut out);
+        assert_eq!(out, vec![1, 1, 3, 2]);
+        assert!(pool_le(&one, &two));
+        assert!(!pool_le(&two, &one));
+        assert!(pool_le(&[], &one));
+        assert_eq!(pool_total(&out), 3);
+    }
+
+    fn randomized(shape: &Shape) {
+        let h = register_history(shape);
+        assert_eq!(h.ops.len(), shape.ops);
+        let report = check(&h, &Budget::default());
+        for k in &report.keys {
+            assert_eq!(
+                k.status,
+                KeyStatus::Linearizable,
+                "{shape:?} key {:?}",
+                k.key
+            );
+        }
+        // Corrupt one read in the middle to a value nothing ever writes.
+        let reads: Vec<usize> = (0..h.ops.len())
+            .filter(|&i| h.ops[i].func.is_read() && h.ops[i].outcome == Outcome::Ok)
+            .collect();
+        let victim = reads[reads.len() / 2];
+        let mut bad = h.clone();
+        bad.ops[victim].value = Some(1_000_003);
+        let report = check(&bad, &Budget::default());
+        let key = bad.ops[victim].key;
+        for k in &report.keys {
+            if k.key != key {
+                assert_eq!(k.status, KeyStatus::Linearizable);
+                continue;
+            }
+            let KeyStatus::NotLinearizable(w) = &k.status else {
+                panic!(
+                    "{shape:?}: corrupted read {victim} not caught: {:?}",
+                    k.status
+                );
+            };
+            assert_eq!(w.failing_op, victim, "{shape:?}");
+            assert!(w.ops.contains(&victim));
+            assert!(w.ops.len() <= 8, "{shape:?}: {} ops", w.ops.len());
+            let who = bad.process(bad.ops[victim].process);
+            assert!(w.sentence.starts_with(who), "{}", w.sentence);
+            assert!(w.sentence.contains("1000003"), "{}", w.sentence);
+            assert!(!w.sentence.contains("no smaller set"), "{}", w.sentence);
+        }
+    }
+
+    #[test]
+    fn generated_histories_are_linearizable_until_a_read_is_corrupted() {
+        for seed in 1..=6 {
+            randomized(&Shape::new(seed, 10, 10, 5_000));
+            randomized(&Shape {
+                info_probability: 0.05,
+                ..Shape::new(seed, 4, 6, 4_000)
+            });
+            // One key, eight clients that hardly pause: rarely a quiet moment.
+            randomized(&Shape {
+                think_us_mean: 100.0,
+                latency_us_mean: 400.0,
+                info_probability: 0.01,
+                ..Shape::new(seed, 1, 8, 3_000)
+            });
+        }
+    }
+
+    #[test]
+    fn generated_histories_are_deterministic_and_overlap() {
+        let shape = Shape::new(9, 2, 6, 2_000);
+        let h = register_history(&shape);
+        assert_eq!(h, register_history(&shape));
+        let overlapping = h
+            .ops
+            .windows(2)
+            .filter(|w| w[0].complete.is_some_and(|c| c >= w[1].invoke))
+            .count();
+        assert!(overlapping > 100, "{overlapping} overlaps");
+        let procs: std::collections::BTreeSet<ProcessId> =
+            h.ops.iter().map(|op| op.process).collect();
+        assert_eq!(procs.len(), 6);
+        let report = check(&h, &Budget::default());
+        assert!(report.is_linearizable());
+        assert_eq!(report, check(&h, &Budget::default()));
+    }
+}

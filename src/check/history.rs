@@ -196,10 +196,11 @@ impl History {
         }
     }
 
-    /// Formats a duration of this history: `2.900 s`, or `5 events`.
+    /// Formats a duration of this history: `2.900 s`, or `5 events` (`1 event`).
     pub fn format_duration(&self, d: u64) -> String {
         match self.time_unit {
             TimeUnit::Micros => format!("{:.3} s", d as f64 / 1e6),
+            TimeUnit::Index if d == 1 => "1 event".to_string(),
             TimeUnit::Index => format!("{d} events"),
         }
     }

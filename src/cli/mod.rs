@@ -9,9 +9,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::check::checks;
+use crate::check::edn::{RegisterModel, parse_edn_history};
+use crate::check::format::{read_histories, write_history};
+use crate::check::history::History;
+use crate::check::{
+    CheckEntry, CheckResult, Status, check_history_without_linearizability, linearizability,
+    linearizability_result, run_checks,
+};
 use crate::engine::{NoTrace, hash_hex};
-use crate::model::{check_determinism, run_variant};
+use crate::model::{check_determinism, run_variant, run_variant_recorded};
 use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
 use crate::scenario::{Scenario, Variant, parse_scenario};
 
@@ -41,13 +47,19 @@ Examples:
   # Write every event to a trace, and prove the run is deterministic
   lagsim run scenarios/black-friday.toml --trace trace.jsonl --check-determinism
 
+  # Write what every client saw (a history), then judge it again, or judge a Jepsen history
+  lagsim run scenarios/profile-email.toml --history history.jsonl
+  lagsim check history.jsonl
+  lagsim check knossos-history.edn --model cas-register
+
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 
-Exit codes: 0 ok, 1 a check failed (a scenario's convergence bound, or --check-determinism
-found a difference), 2 bad usage or input (the message names the file, line, column and field).
+Exit codes: 0 ok, 1 a check failed (a scenario's [[require]] or convergence bound, or
+--check-determinism found a difference), 2 bad usage or input (the message names the file, line,
+column and field). `lagsim check`: 0 valid, 1 invalid, 2 unknown or bad input.
 Docs: docs/scenario-reference.md (every scenario key), docs/output-reference.md (every output key),
-docs/model.md (how the simulated system behaves), docs/patterns/ (one page per pattern).";
+docs/checkers.md (what each check judges), docs/history-format.md, docs/model.md (how the simulated system behaves), docs/patterns/ (one page per pattern).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,6 +79,9 @@ enum Command {
     /// Run a scenario's variants on the same shoppers and compare them side by side.
     #[command(after_help = EXAMPLES)]
     Run(RunArgs),
+    /// Judge a history: lagsim's JSON lines (`run --history`), or a Jepsen/Knossos EDN history.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -101,6 +116,70 @@ struct RunArgs {
     /// runs differ (exit 1 if they do).
     #[arg(long)]
     check_determinism: bool,
+    /// Write what every client saw, one history per variant, as JSON lines to this file
+    /// (format: docs/history-format.md).
+    #[arg(long, value_name = "FILE.jsonl")]
+    history: Option<PathBuf>,
+    /// Do not record histories nor run the history checkers: faster, and memory stays bounded
+    /// by what is alive. Required checks then end `unknown` (exit 1).
+    #[arg(long)]
+    skip_checks: bool,
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  # Judge the histories a run wrote (every check, every variant)
+  lagsim run scenarios/black-friday.toml --variant replica-read --history h.jsonl
+  lagsim check h.jsonl
+
+  # Only some checks
+  lagsim check h.jsonl --only linearizability --only read-your-writes
+
+  # A Jepsen/Knossos history of a compare-and-set register
+  lagsim check history.edn --model cas-register
+
+Formats: lagsim's JSON lines (docs/history-format.md) or EDN maps such as
+  {:process 0, :type :invoke, :f :write, :value 3}
+  {:process 0, :type :ok, :f :write, :value 3}
+with :type :invoke/:ok/:fail/:info and :f :read/:write/:cas (cas value [from to]). A :fail did not
+take effect; an :info may or may not have. EDN histories are judged for linearizability only.
+
+Exit codes: 0 every check passed, 1 some check failed, 2 a check could not decide (a budget ran
+out) or bad usage or input.";
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The history file: `.edn` is read as EDN, anything else as lagsim's JSON lines
+    /// (override with --input).
+    file: PathBuf,
+    /// The history's format.
+    #[arg(long, value_enum, default_value_t = Input::Auto)]
+    input: Input,
+    /// The object an EDN history operates on.
+    #[arg(long, value_enum, default_value_t = ModelArg::Register)]
+    model: ModelArg,
+    /// Run only this check (repeatable; default: every check the history allows).
+    #[arg(long = "only", value_name = "CHECK")]
+    only: Vec<String>,
+    /// `bounded-staleness` fails when a read is older than this (default 0: any stale read).
+    #[arg(long, value_name = "MS", default_value_t = 0.0)]
+    max_staleness_ms: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Input {
+    Auto,
+    Jsonl,
+    Edn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ModelArg {
+    Register,
+    CasRegister,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -142,6 +221,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(args) => run_scenario(args),
+        Command::Check(args) => check_file(args),
     }
 }
 
@@ -214,16 +294,38 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let mut reports = Vec::with_capacity(variants.len());
+    let mut history_out = match &args.history {
+        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
+            format!("cannot create history file {}: {e}", path.display())
+        })?)),
+        None => None,
+    };
+    let record = history_out.is_some() || !args.skip_checks;
     for v in &variants {
-        let result = match trace.as_mut() {
-            Some(t) => {
+        let result = match (trace.as_mut(), record) {
+            (Some(t), _) => {
                 t.variant(&v.name);
-                run_variant(v, seed, t)
+                if record {
+                    run_variant_recorded(v, seed, t)
+                } else {
+                    run_variant(v, seed, t)
+                }
             }
-            None => run_variant(v, seed, &mut NoTrace),
+            (None, true) => run_variant_recorded(v, seed, &mut NoTrace),
+            (None, false) => run_variant(v, seed, &mut NoTrace),
         };
-        let run = result
+        let mut run = result
             .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        if let Some(h) = run.history.as_mut() {
+            h.source.scenario = Some(scenario.name.clone());
+        }
+        if let (Some(out), Some(h), Some(path)) =
+            (history_out.as_mut(), &run.history, &args.history)
+        {
+            write_history(h, out)
+                .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
+        }
+        let history = run.history.as_ref().filter(|_| !args.skip_checks);
         reports.push(VariantReport {
             name: v.name.clone(),
             checkout: v.checkout.name(),
@@ -231,13 +333,17 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             trace_hash: hash_hex(run.summary.trace_hash),
             events: run.summary.events,
             end_s: run.summary.end.as_secs_f64(),
-            checks: checks(v, &run.metrics),
+            checks: run_checks(v, &scenario.requirements, &run.metrics, history),
             metrics: run.metrics,
         });
     }
     if let (Some(t), Some(path)) = (trace, &args.trace) {
         t.finish()
             .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
+    }
+    if let (Some(mut out), Some(path)) = (history_out, &args.history) {
+        out.flush()
+            .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
     }
     let report = RunReport {
         lagsim_version: env!("CARGO_PKG_VERSION"),
@@ -275,14 +381,30 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
     }
 
     let mut failed = false;
-    for c in report.variants.iter().flat_map(|v| &v.checks) {
-        eprintln!(
-            "check {}: {}: {}",
-            c.name,
-            if c.ok { "ok" } else { "FAILED" },
-            c.message
-        );
-        failed |= !c.ok;
+    for v in &report.variants {
+        for c in &v.checks {
+            let Some(req) = &c.required else { continue };
+            let verdict = match req.verdict {
+                Status::Pass => "ok",
+                Status::Fail => "FAILED",
+                Status::Unknown => "UNDECIDED",
+            };
+            let keys = if req.keys == "all" {
+                String::new()
+            } else {
+                format!(" on {} keys", req.keys)
+            };
+            eprintln!(
+                "check {}{keys}: variant `{}`: {verdict}: {}",
+                c.result.name, v.name, c.result.summary
+            );
+            if req.verdict != Status::Pass {
+                failed = true;
+                for f in c.result.findings.iter().take(1) {
+                    eprintln!("  {}\n{}", f.sentence, indent(&f.timeline));
+                }
+            }
+        }
     }
 
     if args.check_determinism {
@@ -304,4 +426,155 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+}
+
+fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read history file {}: {e}", args.file.display()))?;
+    let origin = args.file.display().to_string();
+    let edn = match args.input {
+        Input::Edn => true,
+        Input::Jsonl => false,
+        Input::Auto => args.file.extension().is_some_and(|e| e == "edn"),
+    };
+    let histories = if edn {
+        let model = match args.model {
+            ModelArg::Register => RegisterModel::Register,
+            ModelArg::CasRegister => RegisterModel::CasRegister,
+        };
+        vec![parse_edn_history(&origin, &text, model).map_err(|e| e.to_string())?]
+    } else {
+        read_histories(&origin, &text).map_err(|e| e.to_string())?
+    };
+    if histories.is_empty() {
+        return Err(format!("{origin}: the file holds no history"));
+    }
+    let known: Vec<&str> = std::iter::once("linearizability")
+        .chain(crate::scenario::CheckName::ALL.iter().map(|(n, _)| *n))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for o in &args.only {
+        if !known.contains(&o.as_str()) {
+            return Err(format!(
+                "--only {o}: no such check; the checks are {}",
+                known.join(", ")
+            ));
+        }
+    }
+    if !(args.max_staleness_ms.is_finite() && args.max_staleness_ms >= 0.0) {
+        return Err("--max-staleness-ms must be a number >= 0".to_string());
+    }
+    let bound = (args.max_staleness_ms * 1e3).round() as u64;
+    let mut worst = Status::Pass;
+    let mut judged: Vec<(&History, Vec<CheckResult>)> = Vec::new();
+    for h in &histories {
+        let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+        // The search is the costly check: run it only when asked for.
+        let mut results = if edn {
+            Vec::new()
+        } else {
+            check_history_without_linearizability(h, bound)
+        };
+        if wanted("linearizability") {
+            results.insert(
+                0,
+                linearizability_result(h, &linearizability::Budget::default()),
+            );
+        }
+        results.retain(|r| wanted(r.name));
+        worst = results.iter().map(|r| r.status).fold(worst, Status::max);
+        judged.push((h, results));
+    }
+    let mut out = String::new();
+    match args.format {
+        Format::Json => {
+            let doc: Vec<serde_json::Value> = judged
+                .iter()
+                .map(|(h, results)| {
+                    let checks: serde_json::Map<String, serde_json::Value> = results
+                        .iter()
+                        .map(|r| {
+                            let entry = CheckEntry {
+                                result: r.clone(),
+                                required: None,
+                            };
+                            (
+                                r.name.to_string(),
+                                serde_json::to_value(&entry).expect("plain data"),
+                            )
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "scenario": h.source.scenario,
+                        "variant": h.source.variant,
+                        "seed": h.source.seed,
+                        "operations": h.ops.len(),
+                        "keys": h.keys.len(),
+                        "processes": h.processes.len(),
+                        "checks": checks,
+                    })
+                })
+                .collect();
+            out = serde_json::to_string_pretty(
+                &serde_json::json!({ "file": origin, "histories": doc }),
+            )
+            .expect("plain data")
+                + "\n";
+        }
+        Format::Table => {
+            for (h, results) in &judged {
+                let name = match (&h.source.scenario, &h.source.variant) {
+                    (Some(s), Some(v)) => format!("{s} / {v}"),
+                    (None, Some(v)) => v.clone(),
+                    (Some(s), None) => s.clone(),
+                    (None, None) => origin.clone(),
+                };
+                out += &format!(
+                    "history {name}: {} on {} by {}\n",
+                    plural(h.ops.len(), "operation"),
+                    plural(h.keys.len(), "key"),
+                    plural(h.processes.len(), "process")
+                );
+                for r in results {
+                    out += &format!("  {:<22} {:<8} {}\n", r.name, r.status.name(), r.summary);
+                    for f in &r.findings {
+                        out += &format!("    - {}\n{}", f.sentence, indent(&indent(&f.timeline)));
+                    }
+                }
+            }
+            out += &format!(
+                "verdict: {}\n",
+                match worst {
+                    Status::Pass => "valid",
+                    Status::Fail => "INVALID",
+                    Status::Unknown => "unknown",
+                }
+            );
+        }
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(match worst {
+        Status::Pass => ExitCode::SUCCESS,
+        Status::Fail => ExitCode::from(1),
+        Status::Unknown => ExitCode::from(2),
+    })
+}
+
+/// `1 key`, `3 keys`, `2 processes`.
+fn plural(n: usize, noun: &str) -> String {
+    match (n, noun.ends_with('s')) {
+        (1, _) => format!("1 {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        (_, false) => format!("{n} {noun}s"),
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::check::Verdict;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::check::CheckEntry;
 use crate::model::metrics::Metrics;
 
 /// Everything one `lagsim run` produced.
@@ -27,8 +29,17 @@ pub struct VariantReport {
     /// Simulated time of the last event, in seconds.
     pub end_s: f64,
     pub metrics: Metrics,
-    /// The verdicts of the checks the scenario asks for (empty if none).
-    pub checks: Vec<Verdict>,
+    /// Every check's verdict, by name, in a fixed order.
+    #[serde(serialize_with = "checks_by_name")]
+    pub checks: Vec<CheckEntry>,
+}
+
+fn checks_by_name<S: Serializer>(checks: &[CheckEntry], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(checks.len()))?;
+    for c in checks {
+        m.serialize_entry(c.result.name, c)?;
+    }
+    m.end()
 }
 
 impl RunReport {

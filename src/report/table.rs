@@ -2,6 +2,7 @@
 //! the row labels.
 
 use super::json::RunReport;
+use crate::check::Status;
 use crate::model::metrics::Metrics;
 
 type Row = (&'static str, fn(&Metrics) -> String);
@@ -105,9 +106,20 @@ pub fn render_table(report: &RunReport) -> String {
     let shown: Vec<usize> = (0..ROWS.len())
         .filter(|&r| ALWAYS.contains(&ROWS[r].0) || values.iter().any(|col| !is_zero(&col[r])))
         .collect();
+    // One row per check, in order of first appearance: its verdict in each variant.
+    let mut check_names: Vec<&str> = Vec::new();
+    for v in &report.variants {
+        for c in &v.checks {
+            if !check_names.contains(&c.result.name) {
+                check_names.push(c.result.name);
+            }
+        }
+    }
+    let check_labels: Vec<String> = check_names.iter().map(|n| format!("check {n}")).collect();
     let labels: Vec<&str> = ["variant", "page source"]
         .into_iter()
         .chain(shown.iter().map(|&r| ROWS[r].0))
+        .chain(check_labels.iter().map(String::as_str))
         .collect();
     let label_width = labels.iter().map(|l| l.len()).max().unwrap_or(0);
     let columns: Vec<Vec<String>> = report
@@ -117,6 +129,20 @@ pub fn render_table(report: &RunReport) -> String {
         .map(|(v, col)| {
             let mut cells = vec![v.name.clone(), v.page.to_string()];
             cells.extend(shown.iter().map(|&r| col[r].clone()));
+            cells.extend(check_names.iter().map(|&n| {
+                v.checks
+                    .iter()
+                    .find(|c| c.result.name == n)
+                    .map_or("-".to_string(), |c| {
+                        let verdict = match c.result.status {
+                            Status::Pass => "pass",
+                            Status::Fail => "FAIL",
+                            Status::Unknown => "unknown",
+                        };
+                        let mark = if c.required.is_some() { "*" } else { "" };
+                        format!("{verdict}{mark}")
+                    })
+            }));
             cells
         })
         .collect();
@@ -131,11 +157,18 @@ pub fn render_table(report: &RunReport) -> String {
             out.push_str(&format!("  {:>w$}", col[i], w = *w));
         }
         out.push('\n');
-        if i == 1 {
+        if i == 1 || (i == 1 + shown.len() && !check_names.is_empty()) {
             let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
             out.push_str(&"-".repeat(total));
             out.push('\n');
         }
+    }
+    if report
+        .variants
+        .iter()
+        .any(|v| v.checks.iter().any(|c| c.required.is_some()))
+    {
+        out.push_str("(* required by the scenario: the run fails unless it passes)\n");
     }
     let hidden = ROWS.len() - shown.len();
     if hidden > 0 {

@@ -52,9 +52,10 @@ const TOP_KEYS: &[&str] = &[
     "profiles",
     "price_changes",
     "variants",
+    "require",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
-const SHARED_KEYS: &[&str] = &["name", "description", "seed", "variants"];
+const SHARED_KEYS: &[&str] = &["name", "description", "seed", "variants", "require"];
 
 /// Longest run the simulator accepts: 30 days.
 const MAX_HORIZON_S: f64 = 2_592_000.0;
@@ -127,12 +128,62 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
             config,
         });
     }
+    let requirements = read_requirements(&root, &variants)?;
     Ok(Scenario {
         name,
         description,
         seed,
         variants,
+        requirements,
     })
+}
+
+/// `[[require]]`: checks that must pass.
+fn read_requirements(root: &Tab<'_, '_>, variants: &[Variant]) -> R<Vec<Requirement>> {
+    let Some(v) = root.get("require") else {
+        return Ok(Vec::new());
+    };
+    let items = v.array("an array of tables ([[require]])")?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let t = item.table(
+            "a table ([[require]])",
+            &["check", "variants", "keys", "max_staleness_ms"],
+        )?;
+        let check = t.req("check")?.one_of(CheckName::ALL)?;
+        let mut names = Vec::new();
+        if let Some(vv) = t.get("variants") {
+            for n in vv.array("an array of variant names")? {
+                let name = n.string()?;
+                if !variants.iter().any(|x| x.name == name) {
+                    let known: Vec<&str> = variants.iter().map(|x| x.name.as_str()).collect();
+                    return Err(n.issue(format!(
+                        "no variant named `{name}`; this scenario has {}",
+                        list_and(&known)
+                    )));
+                }
+                names.push(name.to_string());
+            }
+        }
+        let keys = opt(&t, "keys", |v| v.one_of(KeyKindName::ALL))?;
+        let max_staleness_us = match t.get("max_staleness_ms") {
+            None => None,
+            Some(mv) if check != CheckName::BoundedStaleness => {
+                return Err(mv.issue(format!(
+                    "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"{}\"",
+                    check.name()
+                )));
+            }
+            Some(mv) => Some(ms_to_us(mv.number(Interval::closed(0.0, MAX_TIMEOUT_MS))?)),
+        };
+        out.push(Requirement {
+            check,
+            variants: names,
+            keys,
+            max_staleness_us,
+        });
+    }
+    Ok(out)
 }
 
 fn respan(path: SetPath, f: impl Fn(std::ops::Range<usize>) -> std::ops::Range<usize>) -> SetPath {

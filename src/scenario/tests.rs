@@ -440,7 +440,7 @@ fn unknown_key_lists_the_allowed_ones() {
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
          `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
-         `price_changes` and `variants`"
+         `price_changes`, `variants` and `require`"
     );
 }
 
@@ -880,7 +880,7 @@ fn variant_set_errors_point_into_the_file() {
     assert_eq!(
         err(&text, &[]).to_string(),
         "t.toml:17:9: variants[0].set.\"variants[0].name\": a variant's `set` cannot change `variants`: `name`, \
-         `description`, `seed` and `variants` are shared by all variants"
+         `description`, `seed`, `variants` and `require` are shared by all variants"
     );
     let text = format!("{MINIMAL}set = {{ \"primary..workers\" = 1 }}\n");
     assert!(err(&text, &[]).to_string().starts_with(
@@ -1068,4 +1068,73 @@ fn deep_nesting_is_an_error_not_a_crash() {
         err(MINIMAL, &[&long]).message,
         "a path may have at most 32 steps"
     );
+}
+
+#[test]
+fn requirements_name_a_check_and_the_variants_it_binds() {
+    let s = ok(
+        &format!(
+            "{MINIMAL}[[require]]\ncheck = \"linearizability\"\nvariants = [\"base\"]\nkeys = \"stock\"\n\
+             [[require]]\ncheck = \"bounded-staleness\"\nmax_staleness_ms = 2.5\n"
+        ),
+        &[],
+    );
+    assert_eq!(
+        s.requirements,
+        vec![
+            Requirement {
+                check: CheckName::Linearizability,
+                variants: vec!["base".into()],
+                keys: Some(KeyKindName::Stock),
+                max_staleness_us: None,
+            },
+            Requirement {
+                check: CheckName::BoundedStaleness,
+                variants: vec![],
+                keys: None,
+                max_staleness_us: Some(2_500),
+            },
+        ]
+    );
+    assert!(s.requirements[1].applies_to("base") && !s.requirements[0].applies_to("other"));
+}
+
+#[test]
+fn bad_requirements_say_what_is_allowed() {
+    let cases = [
+        (
+            "[[require]]\ncheck = \"serializable\"\n",
+            "t.toml:18:9: require[0].check: expected one of `linearizability`, `read-your-writes`",
+        ),
+        (
+            "[[require]]\ncheck = \"no-oversell\"\nvariants = [\"locked\"]\n",
+            "t.toml:19:13: require[0].variants[0]: no variant named `locked`; this scenario has `base`",
+        ),
+        (
+            "[[require]]\ncheck = \"no-oversell\"\nmax_staleness_ms = 5\n",
+            "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"no-oversell\"",
+        ),
+        (
+            "[[require]]\ncheck = \"no-oversell\"\nkeys = \"price\"\n",
+            "require[0].keys: expected one of `stock` or `profile`",
+        ),
+        (
+            "[[require]]\ncheck = \"no-oversell\"\nvariant = \"base\"\n",
+            "unknown key `variant`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let e = err_min(extra);
+        assert!(e.contains(expected), "{e}\nshould contain\n{expected}");
+    }
+    // A variant may not change the requirements.
+    let e = err(
+        &MINIMAL.replace(
+            "checkout = \"optimistic\"\n",
+            "checkout = \"optimistic\"\nset = { \"require\" = [] }\n",
+        ),
+        &[],
+    )
+    .to_string();
+    assert!(e.contains("cannot change `require`"), "{e}");
 }

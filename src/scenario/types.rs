@@ -29,6 +29,26 @@ pub struct Scenario {
     pub description: String,
     pub seed: u64,
     pub variants: Vec<Variant>,
+    /// `[[require]]`: checks that must pass, or the run exits 1.
+    pub requirements: Vec<Requirement>,
+}
+
+/// A check the scenario requires of some variants (`[[require]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Requirement {
+    pub check: CheckName,
+    /// The variants it applies to; empty means every variant.
+    pub variants: Vec<String>,
+    /// Only keys of this kind count; `None`: every key.
+    pub keys: Option<KeyKindName>,
+    /// For `bounded-staleness`: the oldest a read may be, in µs (default 0: never stale).
+    pub max_staleness_us: Option<u64>,
+}
+
+impl Requirement {
+    pub fn applies_to(&self, variant: &str) -> bool {
+        self.variants.is_empty() || self.variants.iter().any(|v| v == variant)
+    }
 }
 
 /// One named variant: a checkout strategy, a product-page source, and the configuration after the
@@ -107,6 +127,31 @@ spelled_enum! {
         Optimistic = "optimistic",
         ConditionalDecrement = "conditional-decrement",
         LagAware = "lag-aware",
+    }
+}
+
+spelled_enum! {
+    /// The checkers of a history, by the names the output and `[[require]]` use.
+    pub enum CheckName {
+        Linearizability = "linearizability",
+        ReadYourWrites = "read-your-writes",
+        MonotonicReads = "monotonic-reads",
+        MonotonicWrites = "monotonic-writes",
+        WritesFollowReads = "writes-follow-reads",
+        BoundedStaleness = "bounded-staleness",
+        NoOversell = "no-oversell",
+        StockNeverNegative = "stock-never-negative",
+        Conservation = "conservation",
+    }
+}
+
+spelled_enum! {
+    /// The kinds of key a requirement can be narrowed to.
+    pub enum KeyKindName {
+        /// Products' stock.
+        Stock = "stock",
+        /// Users' profiles.
+        Profile = "profile",
     }
 }
 

@@ -64,12 +64,12 @@ fn a_missed_convergence_bound_fails_the_run_with_exit_1() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains("check convergence: FAILED: variant `replica-read` converged"),
+        err.contains("check convergence: variant `replica-read`: FAILED: converged"),
         "{err}"
     );
     assert!(err.contains("(bound 0.010 s)"), "{err}");
     // The bundled bound (10 s) holds.
     let ok = lagsim(&["run", LM, "--variant", "replica-read"]);
     assert_eq!(ok.status.code(), Some(0));
-    assert!(stderr(&ok).contains("check convergence: ok"));
+    assert!(stderr(&ok).contains("check convergence: variant `replica-read`: ok: converged"));
 }

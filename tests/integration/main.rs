@@ -6,6 +6,8 @@ mod support;
 mod black_friday;
 /// Cache invalidation: TTLs, invalidate-on-write, tag flushes, the listing badge.
 mod cache_invalidation;
+/// Histories and their checkers: session guarantees, staleness, invariants, linearizability.
+mod checkers;
 /// The command line: help, validate, JSON keys, exit codes.
 mod cli;
 /// After faults heal and traffic stops, replicas and caches converge, within a bound if asked.

@@ -1,0 +1,209 @@
+//! Bounded staleness: for every read, how old its value was when it was returned.
+//!
+//! A read that returned version v is stale if a write that made a newer version had been
+//! acknowledged to its client *before the read was invoked*: then no ordering can excuse it.
+//! Its age is the time from that acknowledgement (the earliest, if several) to the read's return,
+//! and it is behind by the versions between v and the newest acknowledged one. Writes still in
+//! flight when the read began do not count: the read may legitimately precede them.
+//!
+//! The verdict fails when some read was older than the bound (default 0: any stale read). Only
+//! reads and writes that report versions are judged.
+
+use super::history::{History, Outcome};
+use super::{CheckResult, Figure, Findings, Status};
+use crate::engine::Histogram;
+
+/// Judges every versioned read of `history` against `bound` (in the history's time unit).
+pub fn check(history: &History, bound: u64) -> CheckResult {
+    let by_key = history.ops_by_key();
+    let mut ages = Histogram::new();
+    let (mut reads, mut stale, mut worst_behind) = (0u64, 0u64, 0u64);
+    let mut findings = Findings::default();
+    for ops in &by_key {
+        // The key's acknowledged writes in order of acknowledgement, with the newest version
+        // acknowledged so far (a running maximum, so a binary search finds the first write
+        // that superseded a given version).
+        let mut acks: Vec<(u64, u64, usize)> = ops
+            .iter()
+            .filter_map(|&i| {
+                let op = &history.ops[i];
+                let ok_write = op.outcome == Outcome::Ok && !op.func.is_read();
+                Some((op.complete?, op.version.filter(|_| ok_write)?, i))
+            })
+            .collect();
+        acks.sort_by_key(|&(at, version, _)| (at, version));
+        let mut newest = 0;
+        for a in &mut acks {
+            newest = newest.max(a.1);
+            a.1 = newest;
+        }
+        for &i in ops {
+            let op = &history.ops[i];
+            let (Outcome::Ok, true, Some(version), Some(returned)) =
+                (op.outcome, op.func.is_read(), op.version, op.complete)
+            else {
+                continue;
+            };
+            reads += 1;
+            // Writes acknowledged strictly before the read began.
+            let before = acks.partition_point(|&(at, _, _)| at < op.invoke);
+            let Some(&(_, newest, _)) = before.checked_sub(1).map(|j| &acks[j]) else {
+                continue;
+            };
+            if newest <= version {
+                continue;
+            }
+            let first = acks[..before].partition_point(|&(_, v, _)| v <= version);
+            let (superseded_at, _, by) = acks[first];
+            let age = returned - superseded_at;
+            stale += 1;
+            ages.record(age);
+            worst_behind = worst_behind.max(newest - version);
+            if age > bound {
+                findings.add(history, op.key, vec![by, i], || {
+                    let w = &history.ops[by];
+                    format!(
+                        "{} read {}={} (version {version}) at {}, {} after the write that \
+                         replaced it was acknowledged ({} {} at {}, version {}); {} newer \
+                         version{} had been acknowledged",
+                        history.process(op.process),
+                        history.key(op.key).name,
+                        op.value.map_or("nil".into(), |v| v.to_string()),
+                        history.format_time(returned),
+                        history.format_duration(age),
+                        history.process(w.process),
+                        w.func.name(),
+                        history.format_time(superseded_at),
+                        w.version.unwrap_or(0),
+                        newest - version,
+                        if newest - version == 1 { "" } else { "s" },
+                    )
+                });
+            }
+        }
+    }
+    let ms = |us: u64| match history.time_unit {
+        super::history::TimeUnit::Micros => Figure::Ms(us as f64 / 1e3),
+        super::history::TimeUnit::Index => Figure::Count(us),
+    };
+    let status = if findings.count > 0 {
+        Status::Fail
+    } else {
+        Status::Pass
+    };
+    let summary = if stale == 0 {
+        format!("none of {reads} versioned reads was stale")
+    } else {
+        format!(
+            "{stale} of {reads} versioned reads were stale, the oldest by {} ({} over the bound \
+             of {})",
+            history.format_duration(ages.max()),
+            findings.count,
+            history.format_duration(bound)
+        )
+    };
+    CheckResult {
+        name: "bounded-staleness",
+        status,
+        summary,
+        figures: vec![
+            ("reads", Figure::Count(reads)),
+            ("stale_reads", Figure::Count(stale)),
+            ("over_bound", Figure::Count(findings.count)),
+            ("bound_ms", ms(bound)),
+            ("staleness_ms_p50", ms(ages.quantile(0.5))),
+            ("staleness_ms_p99", ms(ages.quantile(0.99))),
+            ("staleness_ms_max", ms(ages.max())),
+            ("versions_behind_max", Figure::Count(worst_behind)),
+        ],
+        findings: findings.shown,
+        failed_kinds: findings.failed_kinds,
+        unknown_kinds: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::history::{Func, HistoryBuilder, KeyKind, Operation, Source, TimeUnit};
+
+    fn op(p: &str, func: Func, invoke: u64, complete: u64, value: i64, version: u64) -> Op {
+        (p.to_string(), func, invoke, complete, value, version)
+    }
+    type Op = (String, Func, u64, u64, i64, u64);
+
+    fn history(ops: &[Op]) -> History {
+        let mut b = HistoryBuilder::new(Source::default(), TimeUnit::Micros);
+        let k = b.key("stock/console", KeyKind::Stock, Some(3), Some(0));
+        for (p, func, invoke, complete, value, version) in ops {
+            let process = b.process(p);
+            b.push(Operation {
+                process,
+                key: k,
+                func: *func,
+                outcome: Outcome::Ok,
+                invoke: *invoke,
+                complete: Some(*complete),
+                value: Some(*value),
+                version: Some(*version),
+            });
+        }
+        b.finish()
+    }
+
+    const DEC: Func = Func::Decrement {
+        qty: 3,
+        conditional: false,
+    };
+
+    #[test]
+    fn a_read_after_an_acknowledged_write_is_stale_by_the_gap() {
+        let h = history(&[
+            op("shopper-12", DEC, 38_000_000, 38_300_000, 0, 1),
+            op("shopper-7", Func::Read, 41_100_000, 41_200_000, 3, 0),
+        ]);
+        let r = check(&h, 0);
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(r.figures[1], ("stale_reads", Figure::Count(1)));
+        assert_eq!(r.figures[6], ("staleness_ms_max", Figure::Ms(2_900.0)));
+        assert_eq!(
+            r.findings[0].sentence,
+            "shopper-7 read stock/console=3 (version 0) at t=41.200 s, 2.900 s after the write \
+             that replaced it was acknowledged (shopper-12 decrement at t=38.300 s, version 1); \
+             1 newer version had been acknowledged"
+        );
+        // Within a 3 s bound the same read passes, but is still measured.
+        let r = check(&h, 3_000_000);
+        assert_eq!((r.status, r.figures[1].1), (Status::Pass, Figure::Count(1)));
+    }
+
+    #[test]
+    fn a_read_concurrent_with_the_write_is_not_stale() {
+        let h = history(&[
+            op("w", DEC, 10, 50, 0, 1),
+            op("r", Func::Read, 40, 60, 3, 0), // invoked before the ack at 50
+            op("r", Func::Read, 70, 80, 0, 1), // sees it
+        ]);
+        let r = check(&h, 0);
+        assert_eq!(r.status, Status::Pass);
+        assert_eq!(r.figures[0].1, Figure::Count(2));
+        assert_eq!(r.figures[1].1, Figure::Count(0));
+    }
+
+    #[test]
+    fn age_counts_from_the_first_newer_write_and_versions_from_the_newest() {
+        let one = Func::Decrement {
+            qty: 1,
+            conditional: false,
+        };
+        let h = history(&[
+            op("a", one, 0, 100, 2, 1),
+            op("b", one, 150, 200, 1, 2),
+            op("c", one, 250, 300, 0, 3),
+            op("r", Func::Read, 400, 500, 3, 0),
+        ]);
+        let r = check(&h, 0);
+        assert_eq!(r.figures[6].1, Figure::Ms(0.4)); // 500 - 100 µs
+        assert_eq!(r.figures[7].1, Figure::Count(3));
+    }
+}

@@ -170,7 +170,10 @@ pub fn check(history: &History) -> Vec<CheckResult> {
             } else if conservation_unknown {
                 "some stock key has no initial value or no observed version".to_string()
             } else {
-                format!("every unit accounted for on {keys} stock keys")
+                format!(
+                    "every unit accounted for on {keys} stock key{}",
+                    if keys == 1 { "" } else { "s" }
+                )
             },
             figures: vec![
                 ("keys", Figure::Count(keys)),

@@ -549,3 +549,63 @@ mod tests {
         assert_eq!((h.ops[0].process, h.ops[0].key), (ProcessId(0), KeyId(0)));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Every truncation and a set of single-character edits of a valid file: each read ends in
+    /// histories or an error that names a line inside the text, never a panic.
+    #[test]
+    fn no_mutation_of_a_valid_file_panics() {
+        let mut b = HistoryBuilder::new(Source::default(), TimeUnit::Micros);
+        let k = b.key("stock/x", KeyKind::Stock, Some(2), Some(0));
+        let p = b.process("shopper-0");
+        let q = b.process("shopper-1");
+        for (process, func, invoke, complete, outcome) in [
+            (p, Func::Read, 1, Some(5), Outcome::Ok),
+            (q, Func::Cas { from: 2, to: 1 }, 2, Some(6), Outcome::Fail),
+            (p, Func::Write { value: 9 }, 7, None, Outcome::Info),
+        ] {
+            b.push(Operation {
+                process,
+                key: k,
+                func,
+                outcome,
+                invoke,
+                complete,
+                value: (outcome == Outcome::Ok).then_some(2),
+                version: Some(0),
+            });
+        }
+        let mut bytes = Vec::new();
+        write_history(&b.finish(), &mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let lines = text.lines().count();
+        let mut texts: Vec<String> = (0..text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .map(|i| text[..i].to_string())
+            .collect();
+        for (i, _) in text.char_indices() {
+            for edit in [
+                "",
+                "0",
+                "-",
+                "\"",
+                "}",
+                "{",
+                "\n",
+                "9999999999999999999999",
+                "null",
+            ] {
+                texts.push(format!("{}{edit}{}", &text[..i], &text[i + 1..]));
+            }
+        }
+        for t in &texts {
+            if let Err(e) = read_histories("h.jsonl", t) {
+                assert!(e.line >= 1 && e.line <= lines + 2, "{e} for {t:?}");
+            }
+        }
+        assert!(texts.len() >= text.len() * 10);
+    }
+}

@@ -168,6 +168,9 @@ macro_rules! dispatch {
                 let $s = LagAware;
                 $e
             }
+            // A saga is not a statement-by-statement strategy on the primary: the app hands it
+            // to the saga orchestrator (docs/design/sagas.md) and never asks a strategy.
+            CheckoutKind::Saga => unreachable!("saga checkouts are run by the saga orchestrator"),
         }
     };
 }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::{SimRng, StreamId};
+use crate::engine::{Histogram, SimRng, SimTime, StreamId};
 use crate::scenario::{Saga as SagaConfig, SagaService};
 
 /// Which service.
@@ -47,6 +47,16 @@ impl Call {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Reserve { .. } => "reserve",
+            Call::Release => "release",
+            Call::Charge { .. } => "charge",
+            Call::Refund => "refund",
+            Call::Confirm => "confirm",
+        }
+    }
+
     pub fn is_compensation(self) -> bool {
         matches!(self, Call::Release | Call::Refund)
     }
@@ -73,6 +83,17 @@ pub enum Answer {
     Declined,
     /// The service failed (no effect).
     Error,
+}
+
+impl Answer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Answer::Done => "done",
+            Answer::OutOfStock => "out-of-stock",
+            Answer::Declined => "declined",
+            Answer::Error => "error",
+        }
+    }
 }
 
 /// A request's effect: the answer, and whether the reply is lost on its way back.
@@ -109,6 +130,11 @@ pub struct Services {
     performed: BTreeMap<(u64, u8), Answer>,
     pub refunds: u64,
     pub compensations_failed: u64,
+    /// Per order holding stock or money and not yet confirmed: since when.
+    first_effect: BTreeMap<u64, SimTime>,
+    /// How long each order was inconsistent: from its first effect to its confirmation, or to
+    /// the compensation that left it holding nothing.
+    pub windows_us: Histogram,
 }
 
 impl Services {
@@ -125,6 +151,8 @@ impl Services {
             performed: BTreeMap::new(),
             refunds: 0,
             compensations_failed: 0,
+            first_effect: BTreeMap::new(),
+            windows_us: Histogram::new(),
         }
     }
 
@@ -136,9 +164,9 @@ impl Services {
         }
     }
 
-    /// Performs `call` for `order`; `keyed` says whether the request carries the order id as an
-    /// idempotency key.
-    pub fn perform(&mut self, order: u64, call: Call, keyed: bool) -> Effect {
+    /// Performs `call` for `order` at `now`; `keyed` says whether the request carries the order
+    /// id as an idempotency key.
+    pub fn perform(&mut self, order: u64, call: Call, keyed: bool, now: SimTime) -> Effect {
         let service = call.service();
         let s = self.config(service).clone();
         let rng = &mut self.rng[service as usize];
@@ -159,9 +187,38 @@ impl Services {
             if keyed {
                 self.performed.insert((order, call.kind()), answer);
             }
+            if answer == Answer::Done {
+                self.track(order, call, now);
+            }
             answer
         };
         Effect { answer, reply_lost }
+    }
+
+    /// Opens or closes the order's window of inconsistency after `call` took effect.
+    fn track(&mut self, order: u64, call: Call, now: SimTime) {
+        let consistent = match call {
+            Call::Reserve { .. } | Call::Charge { .. } => {
+                if !self.confirmed.contains(&order) {
+                    self.first_effect.entry(order).or_insert(now);
+                }
+                false
+            }
+            Call::Confirm => true,
+            Call::Release | Call::Refund => !self.holds_anything(order),
+        };
+        if consistent && let Some(since) = self.first_effect.remove(&order) {
+            self.windows_us.record(now.since(since));
+        }
+    }
+
+    /// Ends the run: orders still inconsistent count until `end`. Returns how many there were.
+    pub fn close_windows(&mut self, end: SimTime) -> u64 {
+        let open = std::mem::take(&mut self.first_effect);
+        for since in open.values() {
+            self.windows_us.record(end.since(*since));
+        }
+        open.len() as u64
     }
 
     fn apply(&mut self, order: u64, call: Call) -> Answer {
@@ -211,8 +268,11 @@ impl Services {
         self.reservations.contains_key(&order) || self.charges.contains_key(&order)
     }
 
-    pub fn is_confirmed(&self, order: u64) -> bool {
-        self.confirmed.contains(&order)
+    /// Orders never confirmed that still hold stock or money.
+    pub fn stuck_orders(&self) -> u64 {
+        let mut holding: BTreeSet<u64> = self.reservations.keys().copied().collect();
+        holding.extend(self.charges.keys());
+        holding.difference(&self.confirmed).count() as u64
     }
 
     /// What is left behind: held for orders never confirmed, or charged twice.
@@ -261,18 +321,22 @@ mod tests {
     fn a_completed_order_leaves_nothing_behind_and_stock_is_taken() {
         let mut s = Services::new(&config(0.0, 0.0, 0.0), &[3], 1);
         assert_eq!(
-            s.perform(7, Call::Reserve { product: 0, qty: 2 }, true)
+            s.perform(7, Call::Reserve { product: 0, qty: 2 }, true, SimTime::ZERO)
                 .answer,
             Answer::Done
         );
         assert_eq!(
-            s.perform(7, Call::Charge { amount: 500 }, true).answer,
+            s.perform(7, Call::Charge { amount: 500 }, true, SimTime::ZERO)
+                .answer,
             Answer::Done
         );
-        assert_eq!(s.perform(7, Call::Confirm, true).answer, Answer::Done);
+        assert_eq!(
+            s.perform(7, Call::Confirm, true, SimTime::ZERO).answer,
+            Answer::Done
+        );
         assert_eq!(s.leftovers(), Leftovers::default());
         // Only one unit is left for the next order.
-        let next = s.perform(8, Call::Reserve { product: 0, qty: 2 }, true);
+        let next = s.perform(8, Call::Reserve { product: 0, qty: 2 }, true, SimTime::ZERO);
         assert_eq!(next.answer, Answer::OutOfStock);
         assert!(!s.holds_anything(8));
     }
@@ -280,8 +344,13 @@ mod tests {
     #[test]
     fn an_abandoned_order_leaks_its_reservation_and_its_charge() {
         let mut s = Services::new(&config(0.0, 0.0, 0.0), &[3], 1);
-        s.perform(7, Call::Reserve { product: 0, qty: 2 }, false);
-        s.perform(7, Call::Charge { amount: 500 }, false);
+        s.perform(
+            7,
+            Call::Reserve { product: 0, qty: 2 },
+            false,
+            SimTime::ZERO,
+        );
+        s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO);
         assert_eq!(
             s.leftovers(),
             Leftovers {
@@ -292,8 +361,8 @@ mod tests {
             }
         );
         // Compensating gives everything back.
-        s.perform(7, Call::Refund, false);
-        s.perform(7, Call::Release, false);
+        s.perform(7, Call::Refund, false, SimTime::ZERO);
+        s.perform(7, Call::Release, false, SimTime::ZERO);
         assert_eq!(s.leftovers(), Leftovers::default());
         assert_eq!(s.refunds, 1);
         assert!(!s.holds_anything(7));
@@ -303,9 +372,9 @@ mod tests {
     fn a_retried_charge_charges_twice_without_a_key_and_once_with_one() {
         for (keyed, double) in [(false, 1), (true, 0)] {
             let mut s = Services::new(&config(0.0, 0.0, 0.0), &[3], 1);
-            s.perform(7, Call::Charge { amount: 500 }, keyed);
-            s.perform(7, Call::Charge { amount: 500 }, keyed);
-            s.perform(7, Call::Confirm, keyed);
+            s.perform(7, Call::Charge { amount: 500 }, keyed, SimTime::ZERO);
+            s.perform(7, Call::Charge { amount: 500 }, keyed, SimTime::ZERO);
+            s.perform(7, Call::Confirm, keyed, SimTime::ZERO);
             assert_eq!(s.leftovers().double_charges, double, "keyed: {keyed}");
         }
     }
@@ -315,7 +384,8 @@ mod tests {
         let mut s = Services::new(&config(1.0, 0.0, 0.0), &[3], 1);
         for _ in 0..3 {
             assert_eq!(
-                s.perform(7, Call::Charge { amount: 500 }, false).answer,
+                s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO)
+                    .answer,
                 Answer::Declined
             );
         }
@@ -324,10 +394,16 @@ mod tests {
         let mut a = Services::new(&config(0.3, 0.0, 0.0), &[0], 9);
         let mut b = Services::new(&config(0.3, 0.0, 0.0), &[0], 9);
         let runs: Vec<Answer> = (0..200)
-            .map(|o| a.perform(o, Call::Charge { amount: 1 }, true).answer)
+            .map(|o| {
+                a.perform(o, Call::Charge { amount: 1 }, true, SimTime::ZERO)
+                    .answer
+            })
             .collect();
         let again: Vec<Answer> = (0..200)
-            .map(|o| b.perform(o, Call::Charge { amount: 1 }, true).answer)
+            .map(|o| {
+                b.perform(o, Call::Charge { amount: 1 }, true, SimTime::ZERO)
+                    .answer
+            })
             .collect();
         assert_eq!(runs, again);
         let declined = runs.iter().filter(|&&a| a == Answer::Declined).count();
@@ -337,8 +413,11 @@ mod tests {
     #[test]
     fn failed_compensations_change_nothing_and_are_counted() {
         let mut s = Services::new(&config(0.0, 0.0, 1.0), &[3], 1);
-        s.perform(7, Call::Reserve { product: 0, qty: 1 }, true);
-        assert_eq!(s.perform(7, Call::Release, true).answer, Answer::Error);
+        s.perform(7, Call::Reserve { product: 0, qty: 1 }, true, SimTime::ZERO);
+        assert_eq!(
+            s.perform(7, Call::Release, true, SimTime::ZERO).answer,
+            Answer::Error
+        );
         assert_eq!(s.compensations_failed, 1);
         assert_eq!(s.leftovers().leaked_units, 1);
     }
@@ -346,7 +425,7 @@ mod tests {
     #[test]
     fn a_lost_reply_still_takes_effect() {
         let mut s = Services::new(&config(0.0, 1.0, 0.0), &[3], 1);
-        let e = s.perform(7, Call::Charge { amount: 500 }, false);
+        let e = s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO);
         assert_eq!(
             e,
             Effect {

@@ -16,9 +16,14 @@ impl NodeId {
     pub const fn replica(i: usize) -> NodeId {
         NodeId(3 + i as u16)
     }
-    /// The replica index of this node, if it is a replica.
+    /// The replica index of this node, if it is a replica (callers know the node is not a
+    /// saga service: those come after the replicas, see [`NodeId::service`]).
     pub fn replica_index(self) -> Option<usize> {
         (self.0 >= 3).then(|| usize::from(self.0 - 3))
+    }
+    /// Saga service `k` (0 inventory, 1 payment, 2 order) of a scenario with `replicas`.
+    pub const fn service(replicas: usize, k: usize) -> NodeId {
+        NodeId(3 + replicas as u16 + k as u16)
     }
 }
 

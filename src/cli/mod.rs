@@ -40,6 +40,9 @@ Examples:
   lagsim run scenarios/flash-sale-prices.toml
   lagsim run scenarios/partition-cp-vs-ap.toml --format json
 
+  # Checkout as a saga across three services: what each compensation policy leaves behind
+  lagsim run scenarios/checkout-saga.toml
+
   # Add a fault from the command line: crash a replica for 10 s
   lagsim run scenarios/lag-monitor.toml \\
       --set 'faults=[{kind=\"crash-replica\", replica=\"replica-1\", at_s=20, duration_s=10}]'

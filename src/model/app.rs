@@ -7,7 +7,9 @@
 //! A request with no reply after `request_timeout` fails for the shopper; a late reply is dropped.
 
 use super::metrics::{AppStats, Phases, Purpose};
+use super::orchestrator::{Orchestrator, SagaOutcome, SagaRef};
 use super::recorder::{Call, Recorder};
+use super::saga;
 use super::{Answer, Ctx, Event, Op, ReqRef};
 use crate::check::history::ProcessId;
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
@@ -86,6 +88,10 @@ pub struct App {
     sessions: Slab<Session>,
     /// Records what clients saw, when a history is asked for.
     pub recorder: Option<Recorder>,
+    /// Runs the checkouts of a `saga` variant.
+    pub orchestrator: Option<Orchestrator<ShopperRef>>,
+    prices: Vec<i64>,
+    saga_policy: Option<crate::scenario::SagaPolicy>,
 }
 
 /// A user who updates their profile, is redirected, and reads it back a few times.
@@ -132,6 +138,17 @@ impl App {
             first_profile_row: config.products.len() as u32,
             sessions: Slab::default(),
             recorder: None,
+            orchestrator: match (variant.saga, &config.saga) {
+                (Some(policy), Some(saga)) => Some(Orchestrator::new(
+                    policy,
+                    saga.clone(),
+                    config.replicas.len(),
+                    seed,
+                )),
+                _ => None,
+            },
+            prices: config.products.iter().map(|p| p.price_cents).collect(),
+            saga_policy: variant.saga,
         }
     }
 
@@ -354,7 +371,53 @@ impl App {
             .expect("live shopper")
             .checkout_started = ctx.now;
         self.stats.checkouts += 1;
+        if let Some(o) = &mut self.orchestrator {
+            let shopper = self.shoppers.get(s).expect("live shopper");
+            let (product, qty) = (shopper.product, shopper.checkout.qty);
+            let amount = self.prices[product as usize] * qty;
+            o.start(ctx, s, shopper.number, product, qty, amount);
+            return;
+        }
         self.step(ctx, s, None);
+    }
+
+    pub fn saga_policy_name(&self) -> &'static str {
+        self.saga_policy.map_or("", |p| p.name())
+    }
+
+    /// A saga service answered the orchestrator.
+    pub fn on_saga_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        saga: SagaRef,
+        ticket: u32,
+        answer: saga::Answer,
+    ) {
+        let o = self.orchestrator.as_mut().expect("a saga variant");
+        if let Some((s, outcome)) = o.on_reply(ctx, saga, ticket, answer) {
+            self.saga_finished(ctx, s, outcome);
+        }
+    }
+
+    pub fn on_saga_timeout(&mut self, ctx: &mut Ctx, saga: SagaRef, ticket: u32) {
+        let o = self.orchestrator.as_mut().expect("a saga variant");
+        if let Some((s, outcome)) = o.on_timeout(ctx, saga, ticket) {
+            self.saga_finished(ctx, s, outcome);
+        }
+    }
+
+    pub fn on_saga_retry(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        let o = self.orchestrator.as_mut().expect("a saga variant");
+        o.on_retry(ctx, saga);
+    }
+
+    fn saga_finished(&mut self, ctx: &mut Ctx, s: ShopperRef, outcome: SagaOutcome) {
+        let outcome = match outcome {
+            SagaOutcome::Confirmed => Outcome::Confirmed,
+            SagaOutcome::OutOfStock => Outcome::OutOfStock,
+            SagaOutcome::Failed => Outcome::Failed(FailReason::Aborted),
+        };
+        self.finish_checkout(ctx, s, outcome);
     }
 
     /// An optimistic retry's backoff is over.
@@ -449,31 +512,36 @@ impl App {
                         super::Body::Request { req: None, op },
                     );
                 }
-                let shopper = self.shoppers.remove(s).expect("live shopper");
+                self.finish_checkout(ctx, s, outcome);
+            }
+        }
+    }
+
+    /// The shopper learns how its checkout ended, and leaves.
+    fn finish_checkout(&mut self, ctx: &mut Ctx, s: ShopperRef, outcome: Outcome) {
+        let shopper = self.shoppers.remove(s).expect("live shopper");
+        self.stats
+            .checkout_latency_us
+            .record(ctx.now.since(shopper.checkout_started));
+        let qty = shopper.checkout.qty;
+        let product = shopper.product as usize;
+        match outcome {
+            Outcome::Confirmed => {
+                self.stats.confirmed += 1;
+                self.stats.phases[self.phases.index(ctx.now)].confirmed += 1;
+                self.stats.units_sold[product] += qty;
                 self.stats
-                    .checkout_latency_us
-                    .record(ctx.now.since(shopper.checkout_started));
-                let qty = shopper.checkout.qty;
-                let product = shopper.product as usize;
-                match outcome {
-                    Outcome::Confirmed => {
-                        self.stats.confirmed += 1;
-                        self.stats.phases[self.phases.index(ctx.now)].confirmed += 1;
-                        self.stats.units_sold[product] += qty;
-                        self.stats
-                            .price_checks
-                            .push((product as u32, shopper.shown_price));
-                    }
-                    Outcome::OutOfStock => self.stats.rejected_out_of_stock += 1,
-                    Outcome::Failed(reason) => {
-                        self.stats.failed += 1;
-                        self.stats.phases[self.phases.index(ctx.now)].failed += 1;
-                        match reason {
-                            FailReason::Timeout => self.stats.failed_timeout += 1,
-                            FailReason::Aborted => self.stats.failed_aborted += 1,
-                            FailReason::RetriesExhausted => self.stats.failed_retries += 1,
-                        }
-                    }
+                    .price_checks
+                    .push((product as u32, shopper.shown_price));
+            }
+            Outcome::OutOfStock => self.stats.rejected_out_of_stock += 1,
+            Outcome::Failed(reason) => {
+                self.stats.failed += 1;
+                self.stats.phases[self.phases.index(ctx.now)].failed += 1;
+                match reason {
+                    FailReason::Timeout => self.stats.failed_timeout += 1,
+                    FailReason::Aborted => self.stats.failed_aborted += 1,
+                    FailReason::RetriesExhausted => self.stats.failed_retries += 1,
                 }
             }
         }

@@ -244,6 +244,39 @@ pub struct Metrics {
     pub sync_fallbacks: u64,
     pub phases: Vec<PhaseMetrics>,
     pub replicas: Vec<ReplicaMetrics>,
+    /// The saga figures, for a variant with `checkout = "saga"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saga: Option<SagaMetrics>,
+}
+
+/// What a saga checkout left behind (docs/design/sagas.md).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SagaMetrics {
+    pub policy: &'static str,
+    pub sagas_started: u64,
+    /// The order was confirmed.
+    pub sagas_completed: u64,
+    /// The reservation was refused: nothing was held.
+    pub sagas_out_of_stock: u64,
+    /// The forward path failed, and at the end the order holds neither stock nor money.
+    pub sagas_compensated: u64,
+    /// At the end, neither confirmed nor holding nothing (or still running).
+    pub sagas_stuck: u64,
+    pub leaked_reservations: u64,
+    pub leaked_units: i64,
+    pub charged_without_order: u64,
+    pub double_charges: u64,
+    pub refunds: u64,
+    pub compensations_failed: u64,
+    pub compensations_abandoned: u64,
+    pub step_timeouts: u64,
+    pub service_requests: u64,
+    pub replies_lost: u64,
+    pub inconsistency_window_ms_p50: f64,
+    pub inconsistency_window_ms_p99: f64,
+    pub inconsistency_window_ms_max: f64,
+    /// Orders still inconsistent at the end of the run (their window runs to the end).
+    pub inconsistent_at_end: u64,
 }
 
 /// Microseconds to milliseconds, rounded to 3 decimals so JSON stays short and stable.
@@ -416,7 +449,41 @@ impl super::Model {
             sync_fallbacks: self.primary.sync_fallbacks,
             phases,
             replicas,
+            saga: self.saga_metrics(end),
         }
+    }
+
+    fn saga_metrics(&mut self, end: SimTime) -> Option<SagaMetrics> {
+        let o = self.app.orchestrator.as_ref()?;
+        let services = self.services.as_mut()?;
+        let open = services.state.close_windows(end);
+        let s = &services.state;
+        let left = s.leftovers();
+        let st = &self.app.stats;
+        let stuck = s.stuck_orders() + o.in_flight() as u64;
+        let w = &s.windows_us;
+        Some(SagaMetrics {
+            policy: self.app.saga_policy_name(),
+            sagas_started: o.started,
+            sagas_completed: st.confirmed,
+            sagas_out_of_stock: st.rejected_out_of_stock,
+            sagas_compensated: st.failed.saturating_sub(stuck),
+            sagas_stuck: stuck,
+            leaked_reservations: left.leaked_reservations,
+            leaked_units: left.leaked_units,
+            charged_without_order: left.charged_without_order,
+            double_charges: left.double_charges,
+            refunds: s.refunds,
+            compensations_failed: s.compensations_failed,
+            compensations_abandoned: o.compensations_abandoned,
+            step_timeouts: o.step_timeouts,
+            service_requests: services.requests,
+            replies_lost: services.replies_lost,
+            inconsistency_window_ms_p50: ms(w.quantile(0.5) as f64),
+            inconsistency_window_ms_p99: ms(w.quantile(0.99) as f64),
+            inconsistency_window_ms_max: ms(w.max() as f64),
+            inconsistent_at_end: open,
+        })
     }
 }
 

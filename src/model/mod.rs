@@ -13,9 +13,12 @@ mod cache;
 pub mod metrics;
 mod monitor;
 mod network;
+mod orchestrator;
 mod primary;
 mod recorder;
 mod replica;
+mod saga;
+mod services;
 mod trace;
 mod traffic;
 
@@ -31,10 +34,12 @@ use cache::Cache;
 use metrics::{Metrics, Phases, StaleCounts};
 use monitor::{AlertChange, Monitor};
 use network::{Fate, Network};
+use orchestrator::SagaRef;
 use primary::{Invalidation, Job, Primary};
 use recorder::Recorder;
 pub use replica::RowView;
 use replica::{Done, Replica, Task};
+use services::ServiceNodes;
 use traffic::Arrivals;
 
 pub use metrics::Purpose;
@@ -233,6 +238,20 @@ pub enum Body {
     Ack {
         lsn: u64,
     },
+    /// The saga orchestrator asks a service to perform `call` for `order`; `keyed`: the order id
+    /// is the request's idempotency key.
+    SagaRequest {
+        saga: SagaRef,
+        ticket: u32,
+        order: u64,
+        call: saga::Call,
+        keyed: bool,
+    },
+    SagaReply {
+        saga: SagaRef,
+        ticket: u32,
+        answer: saga::Answer,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -282,6 +301,15 @@ pub enum Event {
     AckTimeout {
         lsn: u64,
     },
+    /// A saga request got no reply in time (ignored if `ticket` is no longer current).
+    SagaTimeout {
+        saga: SagaRef,
+        ticket: u32,
+    },
+    /// A saga's retry backoff is over.
+    SagaRetry(SagaRef),
+    /// A saga service finished a request (a job of [`ServiceNodes`]).
+    ServiceDone(Key),
     /// The lag monitor raised (or cleared) its alert; `lag_us` is the worst reported lag.
     LagAlert {
         raised: bool,
@@ -385,6 +413,8 @@ pub struct Model {
     faults_end: SimTime,
     outbox: Vec<Outgoing>,
     healed: Vec<(SimTime, Message)>,
+    /// The saga services, in scenarios with `[saga]`.
+    services: Option<ServiceNodes>,
 }
 
 impl Model {
@@ -442,7 +472,15 @@ impl Model {
         let bg = &config.background;
         let end = config.traffic_end;
         Self {
-            network: Network::new(&config.network, 3 + n_replicas, seed),
+            network: Network::new(
+                &config.network,
+                3 + n_replicas + if config.saga.is_some() { 3 } else { 0 },
+                seed,
+            ),
+            services: config.saga.as_ref().map(|saga| {
+                let units: Vec<i64> = config.products.iter().map(|p| p.stock).collect();
+                ServiceNodes::new(saga, &units, n_replicas, seed)
+            }),
             shopper_arrivals: Arrivals::new(&config.traffic, 0.0, 1.0, end, stream("arrivals", 0)),
             shoppers_arrived: 0,
             session_arrivals: Arrivals::new(
@@ -657,6 +695,28 @@ impl Model {
                 self.cache.invalidate(ctx.now, row);
                 self.track_cache(row, ctx.now);
             }
+            (
+                NodeId::APP,
+                Body::SagaReply {
+                    saga,
+                    ticket,
+                    answer,
+                },
+            ) => self.app.on_saga_reply(ctx, saga, ticket, answer),
+            (
+                node,
+                Body::SagaRequest {
+                    saga,
+                    ticket,
+                    order,
+                    call,
+                    keyed,
+                },
+            ) => {
+                let services = self.services.as_mut().expect("a scenario with [saga]");
+                debug_assert!(services.owns(node));
+                services.receive(ctx, saga, ticket, order, call, keyed);
+            }
             (NodeId::CACHE, Body::FlushProducts) => {
                 self.cache.clear(ctx.now);
                 self.cache.invalidations += 1;
@@ -836,6 +896,13 @@ impl World for Model {
             }
             Event::MonitorSample => self.sample_lag(&mut ctx),
             Event::AckTimeout { lsn } => self.primary.ack_timeout(&mut ctx, lsn),
+            Event::SagaTimeout { saga, ticket } => self.app.on_saga_timeout(&mut ctx, saga, ticket),
+            Event::SagaRetry(saga) => self.app.on_saga_retry(&mut ctx, saga),
+            Event::ServiceDone(job) => self
+                .services
+                .as_mut()
+                .expect("a scenario with [saga]")
+                .done(&mut ctx, job),
             Event::LagAlert { .. } => {}
             Event::ShopperWakes(s) => self.app.wake(&mut ctx, s),
             Event::RetryCheckout(s) => self.app.retry(&mut ctx, s),

@@ -101,6 +101,28 @@ impl Traced for Event {
                         sink.str("op", "ack");
                         sink.u64("lsn", lsn);
                     }
+                    Body::SagaRequest {
+                        saga,
+                        ticket,
+                        order,
+                        call,
+                        keyed,
+                    } => {
+                        sink.str("op", call.name());
+                        key(sink, "saga", saga);
+                        sink.u64("ticket", u64::from(ticket));
+                        sink.u64("order", order);
+                        sink.u64("keyed", u64::from(keyed));
+                    }
+                    Body::SagaReply {
+                        saga,
+                        ticket,
+                        answer,
+                    } => {
+                        sink.str("answer", answer.name());
+                        key(sink, "saga", saga);
+                        sink.u64("ticket", u64::from(ticket));
+                    }
                 }
             }
             Event::PrimaryDone(job) => {
@@ -167,6 +189,19 @@ impl Traced for Event {
             Event::AckTimeout { lsn } => {
                 sink.begin(t, seq, "ack-timeout");
                 sink.u64("lsn", lsn);
+            }
+            Event::SagaTimeout { saga, ticket } => {
+                sink.begin(t, seq, "saga-timeout");
+                key(sink, "saga", saga);
+                sink.u64("ticket", u64::from(ticket));
+            }
+            Event::SagaRetry(saga) => {
+                sink.begin(t, seq, "saga-retry");
+                key(sink, "saga", saga);
+            }
+            Event::ServiceDone(job) => {
+                sink.begin(t, seq, "service-done");
+                key(sink, "job", job);
             }
             Event::LagAlert { raised, lag_us } => {
                 sink.begin(

@@ -3,7 +3,7 @@
 
 use super::json::RunReport;
 use crate::check::Status;
-use crate::model::metrics::Metrics;
+use crate::model::metrics::{Metrics, SagaMetrics};
 
 type Row = (&'static str, fn(&Metrics) -> String);
 
@@ -80,7 +80,31 @@ const ROWS: &[Row] = &[
     ("profile read latency p99 (ms)", |m| {
         fixed(m.profile_read_ms_p99, 1)
     }),
+    ("sagas completed", |m| saga(m, |s| int(s.sagas_completed))),
+    ("sagas compensated", |m| {
+        saga(m, |s| int(s.sagas_compensated))
+    }),
+    ("SAGAS STUCK", |m| saga(m, |s| int(s.sagas_stuck))),
+    ("leaked reservations (units)", |m| {
+        saga(m, |s| int(s.leaked_units))
+    }),
+    ("charged without an order", |m| {
+        saga(m, |s| int(s.charged_without_order))
+    }),
+    ("double charges", |m| saga(m, |s| int(s.double_charges))),
+    ("refunds", |m| saga(m, |s| int(s.refunds))),
+    ("inconsistency window p99 (s)", |m| {
+        saga(m, |s| fixed(s.inconsistency_window_ms_p99 / 1e3, 3))
+    }),
+    ("inconsistency window max (s)", |m| {
+        saga(m, |s| fixed(s.inconsistency_window_ms_max / 1e3, 3))
+    }),
 ];
+
+/// A saga figure, or 0 for a variant without sagas.
+fn saga(m: &Metrics, f: impl Fn(&SagaMetrics) -> String) -> String {
+    m.saga.as_ref().map_or_else(|| "0".to_string(), f)
+}
 
 /// Rows shown even when every variant has 0 there: a zero in them is the point.
 const ALWAYS: &[&str] = &[

@@ -53,6 +53,7 @@ const TOP_KEYS: &[&str] = &[
     "price_changes",
     "variants",
     "require",
+    "saga",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
 const SHARED_KEYS: &[&str] = &["name", "description", "seed", "variants", "require"];
@@ -120,11 +121,13 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
         };
         check_replica_needs(&spec, &config)?;
         check_monitor_needs(&spec, &config)?;
+        check_saga_needs(&spec, &config)?;
         variants.push(Variant {
             name: spec.name,
             checkout: spec.checkout,
             page: spec.page,
             profile_reads: spec.profile_reads,
+            saga: spec.saga,
             config,
         });
     }
@@ -390,6 +393,11 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let replicas_n = replicas.len();
     let mut node_names = vec!["app", "primary", "cache"];
     node_names.extend(replicas.iter().map(|r| r.name.as_str()));
+    let saga = read_saga(root)?;
+    if saga.is_some() {
+        // After the replicas, so that scenarios without services keep every node id.
+        node_names.extend(SAGA_SERVICES);
+    }
     let network = read_network(root, &node_names)?;
     let primary = read_primary(root)?;
     let cache = read_cache(root)?;
@@ -426,7 +434,66 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         replication: read_replication(root, replicas_n)?,
         profiles: read_profiles(root, replicas_n)?,
         price_changes,
+        saga,
     })
+}
+
+/// The saga services' node names, in node-id order after the replicas.
+const SAGA_SERVICES: [&str; 3] = ["inventory", "payment", "order"];
+
+/// `[saga]` and its three service tables.
+fn read_saga(root: &Tab<'_, '_>) -> R<Option<Saga>> {
+    if !root.has("saga") {
+        return Ok(None);
+    }
+    let t = section(
+        root,
+        "saga",
+        &[
+            "step_timeout_ms",
+            "max_attempts",
+            "retry_backoff",
+            "compensation_backoff",
+            "compensation_failure_probability",
+            "decline_probability",
+            "inventory",
+            "payment",
+            "order",
+        ],
+    )?;
+    let probability = |t: &Tab<'_, '_>, key: &str| -> R<f64> {
+        Ok(opt(t, key, |v| v.number(Interval::closed(0.0, 1.0)))?.unwrap_or(0.0))
+    };
+    let service = |name: &str| -> R<SagaService> {
+        let s = section(
+            &t,
+            name,
+            &[
+                "service_time",
+                "workers",
+                "failure_probability",
+                "lost_reply_probability",
+            ],
+        )?;
+        Ok(SagaService {
+            service_time: dist_or(&s, "service_time", Dist::Constant { us: 2_000 })?,
+            workers: opt(&s, "workers", |v| v.u32(1, MAX_WORKERS))?.unwrap_or(8),
+            failure_probability: probability(&s, "failure_probability")?,
+            lost_reply_probability: probability(&s, "lost_reply_probability")?,
+        })
+    };
+    Ok(Some(Saga {
+        inventory: service("inventory")?,
+        payment: service("payment")?,
+        order: service("order")?,
+        step_timeout_us: opt(&t, "step_timeout_ms", |v| positive_ms(v, MAX_TIMEOUT_MS))?
+            .unwrap_or(500_000),
+        max_attempts: opt(&t, "max_attempts", |v| v.u32(1, 1000))?.unwrap_or(3),
+        retry_backoff: dist_or(&t, "retry_backoff", Dist::Constant { us: 50_000 })?,
+        compensation_backoff: dist_or(&t, "compensation_backoff", Dist::Constant { us: 200_000 })?,
+        compensation_failure_probability: probability(&t, "compensation_failure_probability")?,
+        decline_probability: probability(&t, "decline_probability")?,
+    }))
 }
 
 fn read_price_changes(
@@ -962,7 +1029,7 @@ fn read_faults(
     let Some(v) = root.get("faults") else {
         return Ok(Vec::new());
     };
-    let replica_names = &names[names.len() - replicas..];
+    let replica_names = &names[3..3 + replicas];
     let mut faults = Vec::new();
     let items = v.array("an array of tables ([[faults]])")?;
     if items.len() > MAX_SCHEDULED {
@@ -1069,6 +1136,7 @@ struct VariantSpec<'a, 'i> {
     checkout: CheckoutKind,
     page: ReadSource,
     profile_reads: ProfileReads,
+    saga: Option<SagaPolicy>,
     table: Tab<'a, 'i>,
     /// The `set` overrides, in the order they appear.
     edits: Vec<(SetPath, Spanned<DeValue<'i>>)>,
@@ -1084,7 +1152,7 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
     for item in &items {
         let t = item.table(
             "a table ([[variants]])",
-            &["name", "checkout", "page", "profile_reads", "set"],
+            &["name", "checkout", "page", "profile_reads", "saga", "set"],
         )?;
         let nv = t.req("name")?;
         let name = nv.name()?;
@@ -1097,6 +1165,29 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
         let page = opt(&t, "page", |v| v.one_of(ReadSource::ALL))?.unwrap_or(ReadSource::Cache);
         let profile_reads = opt(&t, "profile_reads", |v| v.one_of(ProfileReads::ALL))?
             .unwrap_or(ProfileReads::Replica);
+        let saga = opt(&t, "saga", |v| v.one_of(SagaPolicy::ALL))?;
+        match (checkout, saga, t.get("saga")) {
+            (CheckoutKind::Saga, None, _) => {
+                return Err(t.req("checkout")?.issue(format!(
+                    "checkout `saga` needs the variant's `saga` policy: {}",
+                    list_or(&SagaPolicy::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+                )));
+            }
+            (_, Some(SagaPolicy::TwoPhaseCommit), Some(sv)) => {
+                return Err(sv.issue(
+                    "`two-phase-commit` is designed (docs/design/sagas.md) but not simulated yet; \
+                     allowed today: `no-compensation`, `best-effort` or `reliable`",
+                ));
+            }
+            (c, Some(_), Some(sv)) if c != CheckoutKind::Saga => {
+                return Err(sv.issue(format!(
+                    "`saga` chooses the policy of checkout `saga`; this variant's checkout is \
+                     `{}`",
+                    c.name()
+                )));
+            }
+            _ => {}
+        }
         let mut edits = Vec::new();
         if let Some(sv) = t.get("set") {
             let st = sv.any_table("a table of \"path\" = value overrides")?;
@@ -1127,11 +1218,26 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
             checkout,
             page,
             profile_reads,
+            saga,
             table: t,
             edits,
         });
     }
     Ok(specs)
+}
+
+/// A saga checkout spans the services of a `[saga]` section.
+fn check_saga_needs(spec: &VariantSpec<'_, '_>, config: &Config) -> R<()> {
+    if spec.checkout != CheckoutKind::Saga || config.saga.is_some() {
+        return Ok(());
+    }
+    let v = spec.table.req("checkout")?;
+    Err(Issue::new(
+        v.span,
+        v.path,
+        "checkout `saga` spans an inventory, a payment and an order service, but the scenario \
+         has no [saga] section: add one (every key has a default; see docs/design/sagas.md)",
+    ))
 }
 
 /// A lag-aware variant routes by the lag monitor's alerts, so it needs a `[monitor]`.

@@ -440,7 +440,7 @@ fn unknown_key_lists_the_allowed_ones() {
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
          `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
-         `price_changes`, `variants` and `require`"
+         `price_changes`, `variants`, `require` and `saga`"
     );
 }
 
@@ -647,11 +647,11 @@ fn traffic_profile_starts_at_zero_and_increases() {
 }
 
 #[test]
-fn unknown_checkout_lists_the_six() {
+fn unknown_checkout_lists_every_strategy() {
     assert_eq!(
         err(&MINIMAL.replace("\"optimistic\"", "\"optimist\""), &[]).to_string(),
         "t.toml:16:12: variants[0].checkout: expected one of `replica-read`, `cache-read`, `primary-read`, \
-         `pessimistic-lock`, `optimistic`, `conditional-decrement` or `lag-aware`, found the string \"optimist\""
+         `pessimistic-lock`, `optimistic`, `conditional-decrement`, `lag-aware` or `saga`, found the string \"optimist\""
     );
 }
 
@@ -1137,4 +1137,88 @@ fn bad_requirements_say_what_is_allowed() {
     )
     .to_string();
     assert!(e.contains("cannot change `require`"), "{e}");
+}
+
+const SAGA_VARIANT: &str =
+    "[[variants]]\nname = \"reliable\"\ncheckout = \"saga\"\nsaga = \"reliable\"\n";
+
+#[test]
+fn a_saga_section_takes_defaults_and_overrides() {
+    let text = format!(
+        "{MINIMAL}[saga]\nstep_timeout_ms = 250\nmax_attempts = 5\ndecline_probability = 0.05\n\
+         compensation_failure_probability = 0.2\n\
+         [saga.payment]\nworkers = 2\nlost_reply_probability = 0.01\n\
+         service_time = {{ dist = \"constant\", ms = 3 }}\n{SAGA_VARIANT}"
+    );
+    let s = ok(&text, &[]);
+    let v = &s.variants[1];
+    assert_eq!(
+        (v.checkout, v.saga),
+        (CheckoutKind::Saga, Some(SagaPolicy::Reliable))
+    );
+    assert_eq!(s.variants[0].saga, None);
+    let saga = v.config.saga.as_ref().expect("a [saga] section");
+    assert_eq!((saga.step_timeout_us, saga.max_attempts), (250_000, 5));
+    assert_eq!(
+        (
+            saga.decline_probability,
+            saga.compensation_failure_probability
+        ),
+        (0.05, 0.2)
+    );
+    assert_eq!(
+        saga.payment,
+        SagaService {
+            service_time: Dist::Constant { us: 3_000 },
+            workers: 2,
+            failure_probability: 0.0,
+            lost_reply_probability: 0.01,
+        }
+    );
+    // Untouched services take every default.
+    assert_eq!(saga.order.workers, 8);
+    assert_eq!(saga.inventory.service_time, Dist::Constant { us: 2_000 });
+    assert!(ok(MINIMAL, &[]).variants[0].config.saga.is_none());
+}
+
+#[test]
+fn saga_mistakes_say_what_is_needed() {
+    let cases = [
+        (
+            format!("{MINIMAL}{SAGA_VARIANT}"),
+            "checkout `saga` spans an inventory, a payment and an order service, but the scenario has no [saga] section",
+        ),
+        (
+            format!("{MINIMAL}[saga]\n[[variants]]\nname = \"s\"\ncheckout = \"saga\"\n"),
+            "checkout `saga` needs the variant's `saga` policy: `no-compensation`, `best-effort`, `reliable` or `two-phase-commit`",
+        ),
+        (
+            format!(
+                "{MINIMAL}[saga]\n[[variants]]\nname = \"s\"\ncheckout = \"optimistic\"\nsaga = \"reliable\"\n"
+            ),
+            "`saga` chooses the policy of checkout `saga`; this variant's checkout is `optimistic`",
+        ),
+        (
+            format!(
+                "{MINIMAL}[saga]\n[[variants]]\nname = \"s\"\ncheckout = \"saga\"\nsaga = \"eventual\"\n"
+            ),
+            "expected one of `no-compensation`, `best-effort`, `reliable` or `two-phase-commit`",
+        ),
+        (
+            format!("{MINIMAL}[saga]\ndecline_probability = 1.5\n{SAGA_VARIANT}"),
+            "saga.decline_probability",
+        ),
+        (
+            format!("{MINIMAL}[saga.payment]\nworkers = 0\n{SAGA_VARIANT}"),
+            "saga.payment.workers",
+        ),
+        (
+            format!("{MINIMAL}[saga.shipping]\n{SAGA_VARIANT}"),
+            "unknown key `shipping`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = err(&text, &[]).to_string();
+        assert!(e.contains(expected), "{e}\nshould contain\n{expected}");
+    }
 }

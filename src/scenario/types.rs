@@ -16,9 +16,14 @@ impl NodeId {
     pub const fn replica(i: usize) -> NodeId {
         NodeId(3 + i as u16)
     }
-    /// The replica index of this node, if it is a replica.
+    /// The replica index of this node, if it is a replica (callers know the node is not a
+    /// saga service: those come after the replicas, see [`NodeId::service`]).
     pub fn replica_index(self) -> Option<usize> {
         (self.0 >= 3).then(|| usize::from(self.0 - 3))
+    }
+    /// Saga service `k` (0 inventory, 1 payment, 2 order) of a scenario with `replicas`.
+    pub const fn service(replicas: usize, k: usize) -> NodeId {
+        NodeId(3 + replicas as u16 + k as u16)
     }
 }
 
@@ -60,6 +65,8 @@ pub struct Variant {
     pub page: ReadSource,
     /// How profile reads are routed (only matters with `[profiles]`).
     pub profile_reads: ProfileReads,
+    /// With `checkout = "saga"`: what the saga does when a step fails.
+    pub saga: Option<SagaPolicy>,
     pub config: Config,
 }
 
@@ -127,6 +134,25 @@ spelled_enum! {
         Optimistic = "optimistic",
         ConditionalDecrement = "conditional-decrement",
         LagAware = "lag-aware",
+        /// Reserve stock, charge the card, confirm the order: three services, one saga
+        /// (`[saga]`); the variant's `saga` key chooses the policy.
+        Saga = "saga",
+    }
+}
+
+spelled_enum! {
+    /// How a saga checkout handles a step that failed (docs/design/sagas.md).
+    pub enum SagaPolicy {
+        /// Nothing is undone: what teams ship first.
+        NoCompensation = "no-compensation",
+        /// Each compensation is tried once; its failure is swallowed (the article's code).
+        BestEffort = "best-effort",
+        /// Compensations retried until they succeed; every step idempotent by the order id; a
+        /// durable saga log, resumed after an orchestrator crash.
+        Reliable = "reliable",
+        /// Prepare on all three services, then commit or abort: atomic, but prepared
+        /// participants hold their locks while the coordinator decides.
+        TwoPhaseCommit = "two-phase-commit",
     }
 }
 
@@ -181,6 +207,38 @@ pub struct Config {
     pub replication: Replication,
     pub profiles: Profiles,
     pub price_changes: Vec<PriceChange>,
+    /// `[saga]`: the services a saga checkout spans; `None` without the section.
+    pub saga: Option<Saga>,
+}
+
+/// `[saga]`: checkout as a saga across an inventory, a payment and an order service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saga {
+    pub inventory: SagaService,
+    pub payment: SagaService,
+    pub order: SagaService,
+    /// The orchestrator gives up waiting for a step's reply after this long.
+    pub step_timeout_us: u64,
+    /// Attempts of a forward step before it counts as failed (at least 1).
+    pub max_attempts: u32,
+    pub retry_backoff: Dist,
+    /// Between attempts of a compensation (`reliable`).
+    pub compensation_backoff: Dist,
+    /// A compensation attempt (release, refund) fails without effect.
+    pub compensation_failure_probability: f64,
+    /// An order's card is declined (every attempt of that order).
+    pub decline_probability: f64,
+}
+
+/// One service of a saga: a pool of workers with a FIFO queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SagaService {
+    pub service_time: Dist,
+    pub workers: u32,
+    /// A request answers an error and has no effect.
+    pub failure_probability: f64,
+    /// A request takes effect but its reply is lost.
+    pub lost_reply_probability: f64,
 }
 
 /// Users who update their profile and then read it back (read-your-writes).

@@ -26,5 +26,7 @@ mod properties;
 mod read_your_writes;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.
 mod replica_mm1;
+/// Checkout as a saga: what each compensation policy leaves behind.
+mod sagas;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.
 mod scenario_errors;

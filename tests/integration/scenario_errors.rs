@@ -65,7 +65,7 @@ fn unknown_node_in_a_link_lists_the_known_nodes() {
 }
 
 #[test]
-fn unknown_strategy_lists_the_seven() {
+fn unknown_strategy_lists_every_strategy() {
     let p = edited(
         "strategy.toml",
         r#"checkout = "optimistic""#,
@@ -74,7 +74,7 @@ fn unknown_strategy_lists_the_seven() {
     rejects(
         p,
         "12: variants[4].checkout: expected one of `replica-read`, `cache-read`, `primary-read`, \
-         `pessimistic-lock`, `optimistic`, `conditional-decrement` or `lag-aware`, found the string \"optimistc\"",
+         `pessimistic-lock`, `optimistic`, `conditional-decrement`, `lag-aware` or `saga`, found the string \"optimistc\"",
     );
 }
 

@@ -1,0 +1,284 @@
+//! The saga orchestrator, in the app tier: reserve stock, charge the card, confirm the order,
+//! and, when a step fails, what the variant's policy does about it (docs/design/sagas.md).
+//!
+//! It owns the sagas in flight and their state machines; it sends requests to the services over
+//! the network (so they pay its latency and suffer its partitions) and arms a timeout per
+//! request. It never touches the services' state: it learns only what their replies say, and a
+//! lost reply looks exactly like a slow one.
+
+use super::saga::{Answer, Call};
+use super::{Body, Ctx, Event};
+use crate::engine::{Key, SimRng, Slab, StreamId};
+use crate::scenario::{NodeId, Saga as SagaConfig, SagaPolicy};
+
+pub type SagaRef = Key;
+
+/// How a saga's forward path ended, for its shopper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SagaOutcome {
+    Confirmed,
+    /// Nothing to sell: the reservation was refused.
+    OutOfStock,
+    /// A step failed (declined, an error, or no reply after every attempt).
+    Failed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Forward(Call),
+    Compensating(Call),
+}
+
+#[derive(Clone, Debug)]
+struct Run<S> {
+    shopper: S,
+    order: u64,
+    amount: i64,
+    stage: Stage,
+    /// Attempts of the current call so far.
+    attempts: u32,
+    /// The current request's ticket: replies and timeouts of older requests are ignored.
+    ticket: u32,
+    reserved: bool,
+    charged: bool,
+    /// Compensations still to run, next last.
+    todo: Vec<Call>,
+}
+
+/// Compensation attempts before `reliable` gives up on one (the run must end).
+const MAX_COMPENSATION_ATTEMPTS: u32 = 1000;
+
+pub struct Orchestrator<S> {
+    policy: SagaPolicy,
+    config: SagaConfig,
+    replicas: usize,
+    sagas: Slab<Run<S>>,
+    rng: SimRng,
+    pub started: u64,
+    pub step_timeouts: u64,
+    pub compensations_abandoned: u64,
+}
+
+impl<S: Copy> Orchestrator<S> {
+    pub fn new(policy: SagaPolicy, config: SagaConfig, replicas: usize, seed: u64) -> Self {
+        Self {
+            policy,
+            config,
+            replicas,
+            sagas: Slab::default(),
+            rng: SimRng::stream(seed, StreamId::new("saga-orchestrator", 0)),
+            started: 0,
+            step_timeouts: 0,
+            compensations_abandoned: 0,
+        }
+    }
+
+    fn keyed(&self) -> bool {
+        matches!(
+            self.policy,
+            SagaPolicy::Reliable | SagaPolicy::TwoPhaseCommit
+        )
+    }
+
+    /// Starts the saga of an order.
+    pub fn start(
+        &mut self,
+        ctx: &mut Ctx,
+        shopper: S,
+        order: u64,
+        product: u32,
+        qty: i64,
+        amount: i64,
+    ) {
+        self.started += 1;
+        let first = Call::Reserve { product, qty };
+        let saga = self.sagas.insert(Run {
+            shopper,
+            order,
+            amount,
+            stage: Stage::Forward(first),
+            attempts: 0,
+            ticket: 0,
+            reserved: false,
+            charged: false,
+            todo: Vec::new(),
+        });
+        self.send(ctx, saga);
+    }
+
+    /// Sends the saga's current call (again, on a retry).
+    fn send(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        let keyed = self.keyed();
+        let timeout = self.config.step_timeout_us;
+        let replicas = self.replicas;
+        let run = self.sagas.get_mut(saga).expect("live saga");
+        run.attempts += 1;
+        run.ticket = run.ticket.wrapping_add(1);
+        let call = match run.stage {
+            Stage::Forward(c) | Stage::Compensating(c) => c,
+        };
+        let to = NodeId::service(replicas, call.service() as usize);
+        ctx.send(
+            NodeId::APP,
+            to,
+            Body::SagaRequest {
+                saga,
+                ticket: run.ticket,
+                order: run.order,
+                call,
+                keyed,
+            },
+        );
+        ctx.fx.after(
+            timeout,
+            Event::SagaTimeout {
+                saga,
+                ticket: run.ticket,
+            },
+        );
+    }
+
+    /// A service answered; `Some` when the saga's shopper learns the outcome of its order.
+    pub fn on_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        saga: SagaRef,
+        ticket: u32,
+        answer: Answer,
+    ) -> Option<(S, SagaOutcome)> {
+        let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
+        // A later timeout of this request must find a newer ticket.
+        run.ticket = run.ticket.wrapping_add(1);
+        match (run.stage, answer) {
+            (Stage::Forward(Call::Reserve { .. }), Answer::Done) => {
+                run.reserved = true;
+                let amount = run.amount;
+                self.next(ctx, saga, Stage::Forward(Call::Charge { amount }));
+                None
+            }
+            (Stage::Forward(Call::Reserve { .. }), Answer::OutOfStock) => {
+                let shopper = run.shopper;
+                self.sagas.remove(saga);
+                Some((shopper, SagaOutcome::OutOfStock))
+            }
+            (Stage::Forward(Call::Charge { .. }), Answer::Done) => {
+                run.charged = true;
+                self.next(ctx, saga, Stage::Forward(Call::Confirm));
+                None
+            }
+            (Stage::Forward(Call::Confirm), Answer::Done) => {
+                let shopper = run.shopper;
+                self.sagas.remove(saga);
+                Some((shopper, SagaOutcome::Confirmed))
+            }
+            // Declined, an error: nothing happened at this step.
+            (Stage::Forward(_), _) => Some(self.forward_failed(ctx, saga, false)),
+            (Stage::Compensating(_), Answer::Done) => {
+                self.compensate_next(ctx, saga);
+                None
+            }
+            (Stage::Compensating(_), _) => {
+                self.compensation_failed(ctx, saga);
+                None
+            }
+        }
+    }
+
+    /// A request got no reply in time.
+    pub fn on_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        saga: SagaRef,
+        ticket: u32,
+    ) -> Option<(S, SagaOutcome)> {
+        let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
+        run.ticket = run.ticket.wrapping_add(1);
+        self.step_timeouts += 1;
+        match run.stage {
+            Stage::Forward(_) if run.attempts < self.config.max_attempts => {
+                let backoff = self.config.retry_backoff.sample(&mut self.rng);
+                ctx.fx.after(backoff, Event::SagaRetry(saga));
+                None
+            }
+            // The step may have happened: its reply may be the one that was lost.
+            Stage::Forward(_) => Some(self.forward_failed(ctx, saga, true)),
+            Stage::Compensating(_) => {
+                self.compensation_failed(ctx, saga);
+                None
+            }
+        }
+    }
+
+    /// A retry's backoff is over: send the current call again.
+    pub fn on_retry(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        if self.sagas.get(saga).is_some() {
+            self.send(ctx, saga);
+        }
+    }
+
+    fn next(&mut self, ctx: &mut Ctx, saga: SagaRef, stage: Stage) {
+        let run = self.sagas.get_mut(saga).expect("live saga");
+        run.stage = stage;
+        run.attempts = 0;
+        self.send(ctx, saga);
+    }
+
+    /// The forward path failed at the current step (which may have happened, if `maybe`).
+    fn forward_failed(&mut self, ctx: &mut Ctx, saga: SagaRef, maybe: bool) -> (S, SagaOutcome) {
+        let policy = self.policy;
+        let run = self.sagas.get_mut(saga).expect("live saga");
+        let shopper = run.shopper;
+        let (mut reserved, mut charged) = (run.reserved, run.charged);
+        if maybe && policy == SagaPolicy::Reliable {
+            // Only the reliable policy knows a timeout is not a "no": its compensations are
+            // idempotent, so undoing what may not have happened is safe.
+            match run.stage {
+                Stage::Forward(Call::Reserve { .. }) => reserved = true,
+                Stage::Forward(Call::Charge { .. }) => charged = true,
+                _ => {}
+            }
+        }
+        run.todo.clear();
+        if policy != SagaPolicy::NoCompensation {
+            // Undone in reverse order: refund first, release last (run.todo pops from the end).
+            if reserved {
+                run.todo.push(Call::Release);
+            }
+            if charged {
+                run.todo.push(Call::Refund);
+            }
+        }
+        self.compensate_next(ctx, saga);
+        (shopper, SagaOutcome::Failed)
+    }
+
+    fn compensate_next(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        let run = self.sagas.get_mut(saga).expect("live saga");
+        match run.todo.pop() {
+            Some(call) => self.next(ctx, saga, Stage::Compensating(call)),
+            None => {
+                self.sagas.remove(saga);
+            }
+        }
+    }
+
+    fn compensation_failed(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        let run = self.sagas.get(saga).expect("live saga");
+        let retry = self.policy == SagaPolicy::Reliable;
+        if retry && run.attempts < MAX_COMPENSATION_ATTEMPTS {
+            let backoff = self.config.compensation_backoff.sample(&mut self.rng);
+            ctx.fx.after(backoff, Event::SagaRetry(saga));
+        } else {
+            // Best effort: the failure is swallowed and the next compensation tried.
+            self.compensations_abandoned += 1;
+            let run = self.sagas.get_mut(saga).expect("live saga");
+            run.attempts = 0;
+            self.compensate_next(ctx, saga);
+        }
+    }
+
+    /// Sagas still running (compensating, or waiting for a reply).
+    pub fn in_flight(&self) -> usize {
+        self.sagas.len()
+    }
+}

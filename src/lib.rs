@@ -8,11 +8,13 @@
 //! # Code map
 //! - [`engine`]: simulated time, the event queue, seeded random streams, samplers, streaming
 //!   histograms and the run loop. Knows nothing of shops.
-//! - [`model`]: the simulated world: app tier with shoppers and profile sessions, primary,
-//!   replicas, cache, network, faults, the lag monitor, and the metrics of a run.
+//! - [`model`]: the simulated world: app tier with shoppers, profile sessions and the saga
+//!   orchestrator, primary, replicas, cache, the saga services, network, faults, the lag monitor,
+//!   the history of what clients saw, and the metrics of a run.
 //! - [`strategy`]: one file per checkout strategy behind one trait.
 //! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
-//! - [`check`]: checks of finished runs against what a scenario demands.
+//! - [`check`]: histories and their checkers (linearizability, session guarantees, staleness,
+//!   business invariants), `[[require]]`, and the EDN reader for `lagsim check`.
 //! - [`report`]: the comparison table, the JSON document and the JSON-lines trace.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!

@@ -1,5 +1,6 @@
 //! The simulated world: application servers full of shoppers, a primary database, read replicas
-//! fed by its log stream, a cache, and the network between them, with scheduled faults.
+//! fed by its log stream, a cache, the services a saga checkout spans (with `[saga]`), and the
+//! network between them, with scheduled faults.
 //!
 //! [`Model`] owns every component and implements the engine's [`World`]: each event is routed to
 //! the component it concerns, which updates its own state and returns messages and timers; the

@@ -88,6 +88,16 @@ impl<T> Slab<T> {
         self.live == 0
     }
 
+    /// The keys of every live entry, in slot order.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value.as_ref().map(|_| Key {
+                index: i as u32,
+                generation: s.generation,
+            })
+        })
+    }
+
     /// Removes every live entry, in slot order.
     pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
         self.free.clear();

@@ -372,6 +372,10 @@ impl App {
             .checkout_started = ctx.now;
         self.stats.checkouts += 1;
         if let Some(o) = &mut self.orchestrator {
+            if o.is_down() {
+                o.refuse();
+                return self.saga_finished(ctx, s, SagaOutcome::Failed);
+            }
             let shopper = self.shoppers.get(s).expect("live shopper");
             let (product, qty) = (shopper.product, shopper.checkout.qty);
             let amount = self.prices[product as usize] * qty;
@@ -403,6 +407,20 @@ impl App {
         let o = self.orchestrator.as_mut().expect("a saga variant");
         if let Some((s, outcome)) = o.on_timeout(ctx, saga, ticket) {
             self.saga_finished(ctx, s, outcome);
+        }
+    }
+
+    /// The orchestrator crashes (`starts`) or restarts.
+    pub fn crash_orchestrator(&mut self, ctx: &mut Ctx, starts: bool) {
+        let Some(o) = self.orchestrator.as_mut() else {
+            return; // a variant without sagas has no orchestrator to crash
+        };
+        if starts {
+            for s in o.crash() {
+                self.saga_finished(ctx, s, SagaOutcome::Failed);
+            }
+        } else {
+            o.recover(ctx);
         }
     }
 

@@ -258,7 +258,8 @@ pub struct SagaMetrics {
     pub sagas_completed: u64,
     /// The reservation was refused: nothing was held.
     pub sagas_out_of_stock: u64,
-    /// The forward path failed, and at the end the order holds neither stock nor money.
+    /// The forward path failed, and at the end the order holds neither stock nor money (checkouts
+    /// refused while the orchestrator was down started no saga and are not counted).
     pub sagas_compensated: u64,
     /// At the end, neither confirmed nor holding nothing (or still running).
     pub sagas_stuck: u64,
@@ -277,6 +278,14 @@ pub struct SagaMetrics {
     pub inconsistency_window_ms_max: f64,
     /// Orders still inconsistent at the end of the run (their window runs to the end).
     pub inconsistent_at_end: u64,
+    /// Orders the order service confirmed after the orchestrator forgot their saga in a crash:
+    /// the customer was told the checkout failed.
+    pub confirmed_but_reported_failed: u64,
+    pub orchestrator_crashes: u64,
+    /// Sagas a crash made the orchestrator forget (no saga log).
+    pub sagas_lost_in_crash: u64,
+    /// Checkouts refused while the orchestrator was down.
+    pub checkouts_refused_while_down: u64,
 }
 
 /// Microseconds to milliseconds, rounded to 3 decimals so JSON stays short and stable.
@@ -467,7 +476,11 @@ impl super::Model {
             sagas_started: o.started,
             sagas_completed: st.confirmed,
             sagas_out_of_stock: st.rejected_out_of_stock,
-            sagas_compensated: st.failed.saturating_sub(stuck),
+            // A saga forgotten in a crash may still have confirmed its order: the customer was
+            // told it failed, yet the order exists. It is neither compensated nor stuck.
+            confirmed_but_reported_failed: s.confirmed_orders() - st.confirmed,
+            sagas_compensated: (st.failed - o.refused_while_down)
+                .saturating_sub(stuck + (s.confirmed_orders() - st.confirmed)),
             sagas_stuck: stuck,
             leaked_reservations: left.leaked_reservations,
             leaked_units: left.leaked_units,
@@ -483,6 +496,9 @@ impl super::Model {
             inconsistency_window_ms_p99: ms(w.quantile(0.99) as f64),
             inconsistency_window_ms_max: ms(w.max() as f64),
             inconsistent_at_end: open,
+            orchestrator_crashes: o.crashes,
+            sagas_lost_in_crash: o.lost_in_crash,
+            checkouts_refused_while_down: o.refused_while_down,
         })
     }
 }

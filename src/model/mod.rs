@@ -606,12 +606,13 @@ impl Model {
             FaultKind::SlowReplica { replica, factor } => {
                 self.replicas[replica].slow_down(factor, starts)
             }
+            FaultKind::CrashOrchestrator => self.app.crash_orchestrator(ctx, starts),
         }
     }
 
     /// Cuts (or heals) every link to and from `node`: a crashed node neither hears nor speaks.
     fn isolate(&mut self, ctx: &Ctx, node: NodeId, starts: bool) {
-        let nodes = 3 + self.replicas.len();
+        let nodes = 3 + self.replicas.len() + if self.services.is_some() { 3 } else { 0 };
         for other in (0..nodes as u16).map(NodeId).filter(|&n| n != node) {
             for (a, b) in [(node, other), (other, node)] {
                 if starts {

@@ -57,6 +57,13 @@ pub struct Orchestrator<S> {
     pub started: u64,
     pub step_timeouts: u64,
     pub compensations_abandoned: u64,
+    /// The orchestrator is down (`crash-orchestrator`).
+    down: bool,
+    pub crashes: u64,
+    /// Sagas forgotten by a crash (policies without a saga log).
+    pub lost_in_crash: u64,
+    /// Checkouts refused while the orchestrator was down.
+    pub refused_while_down: u64,
 }
 
 impl<S: Copy> Orchestrator<S> {
@@ -70,7 +77,52 @@ impl<S: Copy> Orchestrator<S> {
             started: 0,
             step_timeouts: 0,
             compensations_abandoned: 0,
+            down: false,
+            crashes: 0,
+            lost_in_crash: 0,
+            refused_while_down: 0,
         }
+    }
+
+    /// The orchestrator crashes. Without a durable saga log the sagas it was running are
+    /// forgotten: their shoppers get an error, and whatever their steps did stays done. The
+    /// returned shoppers are those.
+    pub fn crash(&mut self) -> Vec<S> {
+        self.down = true;
+        self.crashes += 1;
+        if self.policy == SagaPolicy::Reliable {
+            return Vec::new();
+        }
+        let forgotten: Vec<Run<S>> = self.sagas.drain().collect();
+        self.lost_in_crash += forgotten.len() as u64;
+        // Shoppers of sagas still on their forward path learn of a failure; those compensating
+        // were told already.
+        forgotten
+            .into_iter()
+            .filter(|r| matches!(r.stage, Stage::Forward(_)))
+            .map(|r| r.shopper)
+            .collect()
+    }
+
+    /// The orchestrator restarts: with a saga log, every saga resumes at its current step (the
+    /// request is sent again with the same idempotency key, so a step that did happen is not
+    /// repeated).
+    pub fn recover(&mut self, ctx: &mut Ctx) {
+        self.down = false;
+        let live: Vec<SagaRef> = self.sagas.keys().collect();
+        for saga in live {
+            self.sagas.get_mut(saga).expect("live saga").attempts = 0;
+            self.send(ctx, saga);
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down
+    }
+
+    /// A checkout arrived while the orchestrator is down: refused at once.
+    pub fn refuse(&mut self) {
+        self.refused_while_down += 1;
     }
 
     fn keyed(&self) -> bool {
@@ -146,6 +198,9 @@ impl<S: Copy> Orchestrator<S> {
         ticket: u32,
         answer: Answer,
     ) -> Option<(S, SagaOutcome)> {
+        if self.down {
+            return None; // lost: nobody is listening
+        }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         // A later timeout of this request must find a newer ticket.
         run.ticket = run.ticket.wrapping_add(1);
@@ -191,6 +246,9 @@ impl<S: Copy> Orchestrator<S> {
         saga: SagaRef,
         ticket: u32,
     ) -> Option<(S, SagaOutcome)> {
+        if self.down {
+            return None; // a dead process's timers do not fire; recovery re-sends
+        }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         run.ticket = run.ticket.wrapping_add(1);
         self.step_timeouts += 1;
@@ -211,7 +269,7 @@ impl<S: Copy> Orchestrator<S> {
 
     /// A retry's backoff is over: send the current call again.
     pub fn on_retry(&mut self, ctx: &mut Ctx, saga: SagaRef) {
-        if self.sagas.get(saga).is_some() {
+        if !self.down && self.sagas.get(saga).is_some() {
             self.send(ctx, saga);
         }
     }

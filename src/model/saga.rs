@@ -268,6 +268,11 @@ impl Services {
         self.reservations.contains_key(&order) || self.charges.contains_key(&order)
     }
 
+    /// Orders the order service confirmed.
+    pub fn confirmed_orders(&self) -> u64 {
+        self.confirmed.len() as u64
+    }
+
     /// Orders never confirmed that still hold stock or money.
     pub fn stuck_orders(&self) -> u64 {
         let mut holding: BTreeSet<u64> = self.reservations.keys().copied().collect();

@@ -407,7 +407,14 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let products = read_products(root)?;
     let price_changes = read_price_changes(root, &products, horizon)?;
     let checkout = read_checkout(root)?;
-    let faults = read_faults(root, &node_names, replicas.len(), horizon_s, horizon)?;
+    let faults = read_faults(
+        root,
+        &node_names,
+        replicas.len(),
+        saga.is_some(),
+        horizon_s,
+        horizon,
+    )?;
     let monitor = read_monitor(root)?;
     let converge_within_us = {
         let t = section(root, "convergence", &["must_converge_within_s"])?;
@@ -1005,7 +1012,7 @@ fn read_checkout(root: &Tab<'_, '_>) -> R<CheckoutParams> {
     })
 }
 
-const FAULT_KINDS: [(&str, &[&str]); 5] = [
+const FAULT_KINDS: [(&str, &[&str]); 6] = [
     (
         "partition",
         &["kind", "at_s", "duration_s", "between", "from", "to"],
@@ -1017,12 +1024,14 @@ const FAULT_KINDS: [(&str, &[&str]); 5] = [
     ),
     ("crash-replica", &["kind", "at_s", "duration_s", "replica"]),
     ("crash-cache", &["kind", "at_s", "duration_s"]),
+    ("crash-orchestrator", &["kind", "at_s", "duration_s"]),
 ];
 
 fn read_faults(
     root: &Tab<'_, '_>,
     names: &[&str],
     replicas: usize,
+    has_saga: bool,
     horizon_s: f64,
     horizon_us: u64,
 ) -> R<Vec<Fault>> {
@@ -1117,6 +1126,13 @@ fn read_faults(
             "crash-replica" => FaultKind::CrashReplica {
                 replica: replica(&t)?,
             },
+            "crash-orchestrator" if !has_saga => {
+                return Err(t.req("kind")?.issue(
+                    "a `crash-orchestrator` fault needs a [saga] section: the orchestrator runs \
+                     saga checkouts",
+                ));
+            }
+            "crash-orchestrator" => FaultKind::CrashOrchestrator,
             _ => FaultKind::CrashCache,
         };
         faults.push(Fault {

@@ -680,7 +680,7 @@ fn faults_take_only_their_kinds_fields_and_end_by_the_horizon() {
     assert_eq!(
         err_min("[[faults]]\nkind = \"crash\"\n"),
         "t.toml:18:8: faults[0].kind: expected one of `partition`, `pause-replica`, `slow-replica`, \
-         `crash-replica` or `crash-cache`, found the string \"crash\""
+         `crash-replica`, `crash-cache` or `crash-orchestrator`, found the string \"crash\""
     );
     assert_eq!(
         err_min(

@@ -440,4 +440,8 @@ pub enum FaultKind {
     CrashReplica { replica: usize },
     /// The cache is down: requests to it are lost; on restart it is empty (cold).
     CrashCache,
+    /// The saga orchestrator is down: replies to it are lost, no saga advances and no checkout
+    /// starts. On restart, a policy with a durable saga log (`reliable`) resumes every saga from
+    /// its current step; the others have lost the sagas they were running.
+    CrashOrchestrator,
 }

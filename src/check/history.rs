@@ -211,6 +211,11 @@ impl History {
     }
 }
 
+/// Formats a register value for a sentence: the integer, or `nil`.
+pub fn format_value(v: Option<i64>) -> String {
+    v.map_or_else(|| "nil".to_string(), |v| v.to_string())
+}
+
 /// Builds a history: interns key and process names as operations arrive.
 #[derive(Clone, Debug)]
 pub struct HistoryBuilder {

@@ -70,7 +70,7 @@
 
 use std::collections::BTreeMap;
 
-use super::history::{Func, History, KeyId, KeyInfo, Operation, Outcome};
+use super::history::{Func, History, KeyId, KeyInfo, Operation, Outcome, format_value};
 use super::timeline::timeline;
 use crate::engine::rng::splitmix64;
 
@@ -1527,7 +1527,7 @@ impl Explainer<'_> {
         if window.initial != Val::Any {
             sentence.push_str(&format!(
                 " (starting from the key's initial value {})",
-                show(h.key(key).initial)
+                format_value(h.key(key).initial)
             ));
         }
         let mut unexplained = Vec::new();
@@ -1756,16 +1756,15 @@ fn witness_timeline(history: &History, ops: &[usize], failing: usize) -> String 
     )
 }
 
-fn show(v: Option<i64>) -> String {
-    v.map_or_else(|| "nil".to_string(), |v| v.to_string())
-}
-
 fn show_set(vals: &[Option<i64>]) -> String {
     match vals {
-        [v] => show(*v),
+        [v] => format_value(*v),
         _ => format!(
             "one of {}",
-            vals.iter().map(|&v| show(v)).collect::<Vec<_>>().join(", ")
+            vals.iter()
+                .map(|&v| format_value(v))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -1797,7 +1796,7 @@ const GENERIC_OTHERS_MAX: usize = 3;
 /// "client-5's decrement by 1, which reported 9 left (t=0.835 s to t=0.835 s)".
 fn op_phrase(history: &History, op: &Operation) -> String {
     let what = match op.func {
-        Func::Read => format!("read of {}", show(op.value)),
+        Func::Read => format!("read of {}", format_value(op.value)),
         Func::Write { value } => format!("write of {value}"),
         _ => asked(op),
     };
@@ -1871,10 +1870,10 @@ fn describe_violation(
                     let sentence = format!(
                         "{who} read {key}={} at {}, {} after the write that set it to {} was \
                          acknowledged ({}, {}, completed at {})",
-                        show(f.value),
+                        format_value(f.value),
                         history.format_time(f.invoke),
                         history.format_duration(f.invoke - done),
-                        show(x),
+                        format_value(x),
                         history.process(m.process),
                         asked(m),
                         history.format_time(done),
@@ -1885,7 +1884,7 @@ fn describe_violation(
             format!(
                 "{who} read {key}={} at {}, but in every order of the operations shown that \
                  respects real time the key held {} at that point",
-                show(f.value),
+                format_value(f.value),
                 history.format_time(f.invoke),
                 show_set(held),
             )
@@ -1918,7 +1917,7 @@ fn describe_violation(
                     "{who}'s {} of {key} reported {} left ({during}), but while it was in flight \
                      the key held {}, which leaves {}",
                     asked(f),
-                    show(f.value),
+                    format_value(f.value),
                     show_set(held),
                     show_set(&leaves),
                 )

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::history::{Func, History, KeyId, Operation, Outcome};
+use super::history::{Func, History, KeyId, Operation, Outcome, format_value};
 use super::{CheckResult, Figure, Findings, Status};
 
 /// The four session checks, in the order of the module doc.
@@ -127,13 +127,17 @@ pub fn check(history: &History) -> Vec<CheckResult> {
 /// `process read key=value (version v) at t`
 fn describe(history: &History, op: &Operation) -> String {
     let what = match op.func {
-        Func::Read => format!("read {}={}", history.key(op.key).name, value(op.value)),
+        Func::Read => format!(
+            "read {}={}",
+            history.key(op.key).name,
+            format_value(op.value)
+        ),
         Func::Write { value } => format!("wrote {}={value}", history.key(op.key).name),
         Func::Cas { from, to } => format!("set {} from {from} to {to}", history.key(op.key).name),
         Func::Decrement { qty, .. } => format!(
             "decremented {} by {qty} to {}",
             history.key(op.key).name,
-            value(op.value)
+            format_value(op.value)
         ),
     };
     format!(
@@ -141,10 +145,6 @@ fn describe(history: &History, op: &Operation) -> String {
         op.version.map_or("?".into(), |v| v.to_string()),
         history.format_time(op.complete.unwrap_or(op.invoke))
     )
-}
-
-fn value(v: Option<i64>) -> String {
-    v.map_or("nil".into(), |v| v.to_string())
 }
 
 fn gap(history: &History, earlier: &Operation, later: &Operation) -> String {

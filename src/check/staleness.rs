@@ -9,7 +9,7 @@
 //! The verdict fails when some read was older than the bound (default 0: any stale read). Only
 //! reads and writes that report versions are judged.
 
-use super::history::{History, Outcome};
+use super::history::{History, Outcome, format_value};
 use super::{CheckResult, Figure, Findings, Status};
 use crate::engine::Histogram;
 
@@ -68,7 +68,7 @@ pub fn check(history: &History, bound: u64) -> CheckResult {
                          version{} had been acknowledged",
                         history.process(op.process),
                         history.key(op.key).name,
-                        op.value.map_or("nil".into(), |v| v.to_string()),
+                        format_value(op.value),
                         history.format_time(returned),
                         history.format_duration(age),
                         history.process(w.process),

@@ -91,7 +91,6 @@ pub struct App {
     /// Runs the checkouts of a `saga` variant.
     pub orchestrator: Option<Orchestrator<ShopperRef>>,
     prices: Vec<i64>,
-    saga_policy: Option<crate::scenario::SagaPolicy>,
 }
 
 /// A user who updates their profile, is redirected, and reads it back a few times.
@@ -148,7 +147,6 @@ impl App {
                 _ => None,
             },
             prices: config.products.iter().map(|p| p.price_cents).collect(),
-            saga_policy: variant.saga,
         }
     }
 
@@ -383,10 +381,6 @@ impl App {
             return;
         }
         self.step(ctx, s, None);
-    }
-
-    pub fn saga_policy_name(&self) -> &'static str {
-        self.saga_policy.map_or("", |p| p.name())
     }
 
     /// A saga service answered the orchestrator.

@@ -470,17 +470,18 @@ impl super::Model {
         let left = s.leftovers();
         let st = &self.app.stats;
         let stuck = s.stuck_orders() + o.in_flight() as u64;
+        // A saga forgotten in a crash may still have confirmed its order: the customer was told
+        // it failed, yet the order exists. It is neither compensated nor stuck.
+        let unreported = s.confirmed_orders() - st.confirmed;
         let w = &s.windows_us;
         Some(SagaMetrics {
-            policy: self.app.saga_policy_name(),
+            policy: o.policy().name(),
             sagas_started: o.started,
             sagas_completed: st.confirmed,
             sagas_out_of_stock: st.rejected_out_of_stock,
-            // A saga forgotten in a crash may still have confirmed its order: the customer was
-            // told it failed, yet the order exists. It is neither compensated nor stuck.
-            confirmed_but_reported_failed: s.confirmed_orders() - st.confirmed,
+            confirmed_but_reported_failed: unreported,
             sagas_compensated: (st.failed - o.refused_while_down)
-                .saturating_sub(stuck + (s.confirmed_orders() - st.confirmed)),
+                .saturating_sub(stuck + unreported),
             sagas_stuck: stuck,
             leaked_reservations: left.leaked_reservations,
             leaked_units: left.leaked_units,

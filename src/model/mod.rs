@@ -612,8 +612,10 @@ impl Model {
 
     /// Cuts (or heals) every link to and from `node`: a crashed node neither hears nor speaks.
     fn isolate(&mut self, ctx: &Ctx, node: NodeId, starts: bool) {
-        let nodes = 3 + self.replicas.len() + if self.services.is_some() { 3 } else { 0 };
-        for other in (0..nodes as u16).map(NodeId).filter(|&n| n != node) {
+        for other in (0..self.network.nodes() as u16)
+            .map(NodeId)
+            .filter(|&n| n != node)
+        {
             for (a, b) in [(node, other), (other, node)] {
                 if starts {
                     self.network.cut(a, b);

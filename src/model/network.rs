@@ -57,6 +57,11 @@ impl<M> Network<M> {
         }
     }
 
+    /// How many nodes the links join.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
     fn pair(&self, from: NodeId, to: NodeId) -> usize {
         usize::from(from.0) * self.nodes + usize::from(to.0)
     }

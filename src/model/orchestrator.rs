@@ -116,6 +116,10 @@ impl<S: Copy> Orchestrator<S> {
         }
     }
 
+    pub fn policy(&self) -> SagaPolicy {
+        self.policy
+    }
+
     pub fn is_down(&self) -> bool {
         self.down
     }

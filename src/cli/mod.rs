@@ -40,7 +40,7 @@ Examples:
   lagsim run scenarios/flash-sale-prices.toml
   lagsim run scenarios/partition-cp-vs-ap.toml --format json
 
-  # Checkout as a saga across three services: what each compensation policy leaves behind
+  # Checkout across three services: what each saga policy leaves behind, and two-phase commit
   lagsim run scenarios/checkout-saga.toml
 
   # Add a fault from the command line: crash a replica for 10 s

@@ -389,10 +389,11 @@ impl App {
         ctx: &mut Ctx,
         saga: SagaRef,
         ticket: u32,
+        call: saga::Call,
         answer: saga::Answer,
     ) {
         let o = self.orchestrator.as_mut().expect("a saga variant");
-        if let Some((s, outcome)) = o.on_reply(ctx, saga, ticket, answer) {
+        if let Some((s, outcome)) = o.on_reply(ctx, saga, ticket, call, answer) {
             self.saga_finished(ctx, s, outcome);
         }
     }

@@ -286,6 +286,14 @@ pub struct SagaMetrics {
     pub sagas_lost_in_crash: u64,
     /// Checkouts refused while the orchestrator was down.
     pub checkouts_refused_while_down: u64,
+    /// Two-phase commit (0 under the saga policies): prepares that waited for a product's row
+    /// lock, how long they waited, and how long each lock was held from prepare to decision.
+    pub lock_waits: u64,
+    pub lock_wait_ms_p99: f64,
+    pub lock_wait_ms_max: f64,
+    pub lock_hold_ms_p50: f64,
+    pub lock_hold_ms_p99: f64,
+    pub lock_hold_ms_max: f64,
 }
 
 /// Microseconds to milliseconds, rounded to 3 decimals so JSON stays short and stable.
@@ -500,6 +508,12 @@ impl super::Model {
             orchestrator_crashes: o.crashes,
             sagas_lost_in_crash: o.lost_in_crash,
             checkouts_refused_while_down: o.refused_while_down,
+            lock_waits: services.lock_waits,
+            lock_wait_ms_p99: ms(services.lock_wait_us.quantile(0.99) as f64),
+            lock_wait_ms_max: ms(services.lock_wait_us.max() as f64),
+            lock_hold_ms_p50: ms(s.lock_hold_us.quantile(0.5) as f64),
+            lock_hold_ms_p99: ms(s.lock_hold_us.quantile(0.99) as f64),
+            lock_hold_ms_max: ms(s.lock_hold_us.max() as f64),
         })
     }
 }

@@ -251,6 +251,8 @@ pub enum Body {
     SagaReply {
         saga: SagaRef,
         ticket: u32,
+        /// The request answered (two-phase commit asks three services at once).
+        call: saga::Call,
         answer: saga::Answer,
     },
 }
@@ -704,9 +706,10 @@ impl Model {
                 Body::SagaReply {
                     saga,
                     ticket,
+                    call,
                     answer,
                 },
-            ) => self.app.on_saga_reply(ctx, saga, ticket, answer),
+            ) => self.app.on_saga_reply(ctx, saga, ticket, call, answer),
             (
                 node,
                 Body::SagaRequest {

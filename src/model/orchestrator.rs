@@ -6,9 +6,11 @@
 //! request. It never touches the services' state: it learns only what their replies say, and a
 //! lost reply looks exactly like a slow one.
 
+mod two_phase;
+
 use super::saga::{Answer, Call};
 use super::{Body, Ctx, Event};
-use crate::engine::{Key, SimRng, Slab, StreamId};
+use crate::engine::{Dist, Key, SimRng, Slab, StreamId};
 use crate::scenario::{NodeId, Saga as SagaConfig, SagaPolicy};
 
 pub type SagaRef = Key;
@@ -53,6 +55,8 @@ pub struct Orchestrator<S> {
     config: SagaConfig,
     replicas: usize,
     sagas: Slab<Run<S>>,
+    /// Under `two-phase-commit`, the transactions instead of sagas.
+    txns: Slab<two_phase::Txn<S>>,
     rng: SimRng,
     pub started: u64,
     pub step_timeouts: u64,
@@ -73,6 +77,7 @@ impl<S: Copy> Orchestrator<S> {
             config,
             replicas,
             sagas: Slab::default(),
+            txns: Slab::default(),
             rng: SimRng::stream(seed, StreamId::new("saga-orchestrator", 0)),
             started: 0,
             step_timeouts: 0,
@@ -90,7 +95,7 @@ impl<S: Copy> Orchestrator<S> {
     pub fn crash(&mut self) -> Vec<S> {
         self.down = true;
         self.crashes += 1;
-        if self.policy == SagaPolicy::Reliable {
+        if self.has_log() {
             return Vec::new();
         }
         let forgotten: Vec<Run<S>> = self.sagas.drain().collect();
@@ -109,6 +114,9 @@ impl<S: Copy> Orchestrator<S> {
     /// repeated).
     pub fn recover(&mut self, ctx: &mut Ctx) {
         self.down = false;
+        if self.two_phase() {
+            return self.tpc_recover(ctx);
+        }
         let live: Vec<SagaRef> = self.sagas.keys().collect();
         for saga in live {
             self.sagas.get_mut(saga).expect("live saga").attempts = 0;
@@ -129,11 +137,17 @@ impl<S: Copy> Orchestrator<S> {
         self.refused_while_down += 1;
     }
 
-    fn keyed(&self) -> bool {
+    /// Requests carry the order id as an idempotency key, and the orchestrator keeps a durable
+    /// log (of sagas, or of the coordinator's votes and decisions).
+    fn has_log(&self) -> bool {
         matches!(
             self.policy,
             SagaPolicy::Reliable | SagaPolicy::TwoPhaseCommit
         )
+    }
+
+    fn two_phase(&self) -> bool {
+        self.policy == SagaPolicy::TwoPhaseCommit
     }
 
     /// Starts the saga of an order.
@@ -147,6 +161,9 @@ impl<S: Copy> Orchestrator<S> {
         amount: i64,
     ) {
         self.started += 1;
+        if self.two_phase() {
+            return self.tpc_start(ctx, shopper, order, product, qty, amount);
+        }
         let first = Call::Reserve { product, qty };
         let saga = self.sagas.insert(Run {
             shopper,
@@ -164,7 +181,7 @@ impl<S: Copy> Orchestrator<S> {
 
     /// Sends the saga's current call (again, on a retry).
     fn send(&mut self, ctx: &mut Ctx, saga: SagaRef) {
-        let keyed = self.keyed();
+        let keyed = self.has_log();
         let timeout = self.config.step_timeout_us;
         let replicas = self.replicas;
         let run = self.sagas.get_mut(saga).expect("live saga");
@@ -200,10 +217,14 @@ impl<S: Copy> Orchestrator<S> {
         ctx: &mut Ctx,
         saga: SagaRef,
         ticket: u32,
+        call: Call,
         answer: Answer,
     ) -> Option<(S, SagaOutcome)> {
         if self.down {
             return None; // lost: nobody is listening
+        }
+        if self.two_phase() {
+            return self.tpc_on_reply(ctx, saga, call, answer);
         }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         // A later timeout of this request must find a newer ticket.
@@ -253,12 +274,16 @@ impl<S: Copy> Orchestrator<S> {
         if self.down {
             return None; // a dead process's timers do not fire; recovery re-sends
         }
+        if self.two_phase() {
+            return self.tpc_on_timeout(ctx, saga, ticket);
+        }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         run.ticket = run.ticket.wrapping_add(1);
         self.step_timeouts += 1;
+        let attempts = run.attempts;
         match run.stage {
-            Stage::Forward(_) if run.attempts < self.config.max_attempts => {
-                let backoff = self.config.retry_backoff.sample(&mut self.rng);
+            Stage::Forward(_) if attempts < self.config.max_attempts => {
+                let backoff = self.backoff(self.config.retry_backoff, attempts);
                 ctx.fx.after(backoff, Event::SagaRetry(saga));
                 None
             }
@@ -273,6 +298,12 @@ impl<S: Copy> Orchestrator<S> {
 
     /// A retry's backoff is over: send the current call again.
     pub fn on_retry(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+        if self.two_phase() {
+            if !self.down {
+                self.tpc_on_retry(ctx, saga);
+            }
+            return;
+        }
         if !self.down && self.sagas.get(saga).is_some() {
             self.send(ctx, saga);
         }
@@ -328,7 +359,7 @@ impl<S: Copy> Orchestrator<S> {
         let run = self.sagas.get(saga).expect("live saga");
         let retry = self.policy == SagaPolicy::Reliable;
         if retry && run.attempts < MAX_COMPENSATION_ATTEMPTS {
-            let backoff = self.config.compensation_backoff.sample(&mut self.rng);
+            let backoff = self.backoff(self.config.compensation_backoff, run.attempts);
             ctx.fx.after(backoff, Event::SagaRetry(saga));
         } else {
             // Best effort: the failure is swallowed and the next compensation tried.
@@ -339,8 +370,25 @@ impl<S: Copy> Orchestrator<S> {
         }
     }
 
+    /// The backoff before attempt `attempts + 1` of a request: a draw from `dist`, grown by
+    /// `backoff_multiplier` per attempt after the first, at most `max_backoff`.
+    fn backoff(&mut self, dist: Dist, attempts: u32) -> u64 {
+        let drawn = dist.sample(&mut self.rng);
+        let growth = libm::pow(
+            self.config.backoff_multiplier,
+            f64::from(attempts.saturating_sub(1)),
+        );
+        let grown = libm::round(drawn as f64 * growth);
+        // Compared as floats, so that a huge power cannot overflow the cast.
+        if grown >= self.config.max_backoff_us as f64 {
+            self.config.max_backoff_us
+        } else {
+            grown as u64
+        }
+    }
+
     /// Sagas still running (compensating, or waiting for a reply).
     pub fn in_flight(&self) -> usize {
-        self.sagas.len()
+        self.sagas.len() + self.txns.len()
     }
 }

@@ -27,15 +27,34 @@ pub enum ServiceKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Call {
     /// Inventory: take `qty` units of `product` for the order.
-    Reserve { product: u32, qty: i64 },
+    Reserve {
+        product: u32,
+        qty: i64,
+    },
     /// Inventory: give the order's reservation back (a compensation).
     Release,
     /// Payment: charge the order's card.
-    Charge { amount: i64 },
+    Charge {
+        amount: i64,
+    },
     /// Payment: refund everything charged to the order (a compensation).
     Refund,
     /// Order: record the order as confirmed.
     Confirm,
+    /// Two-phase commit, inventory: lock the product's row, set the units aside and vote.
+    PrepareReserve {
+        product: u32,
+        qty: i64,
+    },
+    /// Two-phase commit, payment: authorise the card (money held, not captured) and vote.
+    Authorise {
+        amount: i64,
+    },
+    /// Two-phase commit, order: record the order as pending and vote.
+    PrepareOrder,
+    /// Two-phase commit: the coordinator's decision, delivered to one participant.
+    Commit(ServiceKind),
+    Abort(ServiceKind),
 }
 
 impl Call {
@@ -43,7 +62,10 @@ impl Call {
         match self {
             Call::Reserve { .. } | Call::Release => ServiceKind::Inventory,
             Call::Charge { .. } | Call::Refund => ServiceKind::Payment,
-            Call::Confirm => ServiceKind::Order,
+            Call::Confirm | Call::PrepareOrder => ServiceKind::Order,
+            Call::PrepareReserve { .. } => ServiceKind::Inventory,
+            Call::Authorise { .. } => ServiceKind::Payment,
+            Call::Commit(k) | Call::Abort(k) => k,
         }
     }
 
@@ -54,6 +76,11 @@ impl Call {
             Call::Charge { .. } => "charge",
             Call::Refund => "refund",
             Call::Confirm => "confirm",
+            Call::PrepareReserve { .. } => "prepare-reserve",
+            Call::Authorise { .. } => "authorise",
+            Call::PrepareOrder => "prepare-order",
+            Call::Commit(_) => "commit",
+            Call::Abort(_) => "abort",
         }
     }
 
@@ -69,6 +96,11 @@ impl Call {
             Call::Charge { .. } => 2,
             Call::Refund => 3,
             Call::Confirm => 4,
+            Call::PrepareReserve { .. } => 5,
+            Call::Authorise { .. } => 6,
+            Call::PrepareOrder => 7,
+            Call::Commit(k) => 8 + k as u8,
+            Call::Abort(k) => 11 + k as u8,
         }
     }
 }
@@ -101,6 +133,8 @@ impl Answer {
 pub struct Effect {
     pub answer: Answer,
     pub reply_lost: bool,
+    /// Two-phase commit: the product whose row lock this request released.
+    pub released: Option<u32>,
 }
 
 /// What the services hold at the end of a run, against what the orders became.
@@ -130,6 +164,11 @@ pub struct Services {
     performed: BTreeMap<(u64, u8), Answer>,
     pub refunds: u64,
     pub compensations_failed: u64,
+    /// Two-phase commit: per product, the order whose prepared reservation holds its row lock,
+    /// and since when.
+    locks: Vec<Option<(u64, SimTime)>>,
+    /// How long each row lock was held, prepare to decision.
+    pub lock_hold_us: Histogram,
     /// Per order holding stock or money and not yet confirmed: since when.
     first_effect: BTreeMap<u64, SimTime>,
     /// How long each order was inconsistent: from its first effect to its confirmation, or to
@@ -149,6 +188,8 @@ impl Services {
             charges: BTreeMap::new(),
             confirmed: BTreeSet::new(),
             performed: BTreeMap::new(),
+            locks: vec![None; stock.len()],
+            lock_hold_us: Histogram::new(),
             refunds: 0,
             compensations_failed: 0,
             first_effect: BTreeMap::new(),
@@ -175,6 +216,7 @@ impl Services {
         let error = rng.chance(s.failure_probability);
         let compensation_fails = rng.chance(self.config.compensation_failure_probability);
         let reply_lost = rng.chance(s.lost_reply_probability);
+        let mut released = None;
         let answer = if error || (call.is_compensation() && compensation_fails) {
             if call.is_compensation() {
                 self.compensations_failed += 1;
@@ -188,26 +230,72 @@ impl Services {
                 self.performed.insert((order, call.kind()), answer);
             }
             if answer == Answer::Done {
+                released = self.lock(order, call, now);
                 self.track(order, call, now);
             }
             answer
         };
-        Effect { answer, reply_lost }
+        Effect {
+            answer,
+            reply_lost,
+            released,
+        }
+    }
+
+    /// Whether `call` must wait for a row lock another order's prepared reservation holds
+    /// (two-phase commit). The service parks it until the lock is released.
+    pub fn must_wait(&self, order: u64, call: Call) -> bool {
+        match call {
+            Call::PrepareReserve { product, .. } => {
+                matches!(self.locks[product as usize], Some((holder, _)) if holder != order)
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes or releases the row lock of a two-phase-commit reservation that took effect;
+    /// returns the product whose lock was released.
+    fn lock(&mut self, order: u64, call: Call, now: SimTime) -> Option<u32> {
+        match call {
+            Call::PrepareReserve { product, .. } => {
+                self.locks[product as usize] = Some((order, now));
+                None
+            }
+            Call::Commit(ServiceKind::Inventory) | Call::Abort(ServiceKind::Inventory) => {
+                let product = self
+                    .locks
+                    .iter()
+                    .position(|l| matches!(l, Some((o, _)) if *o == order))?;
+                let (_, since) = self.locks[product].take().expect("held");
+                self.lock_hold_us.record(now.since(since));
+                Some(product as u32)
+            }
+            _ => None,
+        }
     }
 
     /// Opens or closes the order's window of inconsistency after `call` took effect.
     fn track(&mut self, order: u64, call: Call, now: SimTime) {
-        let consistent = match call {
-            Call::Reserve { .. } | Call::Charge { .. } => {
+        match call {
+            Call::Reserve { .. }
+            | Call::Charge { .. }
+            | Call::PrepareReserve { .. }
+            | Call::Authorise { .. } => {
                 if !self.confirmed.contains(&order) {
                     self.first_effect.entry(order).or_insert(now);
                 }
-                false
+                return;
             }
-            Call::Confirm => true,
-            Call::Release | Call::Refund => !self.holds_anything(order),
-        };
-        if consistent && let Some(since) = self.first_effect.remove(&order) {
+            Call::Confirm | Call::Commit(ServiceKind::Order) => {}
+            Call::Release | Call::Refund | Call::Abort(_) => {
+                if self.holds_anything(order) {
+                    return;
+                }
+            }
+            // Capturing a charge or selling reserved units changes nothing the order holds.
+            Call::Commit(_) | Call::PrepareOrder => return,
+        }
+        if let Some(since) = self.first_effect.remove(&order) {
             self.windows_us.record(now.since(since));
         }
     }
@@ -256,11 +344,34 @@ impl Services {
                 }
                 Answer::Done
             }
-            Call::Confirm => {
+            Call::Confirm | Call::Commit(ServiceKind::Order) => {
                 self.confirmed.insert(order);
                 Answer::Done
             }
+            // A prepare that arrives after its transaction's abort (it waited for the lock, or
+            // was retried) must not hold anything: the participant remembers the abort.
+            Call::PrepareReserve { .. } | Call::Authorise { .. } | Call::PrepareOrder
+                if self.aborted(order, call.service()) =>
+            {
+                Answer::Error
+            }
+            Call::PrepareReserve { product, qty } => {
+                self.apply(order, Call::Reserve { product, qty })
+            }
+            Call::Authorise { amount } => self.apply(order, Call::Charge { amount }),
+            // The order waits as pending; its decision confirms it or forgets it.
+            Call::PrepareOrder | Call::Abort(ServiceKind::Order) => Answer::Done,
+            // The reserved units are sold and the authorised amount captured: the order keeps
+            // what it holds, now for good (its lock is released in `lock`).
+            Call::Commit(_) => Answer::Done,
+            Call::Abort(ServiceKind::Inventory) => self.apply(order, Call::Release),
+            Call::Abort(ServiceKind::Payment) => self.apply(order, Call::Refund),
         }
+    }
+
+    fn aborted(&self, order: u64, service: ServiceKind) -> bool {
+        self.performed
+            .contains_key(&(order, Call::Abort(service).kind()))
     }
 
     /// Whether the order holds stock or money (for the orchestrator's consistency tracking).
@@ -317,6 +428,8 @@ mod tests {
             max_attempts: 3,
             retry_backoff: Dist::Constant { us: 10 },
             compensation_backoff: Dist::Constant { us: 10 },
+            backoff_multiplier: 1.0,
+            max_backoff_us: 1_000_000,
             compensation_failure_probability: comp_fail,
             decline_probability: decline,
         }
@@ -435,9 +548,93 @@ mod tests {
             e,
             Effect {
                 answer: Answer::Done,
-                reply_lost: true
+                reply_lost: true,
+                released: None,
             }
         );
         assert_eq!(s.leftovers().charged_without_order, 1);
+    }
+
+    #[test]
+    fn a_prepared_reservation_holds_the_row_lock_until_the_decision() {
+        let mut s = Services::new(&config(0.0, 0.0, 0.0), &[5], 1);
+        let prepare = |qty| Call::PrepareReserve { product: 0, qty };
+        let t = |ms: u64| SimTime::from_millis(ms);
+        assert_eq!(s.perform(7, prepare(2), true, t(0)).answer, Answer::Done);
+        assert_eq!(s.leftovers().leaked_units, 2, "set aside, not sold");
+        // Another order waits for the lock; the holder itself does not.
+        assert!(s.must_wait(8, prepare(1)));
+        assert!(!s.must_wait(7, prepare(2)));
+        let commit = s.perform(7, Call::Commit(ServiceKind::Inventory), true, t(30));
+        assert_eq!(commit.released, Some(0));
+        assert!(!s.must_wait(8, prepare(1)));
+        assert_eq!(s.lock_hold_us.max(), 30_000);
+        // Committed units are sold: the order, once confirmed, leaves nothing behind.
+        s.perform(7, Call::Commit(ServiceKind::Order), true, t(31));
+        assert_eq!(s.leftovers(), Leftovers::default());
+        assert_eq!(
+            s.perform(8, prepare(4), true, t(32)).answer,
+            Answer::OutOfStock,
+            "3 of 5 units left"
+        );
+        assert!(
+            !s.must_wait(9, prepare(1)),
+            "a refused prepare takes no lock"
+        );
+    }
+
+    #[test]
+    fn an_abort_gives_everything_back_and_refuses_a_prepare_that_comes_later() {
+        let mut s = Services::new(&config(0.0, 0.0, 0.0), &[5], 1);
+        s.perform(
+            7,
+            Call::PrepareReserve { product: 0, qty: 2 },
+            true,
+            SimTime::ZERO,
+        );
+        s.perform(7, Call::Authorise { amount: 500 }, true, SimTime::ZERO);
+        assert!(s.holds_anything(7));
+        for k in [
+            ServiceKind::Inventory,
+            ServiceKind::Payment,
+            ServiceKind::Order,
+        ] {
+            assert_eq!(
+                s.perform(7, Call::Abort(k), true, SimTime::ZERO).answer,
+                Answer::Done
+            );
+        }
+        assert!(!s.holds_anything(7));
+        assert_eq!(s.refunds, 1, "the authorisation was voided");
+        assert_eq!(s.windows_us.count(), 1, "the order is consistent again");
+        // Order 8's prepares were retried and one arrives after its abort: refused, no effect.
+        s.perform(8, Call::Abort(ServiceKind::Inventory), true, SimTime::ZERO);
+        s.perform(8, Call::Abort(ServiceKind::Payment), true, SimTime::ZERO);
+        let late = s.perform(
+            8,
+            Call::PrepareReserve { product: 0, qty: 5 },
+            true,
+            SimTime::ZERO,
+        );
+        assert_eq!(late.answer, Answer::Error);
+        let late = s.perform(8, Call::Authorise { amount: 1 }, true, SimTime::ZERO);
+        assert_eq!(late.answer, Answer::Error);
+        assert!(!s.holds_anything(8));
+        assert!(!s.must_wait(9, Call::PrepareReserve { product: 0, qty: 1 }));
+        // A retried prepare of a live transaction answers its first vote again.
+        let again = s.perform(
+            9,
+            Call::PrepareReserve { product: 0, qty: 5 },
+            true,
+            SimTime::ZERO,
+        );
+        let twice = s.perform(
+            9,
+            Call::PrepareReserve { product: 0, qty: 5 },
+            true,
+            SimTime::ZERO,
+        );
+        assert_eq!((again.answer, twice.answer), (Answer::Done, Answer::Done));
+        assert_eq!(s.leftovers().leaked_units, 5, "reserved once");
     }
 }

@@ -114,10 +114,13 @@ impl Traced for Event {
                         sink.u64("order", order);
                         sink.u64("keyed", u64::from(keyed));
                     }
+                    // The request answered is implied by the ticket (and the sender), so it
+                    // is left out: saga traces stay as they were.
                     Body::SagaReply {
                         saga,
                         ticket,
                         answer,
+                        ..
                     } => {
                         sink.str("answer", answer.name());
                         key(sink, "saga", saga);

@@ -99,6 +99,15 @@ const ROWS: &[Row] = &[
     ("inconsistency window max (s)", |m| {
         saga(m, |s| fixed(s.inconsistency_window_ms_max / 1e3, 3))
     }),
+    ("prepares that waited for a lock", |m| {
+        saga(m, |s| int(s.lock_waits))
+    }),
+    ("lock wait p99 (s)", |m| {
+        saga(m, |s| fixed(s.lock_wait_ms_p99 / 1e3, 3))
+    }),
+    ("lock held max (s)", |m| {
+        saga(m, |s| fixed(s.lock_hold_ms_max / 1e3, 3))
+    }),
 ];
 
 /// A saga figure, or 0 for a variant without sagas.

@@ -461,6 +461,8 @@ fn read_saga(root: &Tab<'_, '_>) -> R<Option<Saga>> {
             "max_attempts",
             "retry_backoff",
             "compensation_backoff",
+            "backoff_multiplier",
+            "max_backoff_ms",
             "compensation_failure_probability",
             "decline_probability",
             "inventory",
@@ -498,6 +500,12 @@ fn read_saga(root: &Tab<'_, '_>) -> R<Option<Saga>> {
         max_attempts: opt(&t, "max_attempts", |v| v.u32(1, 1000))?.unwrap_or(3),
         retry_backoff: dist_or(&t, "retry_backoff", Dist::Constant { us: 50_000 })?,
         compensation_backoff: dist_or(&t, "compensation_backoff", Dist::Constant { us: 200_000 })?,
+        backoff_multiplier: opt(&t, "backoff_multiplier", |v| {
+            v.number(Interval::closed(1.0, 10.0))
+        })?
+        .unwrap_or(1.0),
+        max_backoff_us: opt(&t, "max_backoff_ms", |v| positive_ms(v, MAX_TIMEOUT_MS))?
+            .unwrap_or(60_000_000),
         compensation_failure_probability: probability(&t, "compensation_failure_probability")?,
         decline_probability: probability(&t, "decline_probability")?,
     }))
@@ -1188,12 +1196,6 @@ fn read_variants<'a, 'i>(root: &Tab<'a, 'i>) -> R<Vec<VariantSpec<'a, 'i>>> {
                     "checkout `saga` needs the variant's `saga` policy: {}",
                     list_or(&SagaPolicy::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>())
                 )));
-            }
-            (_, Some(SagaPolicy::TwoPhaseCommit), Some(sv)) => {
-                return Err(sv.issue(
-                    "`two-phase-commit` is designed (docs/design/sagas.md) but not simulated yet; \
-                     allowed today: `no-compensation`, `best-effort` or `reliable`",
-                ));
             }
             (c, Some(_), Some(sv)) if c != CheckoutKind::Saga => {
                 return Err(sv.issue(format!(

@@ -222,8 +222,13 @@ pub struct Saga {
     /// Attempts of a forward step before it counts as failed (at least 1).
     pub max_attempts: u32,
     pub retry_backoff: Dist,
-    /// Between attempts of a compensation (`reliable`).
+    /// Between attempts of a compensation (`reliable`) or of delivering a two-phase-commit
+    /// decision.
     pub compensation_backoff: Dist,
+    /// Each further attempt of the same request multiplies its drawn backoff by this (1: the
+    /// backoff does not grow), up to `max_backoff_us`.
+    pub backoff_multiplier: f64,
+    pub max_backoff_us: u64,
     /// A compensation attempt (release, refund) fails without effect.
     pub compensation_failure_probability: f64,
     /// An order's card is declined (every attempt of that order).

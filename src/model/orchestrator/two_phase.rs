@@ -1,0 +1,244 @@
+//! Two-phase commit, the contrast to the sagas: the coordinator (the same orchestrator node)
+//! asks inventory, payment and order to prepare at once; each votes; all yes commits, any no (or
+//! no vote after every attempt) aborts. The decision is final and delivered to every participant
+//! until each acknowledges it.
+//!
+//! Atomic, at a price the model makes visible: a prepared inventory participant holds the
+//! product's row lock until the decision reaches it (other checkouts of the product wait, see
+//! `services`), and the coordinator's log is the only place the decision lives, so while the
+//! coordinator is down its prepared participants can neither commit nor abort.
+//!
+//! This module owns the transactions' state machines; the orchestrator node (up, down, counters)
+//! is the parent's.
+
+use super::{MAX_COMPENSATION_ATTEMPTS, Orchestrator, SagaOutcome, SagaRef};
+use crate::model::saga::{Answer, Call, ServiceKind};
+use crate::model::{Body, Ctx, Event};
+use crate::scenario::NodeId;
+
+const PARTICIPANTS: [ServiceKind; 3] = [
+    ServiceKind::Inventory,
+    ServiceKind::Payment,
+    ServiceKind::Order,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Preparing,
+    Committing,
+    Aborting,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Txn<S> {
+    shopper: S,
+    order: u64,
+    product: u32,
+    qty: i64,
+    amount: i64,
+    phase: Phase,
+    /// Per participant: its vote while preparing, then (reset) whether it acknowledged the
+    /// decision.
+    answers: [Option<Answer>; 3],
+    /// Rounds of requests in the current phase so far.
+    attempts: u32,
+    /// The current round's ticket: only its timeout counts. Replies of any round count, since
+    /// a vote or an acknowledgement is a fact about the participant, whichever request got it.
+    ticket: u32,
+}
+
+impl<S> Txn<S> {
+    fn call(&self, to: ServiceKind) -> Call {
+        match (self.phase, to) {
+            (Phase::Preparing, ServiceKind::Inventory) => Call::PrepareReserve {
+                product: self.product,
+                qty: self.qty,
+            },
+            (Phase::Preparing, ServiceKind::Payment) => Call::Authorise {
+                amount: self.amount,
+            },
+            (Phase::Preparing, ServiceKind::Order) => Call::PrepareOrder,
+            (Phase::Committing, k) => Call::Commit(k),
+            (Phase::Aborting, k) => Call::Abort(k),
+        }
+    }
+}
+
+impl<S: Copy> Orchestrator<S> {
+    pub(super) fn tpc_start(
+        &mut self,
+        ctx: &mut Ctx,
+        shopper: S,
+        order: u64,
+        product: u32,
+        qty: i64,
+        amount: i64,
+    ) {
+        let txn = self.txns.insert(Txn {
+            shopper,
+            order,
+            product,
+            qty,
+            amount,
+            phase: Phase::Preparing,
+            answers: [None; 3],
+            attempts: 0,
+            ticket: 0,
+        });
+        self.tpc_send(ctx, txn);
+    }
+
+    /// Sends the current phase's request to every participant that has not answered it yet,
+    /// and arms one timeout for the round.
+    fn tpc_send(&mut self, ctx: &mut Ctx, txn: SagaRef) {
+        let timeout = self.config.step_timeout_us;
+        let replicas = self.replicas;
+        let t = self.txns.get_mut(txn).expect("live transaction");
+        t.attempts += 1;
+        t.ticket = t.ticket.wrapping_add(1);
+        for (i, &to) in PARTICIPANTS.iter().enumerate() {
+            if t.answers[i].is_some() {
+                continue;
+            }
+            ctx.send(
+                NodeId::APP,
+                NodeId::service(replicas, to as usize),
+                Body::SagaRequest {
+                    saga: txn,
+                    ticket: t.ticket,
+                    order: t.order,
+                    call: t.call(to),
+                    keyed: true,
+                },
+            );
+        }
+        ctx.fx.after(
+            timeout,
+            Event::SagaTimeout {
+                saga: txn,
+                ticket: t.ticket,
+            },
+        );
+    }
+
+    pub(super) fn tpc_on_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        txn: SagaRef,
+        call: Call,
+        answer: Answer,
+    ) -> Option<(S, SagaOutcome)> {
+        let t = self.txns.get_mut(txn)?;
+        let to = call.service();
+        if call != t.call(to) {
+            return None; // an answer to an earlier phase
+        }
+        let i = to as usize;
+        match t.phase {
+            Phase::Preparing => {
+                if t.answers[i].is_some() {
+                    return None;
+                }
+                t.answers[i] = Some(answer);
+                if answer != Answer::Done {
+                    let outcome = if answer == Answer::OutOfStock {
+                        SagaOutcome::OutOfStock
+                    } else {
+                        SagaOutcome::Failed
+                    };
+                    return Some(self.tpc_decide(ctx, txn, Phase::Aborting, outcome));
+                }
+                if t.answers.iter().all(|a| *a == Some(Answer::Done)) {
+                    return Some(self.tpc_decide(
+                        ctx,
+                        txn,
+                        Phase::Committing,
+                        SagaOutcome::Confirmed,
+                    ));
+                }
+                None
+            }
+            // A participant that failed to apply the decision is asked again when the round
+            // times out.
+            Phase::Committing | Phase::Aborting => {
+                if answer == Answer::Done {
+                    t.answers[i] = Some(answer);
+                    if t.answers.iter().all(Option::is_some) {
+                        self.txns.remove(txn);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// The coordinator decides (its log holds the decision from now on) and tells every
+    /// participant; the shopper learns the outcome now.
+    fn tpc_decide(
+        &mut self,
+        ctx: &mut Ctx,
+        txn: SagaRef,
+        phase: Phase,
+        outcome: SagaOutcome,
+    ) -> (S, SagaOutcome) {
+        let t = self.txns.get_mut(txn).expect("live transaction");
+        t.phase = phase;
+        t.attempts = 0;
+        // Abort goes to every participant, even one that voted no: a retried prepare may
+        // still be on its way, and the participant must know to refuse it.
+        t.answers = [None; 3];
+        let shopper = t.shopper;
+        self.tpc_send(ctx, txn);
+        (shopper, outcome)
+    }
+
+    pub(super) fn tpc_on_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        txn: SagaRef,
+        ticket: u32,
+    ) -> Option<(S, SagaOutcome)> {
+        let t = self.txns.get_mut(txn).filter(|t| t.ticket == ticket)?;
+        t.ticket = t.ticket.wrapping_add(1);
+        self.step_timeouts += 1;
+        let (phase, attempts) = (t.phase, t.attempts);
+        match phase {
+            Phase::Preparing if attempts < self.config.max_attempts => {
+                let backoff = self.backoff(self.config.retry_backoff, attempts);
+                ctx.fx.after(backoff, Event::SagaRetry(txn));
+                None
+            }
+            // No vote from someone after every attempt: presumed no.
+            Phase::Preparing => {
+                Some(self.tpc_decide(ctx, txn, Phase::Aborting, SagaOutcome::Failed))
+            }
+            // A decision must get through, like a reliable compensation, and backs off like one.
+            _ if attempts < MAX_COMPENSATION_ATTEMPTS => {
+                let backoff = self.backoff(self.config.compensation_backoff, attempts);
+                ctx.fx.after(backoff, Event::SagaRetry(txn));
+                None
+            }
+            _ => {
+                self.compensations_abandoned += 1;
+                self.txns.remove(txn);
+                None
+            }
+        }
+    }
+
+    pub(super) fn tpc_on_retry(&mut self, ctx: &mut Ctx, txn: SagaRef) {
+        if self.txns.get(txn).is_some() {
+            self.tpc_send(ctx, txn);
+        }
+    }
+
+    /// After a crash: every transaction goes on from its log, asking again whoever has not
+    /// answered the current phase.
+    pub(super) fn tpc_recover(&mut self, ctx: &mut Ctx) {
+        let live: Vec<SagaRef> = self.txns.keys().collect();
+        for txn in live {
+            self.txns.get_mut(txn).expect("live transaction").attempts = 0;
+            self.tpc_send(ctx, txn);
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! Turning results into things people and programs read: the comparison table, the JSON
-//! document, and the JSON-lines trace. Reports consume finished results (and trace events as they
+//! document, the JSON-lines trace and the HTML report. Reports consume finished results (and trace events as they
 //! stream past); they never reach into the model.
 
+pub mod html;
 mod json;
 mod table;
 mod trace;
 
 pub use json::{RunReport, VariantReport};
-pub use table::render_table;
+pub use table::{Grid, comparison, render_table};
 pub use trace::JsonlTrace;

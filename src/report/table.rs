@@ -128,9 +128,21 @@ fn is_zero(cell: &str) -> bool {
     cell.trim_end_matches('%').parse::<f64>() == Ok(0.0)
 }
 
-/// Renders the comparison table. Rows that are zero in every variant are left out (they are in
-/// the JSON), so each scenario's table shows what it is about; a footer says how many.
-pub fn render_table(report: &RunReport) -> String {
+/// The comparison as a grid of cells, for the text table and the HTML report alike.
+pub struct Grid {
+    /// Row labels: "variant", "page source", the metrics shown, then one `check NAME` per check.
+    pub labels: Vec<String>,
+    /// One column per variant, a cell per label.
+    pub columns: Vec<Vec<String>>,
+    /// How many metric rows follow the two header rows (the check rows come after them).
+    pub metric_rows: usize,
+    /// Notes under the table.
+    pub footnotes: Vec<String>,
+}
+
+/// Builds the comparison. Rows that are zero in every variant are left out (they are in the
+/// JSON), so each scenario's table shows what it is about; a footnote says how many.
+pub fn comparison(report: &RunReport) -> Grid {
     let values: Vec<Vec<String>> = report
         .variants
         .iter()
@@ -148,13 +160,12 @@ pub fn render_table(report: &RunReport) -> String {
             }
         }
     }
-    let check_labels: Vec<String> = check_names.iter().map(|n| format!("check {n}")).collect();
-    let labels: Vec<&str> = ["variant", "page source"]
+    let labels: Vec<String> = ["variant", "page source"]
         .into_iter()
         .chain(shown.iter().map(|&r| ROWS[r].0))
-        .chain(check_labels.iter().map(String::as_str))
+        .map(str::to_string)
+        .chain(check_names.iter().map(|n| format!("check {n}")))
         .collect();
-    let label_width = labels.iter().map(|l| l.len()).max().unwrap_or(0);
     let columns: Vec<Vec<String>> = report
         .variants
         .iter()
@@ -179,35 +190,54 @@ pub fn render_table(report: &RunReport) -> String {
             cells
         })
         .collect();
-    let widths: Vec<usize> = columns
-        .iter()
-        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for (i, label) in labels.iter().enumerate() {
-        out.push_str(&format!("{label:<label_width$}"));
-        for (col, w) in columns.iter().zip(&widths) {
-            out.push_str(&format!("  {:>w$}", col[i], w = *w));
-        }
-        out.push('\n');
-        if i == 1 || (i == 1 + shown.len() && !check_names.is_empty()) {
-            let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
-            out.push_str(&"-".repeat(total));
-            out.push('\n');
-        }
-    }
+    let mut footnotes = Vec::new();
     if report
         .variants
         .iter()
         .any(|v| v.checks.iter().any(|c| c.required.is_some()))
     {
-        out.push_str("(* required by the scenario: the run fails unless it passes)\n");
+        footnotes.push("(* required by the scenario: the run fails unless it passes)".to_string());
     }
     let hidden = ROWS.len() - shown.len();
     if hidden > 0 {
-        out.push_str(&format!(
-            "({hidden} rows that are 0 in every variant are not shown; --format json has every figure)\n"
+        footnotes.push(format!(
+            "({hidden} rows that are 0 in every variant are not shown; --format json has every figure)"
         ));
+    }
+    Grid {
+        labels,
+        columns,
+        metric_rows: shown.len(),
+        footnotes,
+    }
+}
+
+/// Renders the comparison table as text, columns aligned.
+pub fn render_table(report: &RunReport) -> String {
+    let grid = comparison(report);
+    let label_width = grid.labels.iter().map(|l| l.len()).max().unwrap_or(0);
+    let widths: Vec<usize> = grid
+        .columns
+        .iter()
+        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let has_checks = grid.labels.len() > 2 + grid.metric_rows;
+    let mut out = String::new();
+    for (i, label) in grid.labels.iter().enumerate() {
+        out.push_str(&format!("{label:<label_width$}"));
+        for (col, w) in grid.columns.iter().zip(&widths) {
+            out.push_str(&format!("  {:>w$}", col[i], w = *w));
+        }
+        out.push('\n');
+        if i == 1 || (i == 1 + grid.metric_rows && has_checks) {
+            let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        }
+    }
+    for note in &grid.footnotes {
+        out.push_str(note);
+        out.push('\n');
     }
     out
 }

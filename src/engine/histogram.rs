@@ -126,6 +126,20 @@ impl Histogram {
         self.max
     }
 
+    /// The non-empty buckets in increasing order: `(lowest value, highest value, count)`. Every
+    /// sample in a bucket lies within its two bounds (exact below 256, where each bucket holds one
+    /// value); the counts add up to [`Histogram::count`].
+    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0)
+            .map(|(i, &c)| {
+                let (lo, hi) = bounds(i);
+                (lo, hi, c)
+            })
+    }
+
     /// The share of samples strictly greater than `v` (exact when `v` is a bucket's upper
     /// bound, otherwise counted by bucket).
     pub fn share_above(&self, v: u64) -> f64 {
@@ -183,6 +197,26 @@ mod tests {
         }
         a.merge(&b);
         assert_eq!(a, both);
+    }
+
+    #[test]
+    fn buckets_hold_every_sample_within_their_bounds() {
+        let mut h = Histogram::new();
+        for v in [3, 3, 255, 256, 1_000, 1_001, 7_000_000] {
+            h.record(v);
+        }
+        let buckets: Vec<_> = h.buckets().collect();
+        assert_eq!(buckets.iter().map(|b| b.2).sum::<u64>(), h.count());
+        assert_eq!(buckets[0], (3, 3, 2));
+        assert_eq!(buckets[1], (255, 255, 1));
+        assert!(
+            buckets.windows(2).all(|w| w[0].1 < w[1].0),
+            "increasing, disjoint"
+        );
+        for v in [1_000, 1_001, 7_000_000] {
+            assert!(buckets.iter().any(|&(lo, hi, _)| lo <= v && v <= hi), "{v}");
+        }
+        assert_eq!(Histogram::new().buckets().count(), 0);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::metrics::{AppStats, Phases, Purpose};
 use super::orchestrator::{Orchestrator, SagaOutcome, SagaRef};
 use super::recorder::{Call, Recorder};
 use super::saga;
+use super::timeline::{OversoldOrder, ReadFrom};
 use super::{Answer, Ctx, Event, Op, ReqRef};
 use crate::check::history::ProcessId;
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
@@ -38,6 +39,10 @@ struct Shopper {
     shown_price: i64,
     /// The shopper's process in the history (when one is recorded).
     process: ProcessId,
+    /// Where the checkout's last stock read was sent, and the stock it showed (for the
+    /// timeline's oversold marks).
+    read_from: Option<NodeId>,
+    stock_read: Option<i64>,
 }
 
 /// How a pending request's reply is to be used.
@@ -91,6 +96,9 @@ pub struct App {
     /// Runs the checkouts of a `saga` variant.
     pub orchestrator: Option<Orchestrator<ShopperRef>>,
     prices: Vec<i64>,
+    initial_stock: Vec<i64>,
+    /// Oversold orders since the observer last looked, when a timeline is recorded.
+    pub oversold_marks: Option<Vec<OversoldOrder>>,
 }
 
 /// A user who updates their profile, is redirected, and reads it back a few times.
@@ -147,6 +155,8 @@ impl App {
                 _ => None,
             },
             prices: config.products.iter().map(|p| p.price_cents).collect(),
+            initial_stock: config.products.iter().map(|p| p.stock).collect(),
+            oversold_marks: None,
         }
     }
 
@@ -187,6 +197,8 @@ impl App {
             pending: None,
             shown_price: 0,
             process: self.new_process(|| format!("shopper-{n}")),
+            read_from: None,
+            stock_read: None,
         };
         self.stats.shoppers += 1;
         let s = self.shoppers.insert(shopper);
@@ -238,6 +250,11 @@ impl App {
                 recorder.call(process, op, qty, ctx.now)
             }
         };
+        if purpose == Purpose::Checkout && matches!(op, Op::Read { .. } | Op::LockRead { .. }) {
+            let shopper = self.shoppers.get_mut(s).expect("live shopper");
+            shopper.read_from = Some(to);
+            shopper.stock_read = None;
+        }
         let phase = self.phases.index(ctx.now);
         self.stats.phases[phase].requests += 1;
         let req = self.requests.insert(Request {
@@ -350,7 +367,10 @@ impl App {
             Purpose::Profile => unreachable!("profile answers are handled by profile_answer"),
             Purpose::Checkout => {
                 let reply = match answer {
-                    Answer::Row { stock, version, .. } => Reply::Row { stock, version },
+                    Answer::Row { stock, version, .. } => {
+                        self.shoppers.get_mut(s).expect("live shopper").stock_read = Some(stock);
+                        Reply::Row { stock, version }
+                    }
                     Answer::Updated { .. } => Reply::Updated,
                     Answer::NotEnoughStock => Reply::NotEnoughStock,
                     Answer::VersionConflict => Reply::VersionConflict,
@@ -543,6 +563,28 @@ impl App {
                 self.stats.confirmed += 1;
                 self.stats.phases[self.phases.index(ctx.now)].confirmed += 1;
                 self.stats.units_sold[product] += qty;
+                let beyond = self.stats.units_sold[product] - self.initial_stock[product];
+                if let Some(marks) = &mut self.oversold_marks
+                    && beyond > 0
+                {
+                    marks.push(OversoldOrder {
+                        t_us: ctx.now.as_micros(),
+                        shopper: shopper.number,
+                        product,
+                        units: beyond.min(qty),
+                        read_from: match shopper.read_from {
+                            None => ReadFrom::Nothing,
+                            Some(NodeId::PRIMARY) => ReadFrom::Primary,
+                            Some(NodeId::CACHE) => ReadFrom::Cache,
+                            Some(node) => ReadFrom::Replica(
+                                node.replica_index()
+                                    .expect("the other readers are replicas"),
+                            ),
+                        },
+                        stock_read: shopper.stock_read,
+                        replica_lag_us: None,
+                    });
+                }
                 self.stats
                     .price_checks
                     .push((product as u32, shopper.shown_price));

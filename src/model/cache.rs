@@ -165,6 +165,14 @@ impl Cache {
         self.entries[row as usize] = None;
     }
 
+    /// The stock a get of `row` would serve at `now`, if the cache holds a live entry (for the
+    /// timeline; it counts nothing).
+    pub fn peek_stock(&self, row: u32, now: SimTime) -> Option<i64> {
+        self.entries[row as usize]
+            .filter(|e| now < e.expires)
+            .map(|e| e.stock)
+    }
+
     pub fn hit_ratio(&self) -> f64 {
         let total = self.hits + self.misses;
         if total == 0 {

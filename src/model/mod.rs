@@ -20,6 +20,7 @@ mod recorder;
 mod replica;
 mod saga;
 mod services;
+pub mod timeline;
 mod trace;
 mod traffic;
 
@@ -41,6 +42,7 @@ use recorder::Recorder;
 pub use replica::RowView;
 use replica::{Done, Replica, Task};
 use services::ServiceNodes;
+use timeline::{ReadFrom, Snapshot, Timeline};
 use traffic::Arrivals;
 
 pub use metrics::Purpose;
@@ -418,6 +420,8 @@ pub struct Model {
     healed: Vec<(SimTime, Message)>,
     /// The saga services, in scenarios with `[saga]`.
     services: Option<ServiceNodes>,
+    /// What the charts need, when a timeline is asked for ([`Recording::timeline`]).
+    timeline: Option<Box<Timeline>>,
 }
 
 impl Model {
@@ -527,6 +531,7 @@ impl Model {
                 .unwrap_or(SimTime::ZERO),
             outbox: Vec::with_capacity(32),
             healed: Vec::new(),
+            timeline: None,
             app,
             primary,
             replicas,
@@ -782,6 +787,88 @@ impl Model {
         }
     }
 
+    /// Replica `i`'s true lag at `now` (µs): the age of the oldest committed entry it has not
+    /// applied, in its relay log or held by a cut link.
+    fn true_lag_us(&self, i: usize, now: SimTime) -> u64 {
+        let (reported, _) = self.replicas[i].reported_lag(now);
+        let held = self
+            .network
+            .held(NodeId::PRIMARY, NodeId::replica(i))
+            .iter()
+            .find_map(|m| match m.body {
+                Body::Replicate(e) => Some(now.since(e.committed_at)),
+                _ => None,
+            })
+            .unwrap_or(0);
+        reported.max(held)
+    }
+
+    /// Records the timeline's samples due at `now` (or, with `end`, its final sample).
+    fn sample_timeline_at(&mut self, now: SimTime, end: bool) {
+        let Some(mut t) = self.timeline.take() else {
+            return;
+        };
+        let products = self.config.products.len();
+        let st = &self.app.stats;
+        let snapshot = Snapshot {
+            primary_stock: &mut self.primary.rows[..products].iter().map(|r| r.stock),
+            replica_stock: &mut self
+                .replicas
+                .iter()
+                .flat_map(|r| r.rows[..products].iter().map(|v| v.stock)),
+            cache_stock: &mut (0..products as u32).map(|row| self.cache.peek_stock(row, now)),
+            lags_us: &mut (0..self.replicas.len()).map(|i| {
+                (
+                    self.true_lag_us(i, now),
+                    self.replicas[i].reported_lag(now).0,
+                )
+            }),
+            shoppers: self.shoppers_arrived,
+            orders_confirmed: st.confirmed,
+            orders_failed: st.failed,
+            ryw_violations: st.profile.ryw_violations,
+            requests: st.phases.iter().map(|p| p.requests).sum(),
+            request_timeouts: st.phases.iter().map(|p| p.timeouts).sum(),
+        };
+        if end {
+            t.record_final(now, snapshot);
+        } else {
+            let due = t.due(now);
+            t.record(due, snapshot);
+        }
+        self.timeline = Some(t);
+    }
+
+    fn sample_timeline(&mut self, now: SimTime) {
+        self.sample_timeline_at(now, false);
+    }
+
+    /// After an event: sell-outs, oversold orders and lag alerts, for the timeline.
+    fn observe_for_timeline(&mut self, now: SimTime, event: Event) {
+        let Some(mut t) = self.timeline.take() else {
+            return;
+        };
+        for (p, row) in self.primary.rows[..self.config.products.len()]
+            .iter()
+            .enumerate()
+        {
+            t.observe_stock(now, p, row.stock);
+        }
+        if let Some(mut marks) = self.app.oversold_marks.take() {
+            for mut order in marks.drain(..) {
+                if let ReadFrom::Replica(i) = order.read_from {
+                    order.replica_lag_us = Some(self.true_lag_us(i, now));
+                }
+                t.mark_oversold(order);
+            }
+            self.app.oversold_marks = Some(marks);
+        }
+        if let Event::LagAlert { raised, .. } = event {
+            t.mark_alert(now, raised);
+        }
+        self.timeline = Some(t);
+    }
+
     fn route_outbox(&mut self, fx: &mut Effects<Event>, now: SimTime, outbox: &mut Vec<Outgoing>) {
         for out in outbox.drain(..) {
             let (fate, msg) = match out {
@@ -822,6 +909,11 @@ impl World for Model {
     }
 
     fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
+        if let Some(t) = &self.timeline
+            && now >= t.next_at()
+        {
+            self.sample_timeline(now);
+        }
         let mut outbox = std::mem::take(&mut self.outbox);
         let mut ctx = Ctx {
             now,
@@ -950,6 +1042,9 @@ impl World for Model {
         for (row, shown) in self.app.stats.price_checks.drain(..) {
             self.wrong_price_orders += u64::from(shown != self.primary.rows[row as usize].price);
         }
+        if self.timeline.is_some() {
+            self.observe_for_timeline(now, event);
+        }
         self.route_outbox(fx, now, &mut outbox);
         self.outbox = outbox;
     }
@@ -971,6 +1066,18 @@ pub struct VariantRun {
     pub metrics: Metrics,
     /// What every client saw, if it was asked for ([`run_variant_recorded`]).
     pub history: Option<History>,
+    /// The sampled timeline, if it was asked for ([`Recording::timeline`]).
+    pub timeline: Option<Box<Timeline>>,
+}
+
+/// What a run records besides its metrics. Neither changes the run (same trace hash).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// The history of every client-visible operation, for the checkers: it grows with the run
+    /// (see [`run_variant_recorded`]).
+    pub history: bool,
+    /// A [`Timeline`] for charts: bounded by its sample cap, whatever the run's length.
+    pub timeline: bool,
 }
 
 fn build(variant: &Variant, seed: u64) -> Sim<Model> {
@@ -1005,25 +1112,72 @@ pub fn run_variant_recorded(
     seed: u64,
     trace: &mut impl TraceSink,
 ) -> Result<VariantRun, RunError> {
+    run_variant_with(
+        variant,
+        seed,
+        trace,
+        Recording {
+            history: true,
+            timeline: false,
+        },
+    )
+}
+
+/// Runs one variant, recording what `recording` asks for.
+pub fn run_variant_with(
+    variant: &Variant,
+    seed: u64,
+    trace: &mut impl TraceSink,
+    recording: Recording,
+) -> Result<VariantRun, RunError> {
     let mut sim = build(variant, seed);
-    let source = Source {
-        scenario: None,
-        variant: Some(variant.name.clone()),
-        seed: Some(seed),
-    };
-    sim.world_mut().app.recorder = Some(Recorder::new(&variant.config, source));
+    let model = sim.world_mut();
+    if recording.history {
+        let source = Source {
+            scenario: None,
+            variant: Some(variant.name.clone()),
+            seed: Some(seed),
+        };
+        model.app.recorder = Some(Recorder::new(&variant.config, source));
+    }
+    if recording.timeline {
+        model.timeline = Some(Box::new(Timeline::new(&variant.config)));
+        model.app.oversold_marks = Some(Vec::new());
+    }
     run(sim, trace)
 }
 
 fn run(mut sim: Sim<Model>, trace: &mut impl TraceSink) -> Result<VariantRun, RunError> {
     let summary = sim.run_traced(trace)?;
-    let metrics = sim.world_mut().metrics(summary.end);
-    let history = sim.world_mut().app.finish_history();
+    let model = sim.world_mut();
+    let metrics = model.metrics(summary.end);
+    let history = model.app.finish_history();
+    let timeline = model.finish_timeline(summary.end);
     Ok(VariantRun {
         summary,
         metrics,
         history,
+        timeline,
     })
+}
+
+impl Model {
+    /// The timeline's final sample and distributions (after [`Model::metrics`], which closes the
+    /// saga windows still open).
+    fn finish_timeline(&mut self, end: SimTime) -> Option<Box<Timeline>> {
+        self.timeline.as_ref()?;
+        self.sample_timeline_at(end, true);
+        let mut t = self.timeline.take()?;
+        t.checkout_latency_us = self.app.stats.checkout_latency_us.clone();
+        t.staleness_us = self.stale.staleness_us.clone();
+        t.fresh_reads = (self.stale.page_reads + self.stale.checkout_reads)
+            - (self.stale.page_stale + self.stale.checkout_stale);
+        t.saga_windows_us = match (&self.app.orchestrator, &self.services) {
+            (Some(_), Some(s)) => Some(s.state.windows_us.clone()),
+            _ => None,
+        };
+        Some(t)
+    }
 }
 
 /// Runs one variant twice in lockstep; `Some` names the first simulated instant at which the two

@@ -66,6 +66,11 @@ impl<M> Network<M> {
         usize::from(from.0) * self.nodes + usize::from(to.0)
     }
 
+    /// The stream messages from `from` to `to` held by a cut, oldest first.
+    pub fn held(&self, from: NodeId, to: NodeId) -> &[M] {
+        &self.held[self.pair(from, to)]
+    }
+
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.cuts[self.pair(from, to)] > 0
     }

@@ -30,3 +30,5 @@ mod replica_mm1;
 mod sagas;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.
 mod scenario_errors;
+/// The timeline recorded for charts: it never changes the run, and follows what the model did.
+mod timeline;

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod teach;
+
 use crate::check::edn::{RegisterModel, parse_edn_history};
 use crate::check::format::{read_histories, write_history};
 use crate::check::history::History;
@@ -85,6 +87,9 @@ enum Command {
     /// Judge a history: lagsim's JSON lines (`run --history`), or a Jepsen/Knossos EDN history.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Tell a variant's run in plain sentences, with an ASCII timeline: for teaching.
+    #[command(after_help = teach::EXPLAIN_EXAMPLES)]
+    Explain(teach::ExplainArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -225,6 +230,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_file(args),
+        Command::Explain(args) => teach::explain_command(args),
     }
 }
 

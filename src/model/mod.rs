@@ -42,7 +42,7 @@ use recorder::Recorder;
 pub use replica::RowView;
 use replica::{Done, Replica, Task};
 use services::ServiceNodes;
-use timeline::{ReadFrom, Snapshot, Timeline};
+use timeline::{ReadFrom, Snapshot, StaleRead, Timeline};
 use traffic::Arrivals;
 
 pub use metrics::Purpose;
@@ -688,7 +688,7 @@ impl Model {
                 Op::Read { row } => {
                     let req = req.expect("cache gets expect an answer");
                     if let Some(shown) = self.cache.get(ctx, from, req, row) {
-                        self.judge_staleness(ctx.now, req, row, shown);
+                        self.judge_staleness(ctx.now, req, row, shown, ReadFrom::Cache);
                     }
                 }
                 Op::CacheSet {
@@ -765,7 +765,14 @@ impl Model {
     }
 
     /// Counts a product read served by a replica or the cache, and whether it was stale.
-    fn judge_staleness(&mut self, now: SimTime, req: ReqRef, row: u32, shown: RowView) {
+    fn judge_staleness(
+        &mut self,
+        now: SimTime,
+        req: ReqRef,
+        row: u32,
+        shown: RowView,
+        served_by: ReadFrom,
+    ) {
         // A request the shopper has already given up on is not counted: nobody saw it.
         // Staleness is judged for product reads; profile reads are judged by their sessions.
         if (row as usize) >= self.config.products.len() {
@@ -776,6 +783,20 @@ impl Model {
             let staleness = (shown.version < truth.version)
                 .then(|| now.since(self.primary.version_time(row, shown.version + 1)));
             self.stale.record(request.purpose, staleness);
+            if let Some(t) = &mut self.timeline {
+                t.observe_read(
+                    StaleRead {
+                        t_us: now.as_micros(),
+                        product: row as usize,
+                        checkout: request.purpose == Purpose::Checkout,
+                        served_by,
+                        shown: shown.stock,
+                        truth: truth.stock,
+                        age_us: staleness.unwrap_or(0),
+                    },
+                    staleness.is_some(),
+                );
+            }
             if staleness.is_some() {
                 self.app.stats.phases[self.phases.index(now)].stale_reads += 1;
             }
@@ -853,6 +874,14 @@ impl Model {
             .enumerate()
         {
             t.observe_stock(now, p, row.stock);
+        }
+        for (i, replica) in self.replicas.iter().enumerate() {
+            for (p, row) in replica.rows[..self.config.products.len()]
+                .iter()
+                .enumerate()
+            {
+                t.observe_replica_stock(now, i, p, row.stock);
+            }
         }
         if let Some(mut marks) = self.app.oversold_marks.take() {
             for mut order in marks.drain(..) {
@@ -977,7 +1006,7 @@ impl World for Model {
                 let i = replica.replica_index().expect("a replica");
                 match (task, self.replicas[i].done(&mut ctx, task)) {
                     (Task::Read { req: Some(req), .. }, Done::Read { row, view }) => {
-                        self.judge_staleness(now, req, row, view);
+                        self.judge_staleness(now, req, row, view, ReadFrom::Replica(i));
                     }
                     (
                         _,

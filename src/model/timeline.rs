@@ -59,6 +59,23 @@ pub struct OversoldOrder {
     pub replica_lag_us: Option<u64>,
 }
 
+/// The first product read that showed a stale value, for the narration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaleRead {
+    /// When it was served (µs).
+    pub t_us: u64,
+    pub product: usize,
+    /// A checkout's stock read (else a product page's).
+    pub checkout: bool,
+    /// Who served it: a replica or the cache.
+    pub served_by: ReadFrom,
+    /// The stock it showed, and the primary's at that instant (units).
+    pub shown: i64,
+    pub truth: i64,
+    /// How long before it was served the next version had committed on the primary (µs).
+    pub age_us: u64,
+}
+
 /// A scheduled fault, as the charts shade it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultSpan {
@@ -114,6 +131,13 @@ pub struct Timeline {
     /// Per product: the first instant (µs) its stock on the primary reached 0 or less, if it did
     /// (a product that starts at 0 never sells out).
     pub sold_out_us: Vec<Option<u64>>,
+    /// `[replica][product]`: the first instant (µs) the replica's copy of the product showed it
+    /// sold out (stock 0 or less), if it did.
+    pub replica_sold_out_us: Vec<Vec<Option<u64>>>,
+    /// `[product]`: the first instant (µs) the cache served a sold-out stock for it, if it did.
+    pub cache_sold_out_us: Vec<Option<u64>>,
+    /// The first stale product read (served by a replica or the cache), if any.
+    pub first_stale_read: Option<StaleRead>,
     /// The first [`MAX_MARKS`] oversold orders, in confirmation order.
     pub oversold: Vec<OversoldOrder>,
     /// Oversold orders beyond the first [`MAX_MARKS`], counted only.
@@ -218,6 +242,9 @@ impl Timeline {
             requests: Vec::new(),
             request_timeouts: Vec::new(),
             sold_out_us: vec![None; products],
+            replica_sold_out_us: vec![vec![None; products]; replicas],
+            cache_sold_out_us: vec![None; products],
+            first_stale_read: None,
             oversold: Vec::new(),
             oversold_unmarked: 0,
             faults: config
@@ -333,6 +360,38 @@ impl Timeline {
     pub fn observe_stock(&mut self, now: SimTime, product: usize, stock: i64) {
         if stock <= 0 && self.sold_out_us[product].is_none() && self.initial_stock[product] > 0 {
             self.sold_out_us[product] = Some(now.as_micros());
+        }
+    }
+
+    /// Replica `replica`'s copy of `product` now shows `stock`: marks when it first shows the
+    /// sell-out.
+    #[inline]
+    pub fn observe_replica_stock(
+        &mut self,
+        now: SimTime,
+        replica: usize,
+        product: usize,
+        stock: i64,
+    ) {
+        let mark = &mut self.replica_sold_out_us[replica][product];
+        if stock <= 0 && mark.is_none() && self.initial_stock[product] > 0 {
+            *mark = Some(now.as_micros());
+        }
+    }
+
+    /// A product read was served (`stale`: older than the primary's version): marks the cache's
+    /// first sold-out answer and the first stale read.
+    pub fn observe_read(&mut self, read: StaleRead, stale: bool) {
+        let p = read.product;
+        if read.served_by == ReadFrom::Cache
+            && read.shown <= 0
+            && self.cache_sold_out_us[p].is_none()
+            && self.initial_stock[p] > 0
+        {
+            self.cache_sold_out_us[p] = Some(read.t_us);
+        }
+        if stale && self.first_stale_read.is_none() {
+            self.first_stale_read = Some(read);
         }
     }
 

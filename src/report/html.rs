@@ -8,6 +8,7 @@
 
 use std::fmt::Write;
 
+use super::explain::Story;
 use super::json::RunReport;
 use super::table::comparison;
 use crate::check::Status;
@@ -16,13 +17,6 @@ use crate::check::Status;
 pub struct Chart {
     pub title: String,
     pub svg: String,
-}
-
-/// One variant's story in sentences, with an optional preformatted timeline.
-pub struct Story {
-    pub variant: String,
-    pub sentences: Vec<String>,
-    pub timeline: String,
 }
 
 /// What the page shows.

@@ -2,6 +2,7 @@
 //! document, the JSON-lines trace and the HTML report. Reports consume finished results (and trace events as they
 //! stream past); they never reach into the model.
 
+pub mod explain;
 pub mod html;
 mod json;
 mod table;

@@ -14,6 +14,8 @@ mod cli;
 mod convergence;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
+/// Teaching narration: the run's own numbers, in time order.
+mod explain;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.
 mod faults;
 /// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod progress;
 mod teach;
 
 use crate::check::edn::{RegisterModel, parse_edn_history};

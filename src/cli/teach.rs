@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::engine::NoTrace;
-use crate::model::{Recording, run_variant_with};
+use crate::model::{Recording, run_variant_observed};
 use crate::report::explain::{Run, explain};
 
+use super::progress::Progress;
 use super::{load, select};
 
 pub const EXPLAIN_EXAMPLES: &str = "\
@@ -64,13 +65,20 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         "{}: {}\nseed {seed}\n",
         scenario.name, scenario.description
     ))?;
-    for v in select(&scenario, &args.variants)? {
+    let variants = select(&scenario, &args.variants)?;
+    // Every story is told before any is printed, so the bar never interleaves with them.
+    let mut progress = Progress::new(variants.len(), true);
+    let mut stories = Vec::with_capacity(variants.len());
+    for (i, v) in variants.into_iter().enumerate() {
         let recording = Recording {
             history: false,
             timeline: true,
         };
-        let run = run_variant_with(v, seed, &mut NoTrace, recording)
-            .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        progress.start(i, v);
+        let run = run_variant_observed(v, seed, &mut NoTrace, recording, &mut |now| {
+            progress.observe(now)
+        })
+        .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
         let timeline = run.timeline.as_deref().expect("a timeline was asked for");
         let story = explain(
             &Run {
@@ -82,6 +90,10 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
             },
             width,
         );
+        stories.push((v, story));
+    }
+    progress.finish();
+    for (v, story) in stories {
         print(&format!(
             "\n== {} (checkout {}, pages from {})\n\n",
             v.name,

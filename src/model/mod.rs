@@ -1129,7 +1129,7 @@ pub fn run_variant(
     seed: u64,
     trace: &mut impl TraceSink,
 ) -> Result<VariantRun, RunError> {
-    run(build(variant, seed), trace)
+    run(build(variant, seed), trace, &mut |_| {})
 }
 
 /// Runs one variant like [`run_variant`], and records the history of every client-visible
@@ -1159,6 +1159,21 @@ pub fn run_variant_with(
     trace: &mut impl TraceSink,
     recording: Recording,
 ) -> Result<VariantRun, RunError> {
+    run_variant_observed(variant, seed, trace, recording, &mut |_| {})
+}
+
+/// How often a run reports its progress: every this many events.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Runs one variant like [`run_variant_with`], telling `progress` the simulated time reached
+/// every [`PROGRESS_EVERY`] events (for a progress bar; it cannot change the run).
+pub fn run_variant_observed(
+    variant: &Variant,
+    seed: u64,
+    trace: &mut impl TraceSink,
+    recording: Recording,
+    progress: &mut dyn FnMut(SimTime),
+) -> Result<VariantRun, RunError> {
     let mut sim = build(variant, seed);
     let model = sim.world_mut();
     if recording.history {
@@ -1173,11 +1188,22 @@ pub fn run_variant_with(
         model.timeline = Some(Box::new(Timeline::new(&variant.config)));
         model.app.oversold_marks = Some(Vec::new());
     }
-    run(sim, trace)
+    run(sim, trace, progress)
 }
 
-fn run(mut sim: Sim<Model>, trace: &mut impl TraceSink) -> Result<VariantRun, RunError> {
-    let summary = sim.run_traced(trace)?;
+fn run(
+    mut sim: Sim<Model>,
+    trace: &mut impl TraceSink,
+    progress: &mut dyn FnMut(SimTime),
+) -> Result<VariantRun, RunError> {
+    let mut events = 0u64;
+    while let Some(now) = sim.step(trace)? {
+        events += 1;
+        if events % PROGRESS_EVERY == 0 {
+            progress(now);
+        }
+    }
+    let summary = sim.summary();
     let model = sim.world_mut();
     let metrics = model.metrics(summary.end);
     let history = model.app.finish_history();

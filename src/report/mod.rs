@@ -1,7 +1,8 @@
 //! Turning results into things people and programs read: the comparison table, the JSON
-//! document, and the JSON-lines trace. Reports consume finished results (and trace events as they
+//! document, the JSON-lines trace and the charts. Reports consume finished results (and trace events as they
 //! stream past); they never reach into the model.
 
+pub mod charts;
 mod json;
 mod table;
 mod trace;

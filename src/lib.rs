@@ -15,7 +15,7 @@
 //! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
 //! - [`check`]: histories and their checkers (linearizability, session guarantees, staleness,
 //!   business invariants), `[[require]]`, and the EDN reader for `lagsim check`.
-//! - [`report`]: the comparison table, the JSON document and the JSON-lines trace.
+//! - [`report`]: the comparison table, the JSON document, the JSON-lines trace and the charts.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!
 //! # Example

@@ -20,7 +20,9 @@ use crate::check::{
     linearizability_result, run_checks,
 };
 use crate::engine::{NoTrace, hash_hex};
-use crate::model::{check_determinism, run_variant, run_variant_recorded};
+use crate::model::timeline::Timeline;
+use crate::model::{Recording, check_determinism, run_variant_with};
+use crate::report::charts::{ChartSet, ChartVariant, write_charts};
 use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
 use crate::scenario::{Scenario, Variant, parse_scenario};
 
@@ -52,6 +54,9 @@ Examples:
 
   # Write every event to a trace, and prove the run is deterministic
   lagsim run scenarios/black-friday.toml --trace trace.jsonl --check-determinism
+
+  # Draw the charts (PNG and SVG) of every variant under charts/black-friday/
+  lagsim run scenarios/black-friday.toml --charts charts
 
   # Write what every client saw (a history), then judge it again, or judge a Jepsen history
   lagsim run scenarios/profile-email.toml --history history.jsonl
@@ -133,6 +138,10 @@ struct RunArgs {
     /// by what is alive. Required checks then end `unknown` (exit 1).
     #[arg(long)]
     skip_checks: bool,
+    /// Draw charts (PNG and SVG) into DIR/<scenario>/, created if missing; the files written are
+    /// listed on stderr (docs/output-reference.md lists every chart).
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -310,22 +319,26 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         })?)),
         None => None,
     };
-    let record = history_out.is_some() || !args.skip_checks;
+    if let Some(dir) = &args.charts {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create charts directory {}: {e}", dir.display()))?;
+    }
+    let recording = Recording {
+        history: history_out.is_some() || !args.skip_checks,
+        timeline: args.charts.is_some(),
+    };
+    let mut timelines: Vec<Box<Timeline>> = Vec::new();
     for v in &variants {
-        let result = match (trace.as_mut(), record) {
-            (Some(t), _) => {
+        let result = match trace.as_mut() {
+            Some(t) => {
                 t.variant(&v.name);
-                if record {
-                    run_variant_recorded(v, seed, t)
-                } else {
-                    run_variant(v, seed, t)
-                }
+                run_variant_with(v, seed, t, recording)
             }
-            (None, true) => run_variant_recorded(v, seed, &mut NoTrace),
-            (None, false) => run_variant(v, seed, &mut NoTrace),
+            None => run_variant_with(v, seed, &mut NoTrace, recording),
         };
         let mut run = result
             .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        timelines.extend(run.timeline.take());
         if let Some(h) = run.history.as_mut() {
             h.source.scenario = Some(scenario.name.clone());
         }
@@ -387,6 +400,33 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
                 )?;
             }
             print(&mut out, &format!("reproduce: {}\n", report.reproduce))?;
+        }
+    }
+
+    if let Some(dir) = &args.charts {
+        let set = ChartSet {
+            scenario: &scenario.name,
+            seed,
+            variants: report
+                .variants
+                .iter()
+                .zip(&timelines)
+                .map(|(v, t)| ChartVariant {
+                    name: &v.name,
+                    colour_index: scenario
+                        .variants
+                        .iter()
+                        .position(|s| s.name == v.name)
+                        .unwrap_or(0),
+                    metrics: &v.metrics,
+                    timeline: t,
+                })
+                .collect(),
+        };
+        let written = write_charts(&set, dir).map_err(|e| e.to_string())?;
+        eprintln!("charts: {} files", written.len());
+        for path in &written {
+            eprintln!("  {}", path.display());
         }
     }
 

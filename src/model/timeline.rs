@@ -460,37 +460,39 @@ mod tests {
         }
     }
 
-    fn snapshot_of(v: i64) -> (Vec<i64>, Vec<i64>, Vec<Option<i64>>, Vec<(u64, u64)>) {
-        (vec![v], vec![v + 1], vec![Some(v + 2)], vec![(7, 3)])
+    /// Records a snapshot where every value derives from `v`: `copies` samples, or the final
+    /// one at `end`. Returns how many samples were due.
+    fn take(t: &mut Timeline, now: SimTime, v: i64, end: bool) -> usize {
+        let (mut p, mut r, mut c, mut l) = (vec![v], vec![v + 1], vec![Some(v + 2)], vec![(7, 3)]);
+        let s = Snapshot {
+            primary_stock: &mut p.drain(..),
+            replica_stock: &mut r.drain(..),
+            cache_stock: &mut c.drain(..),
+            lags_us: &mut l.drain(..),
+            shoppers: v as u64,
+            orders_confirmed: 0,
+            orders_failed: 0,
+            ryw_violations: 0,
+            requests: 0,
+            request_timeouts: 0,
+        };
+        if end {
+            t.record_final(now, s);
+            1
+        } else {
+            let n = t.due(now);
+            t.record(n, s);
+            n
+        }
     }
 
     #[test]
     fn samples_are_taken_at_each_instant_crossed_and_capped() {
         let mut t = Timeline::new(&config(10));
         let step = t.step_us;
-        let mut take = |t: &mut Timeline, now: SimTime, v: i64| {
-            let (mut p, mut r, mut c, mut l) = snapshot_of(v);
-            let n = t.due(now);
-            t.record(
-                n,
-                Snapshot {
-                    primary_stock: &mut p.drain(..),
-                    replica_stock: &mut r.drain(..),
-                    cache_stock: &mut c.drain(..),
-                    lags_us: &mut l.drain(..),
-                    shoppers: v as u64,
-                    orders_confirmed: 0,
-                    orders_failed: 0,
-                    ryw_violations: 0,
-                    requests: 0,
-                    request_timeouts: 0,
-                },
-            );
-            n
-        };
-        assert_eq!(take(&mut t, SimTime::ZERO, 5), 1);
-        assert_eq!(take(&mut t, SimTime::from_micros(step - 1), 4), 0);
-        assert_eq!(take(&mut t, SimTime::from_micros(3 * step), 3), 3);
+        assert_eq!(take(&mut t, SimTime::ZERO, 5, false), 1);
+        assert_eq!(take(&mut t, SimTime::from_micros(step - 1), 4, false), 0);
+        assert_eq!(take(&mut t, SimTime::from_micros(3 * step), 3, false), 3);
         assert_eq!(t.t_us, vec![0, step, 2 * step, 3 * step]);
         assert_eq!(t.primary_stock[0], vec![5, 3, 3, 3]);
         assert_eq!(t.replica_stock[0][0], vec![6, 4, 4, 4]);
@@ -499,27 +501,13 @@ mod tests {
         assert_eq!(t.replica_reported_lag_us[0], vec![3; 4]);
         // A long idle gap fills up to the cap, then sampling stops.
         let far = SimTime::from_micros(step * 10 * MAX_SAMPLES as u64);
-        assert_eq!(take(&mut t, far, 2) + 4, MAX_SAMPLES);
+        assert_eq!(take(&mut t, far, 2, false) + 4, MAX_SAMPLES);
         assert_eq!(t.next_at(), SimTime::MAX);
-        assert_eq!(take(&mut t, far, 1), 0);
-        let (mut p, mut r, mut c, mut l) = snapshot_of(0);
-        t.record_final(
-            far,
-            Snapshot {
-                primary_stock: &mut p.drain(..),
-                replica_stock: &mut r.drain(..),
-                cache_stock: &mut c.drain(..),
-                lags_us: &mut l.drain(..),
-                shoppers: 0,
-                orders_confirmed: 0,
-                orders_failed: 0,
-                ryw_violations: 0,
-                requests: 0,
-                request_timeouts: 0,
-            },
-        );
+        assert_eq!(take(&mut t, far, 1, false), 0);
+        take(&mut t, far, 0, true);
         assert_eq!(t.len(), MAX_SAMPLES + 1);
         assert_eq!(*t.t_us.last().unwrap(), far.as_micros());
+        assert_eq!(t.end_us, far.as_micros());
         assert_eq!(t.primary_stock[0].len(), MAX_SAMPLES + 1);
         assert_eq!(*t.primary_stock[0].last().unwrap(), 0);
     }

@@ -1,7 +1,9 @@
 //! Turning results into things people and programs read: the comparison table, the JSON
-//! document, the JSON-lines trace and the HTML report. Reports consume finished results (and trace events as they
-//! stream past); they never reach into the model.
+//! document, the JSON-lines trace, the charts, the narration and the HTML report. Reports
+//! consume finished results (and trace events as they stream past); they never reach into the
+//! model.
 
+pub mod charts;
 pub mod explain;
 pub mod html;
 mod json;

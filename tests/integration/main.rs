@@ -6,6 +6,8 @@ mod support;
 mod black_friday;
 /// Cache invalidation: TTLs, invalidate-on-write, tag flushes, the listing badge.
 mod cache_invalidation;
+/// Charts: drawn for every bundled scenario, byte-identical for a seed, notes for odd data.
+mod charts;
 /// Histories and their checkers: session guarantees, staleness, invariants, linearizability.
 mod checkers;
 /// The command line: help, validate, JSON keys, exit codes.

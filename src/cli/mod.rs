@@ -21,10 +21,11 @@ use crate::check::{
 };
 use crate::engine::{NoTrace, hash_hex};
 use crate::model::timeline::Timeline;
-use crate::model::{Recording, check_determinism, run_variant_with};
+use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
 use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
 use crate::scenario::{Scenario, Variant, parse_scenario};
+use progress::Progress;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -96,6 +97,9 @@ enum Command {
     /// Tell a variant's run in plain sentences, with an ASCII timeline: for teaching.
     #[command(after_help = teach::EXPLAIN_EXAMPLES)]
     Explain(teach::ExplainArgs),
+    /// Write one self-contained HTML page: description, comparison, charts, checks, narration.
+    #[command(after_help = teach::REPORT_EXAMPLES)]
+    Report(teach::ReportArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -241,6 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_file(args),
         Command::Explain(args) => teach::explain_command(args),
+        Command::Report(args) => teach::report_command(args),
     }
 }
 
@@ -287,25 +292,49 @@ fn shell_quote(s: &str) -> String {
 }
 
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
+    reproduce("run", &args.file, &args.variants, &args.sets, seed)
+}
+
+/// The command line that runs `verb` on `file` again, exactly.
+pub(crate) fn reproduce(
+    verb: &str,
+    file: &Path,
+    variants: &[String],
+    sets: &[String],
+    seed: u64,
+) -> String {
     let mut cmd = format!(
-        "lagsim run {} --seed {seed}",
-        shell_quote(&args.file.display().to_string())
+        "lagsim {verb} {} --seed {seed}",
+        shell_quote(&file.display().to_string())
     );
-    for v in &args.variants {
+    for v in variants {
         cmd.push_str(&format!(" --variant {}", shell_quote(v)));
     }
-    for s in &args.sets {
+    for s in sets {
         cmd.push_str(&format!(" --set {}", shell_quote(s)));
     }
     cmd
 }
 
-fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
-    let scenario = load(&args.file, &args.sets)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
-    let variants = select(&scenario, &args.variants)?;
+/// What a run of a scenario's variants asks for besides metrics.
+pub(crate) struct Execution<'a> {
+    pub trace: Option<&'a Path>,
+    pub history: Option<&'a Path>,
+    /// Run the history checkers (recording histories for them).
+    pub checks: bool,
+    pub timelines: bool,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
 
-    let mut trace = match &args.trace {
+/// Runs `variants` of `scenario` at `seed`: their reports, and their timelines if asked for.
+pub(crate) fn execute(
+    scenario: &Scenario,
+    variants: &[&Variant],
+    seed: u64,
+    ex: &Execution<'_>,
+) -> Result<(Vec<VariantReport>, Vec<Timeline>), String> {
+    let mut trace = match ex.trace {
         Some(path) => Some(JsonlTrace::new(BufWriter::new(
             File::create(path)
                 .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?,
@@ -313,42 +342,39 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let mut reports = Vec::with_capacity(variants.len());
-    let mut history_out = match &args.history {
+    let mut history_out = match ex.history {
         Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
             format!("cannot create history file {}: {e}", path.display())
         })?)),
         None => None,
     };
-    if let Some(dir) = &args.charts {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create charts directory {}: {e}", dir.display()))?;
-    }
     let recording = Recording {
-        history: history_out.is_some() || !args.skip_checks,
-        timeline: args.charts.is_some(),
+        history: history_out.is_some() || ex.checks,
+        timeline: ex.timelines,
     };
-    let mut timelines: Vec<Box<Timeline>> = Vec::new();
-    for v in &variants {
+    let mut timelines: Vec<Timeline> = Vec::new();
+    let mut progress = Progress::new(variants.len(), ex.progress);
+    for (i, v) in variants.iter().enumerate() {
+        progress.start(i, v);
+        let mut observe = |now| progress.observe(now);
         let result = match trace.as_mut() {
             Some(t) => {
                 t.variant(&v.name);
-                run_variant_with(v, seed, t, recording)
+                run_variant_observed(v, seed, t, recording, &mut observe)
             }
-            None => run_variant_with(v, seed, &mut NoTrace, recording),
+            None => run_variant_observed(v, seed, &mut NoTrace, recording, &mut observe),
         };
         let mut run = result
             .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
-        timelines.extend(run.timeline.take());
+        timelines.extend(run.timeline.take().map(|t| *t));
         if let Some(h) = run.history.as_mut() {
             h.source.scenario = Some(scenario.name.clone());
         }
-        if let (Some(out), Some(h), Some(path)) =
-            (history_out.as_mut(), &run.history, &args.history)
-        {
+        if let (Some(out), Some(h), Some(path)) = (history_out.as_mut(), &run.history, ex.history) {
             write_history(h, out)
                 .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
         }
-        let history = run.history.as_ref().filter(|_| !args.skip_checks);
+        let history = run.history.as_ref().filter(|_| ex.checks);
         reports.push(VariantReport {
             name: v.name.clone(),
             checkout: v.checkout.name(),
@@ -360,14 +386,65 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             metrics: run.metrics,
         });
     }
-    if let (Some(t), Some(path)) = (trace, &args.trace) {
+    progress.finish();
+    if let (Some(t), Some(path)) = (trace, ex.trace) {
         t.finish()
             .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
     }
-    if let (Some(mut out), Some(path)) = (history_out, &args.history) {
+    if let (Some(mut out), Some(path)) = (history_out, ex.history) {
         out.flush()
             .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
     }
+    Ok((reports, timelines))
+}
+
+/// The charts of a run: its variants with their timelines, each in its file-order colour.
+pub(crate) fn chart_set<'a>(
+    scenario: &'a Scenario,
+    seed: u64,
+    reports: &'a [VariantReport],
+    timelines: &'a [Timeline],
+) -> ChartSet<'a> {
+    ChartSet {
+        scenario: &scenario.name,
+        seed,
+        variants: reports
+            .iter()
+            .zip(timelines)
+            .map(|(v, t)| ChartVariant {
+                name: &v.name,
+                colour_index: scenario
+                    .variants
+                    .iter()
+                    .position(|s| s.name == v.name)
+                    .unwrap_or(0),
+                metrics: &v.metrics,
+                timeline: t,
+            })
+            .collect(),
+    }
+}
+
+fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
+    let scenario = load(&args.file, &args.sets)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let variants = select(&scenario, &args.variants)?;
+    if let Some(dir) = &args.charts {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create charts directory {}: {e}", dir.display()))?;
+    }
+    let (reports, timelines) = execute(
+        &scenario,
+        &variants,
+        seed,
+        &Execution {
+            trace: args.trace.as_deref(),
+            history: args.history.as_deref(),
+            checks: !args.skip_checks,
+            timelines: args.charts.is_some(),
+            progress: args.format != Format::Json,
+        },
+    )?;
     let report = RunReport {
         lagsim_version: env!("CARGO_PKG_VERSION"),
         scenario: scenario.name.clone(),
@@ -404,25 +481,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
     }
 
     if let Some(dir) = &args.charts {
-        let set = ChartSet {
-            scenario: &scenario.name,
-            seed,
-            variants: report
-                .variants
-                .iter()
-                .zip(&timelines)
-                .map(|(v, t)| ChartVariant {
-                    name: &v.name,
-                    colour_index: scenario
-                        .variants
-                        .iter()
-                        .position(|s| s.name == v.name)
-                        .unwrap_or(0),
-                    metrics: &v.metrics,
-                    timeline: t,
-                })
-                .collect(),
-        };
+        let set = chart_set(&scenario, seed, &report.variants, &timelines);
         let written = write_charts(&set, dir).map_err(|e| e.to_string())?;
         eprintln!("charts: {} files", written.len());
         for path in &written {

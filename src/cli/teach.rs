@@ -1,15 +1,20 @@
-//! `lagsim explain`: a variant's run told in sentences, for teaching.
+//! `lagsim explain` (a variant's run told in sentences, for teaching) and `lagsim report` (one
+//! self-contained HTML page for a design review).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::check::Status;
 use crate::engine::NoTrace;
 use crate::model::{Recording, run_variant_observed};
+use crate::report::RunReport;
+use crate::report::charts::{chart_titles, render_all_svg};
 use crate::report::explain::{Run, explain};
+use crate::report::html::{Chart, Page, render_html};
 
 use super::progress::Progress;
-use super::{load, select};
+use super::{Execution, chart_set, execute, load, reproduce, select, shell_quote};
 
 pub const EXPLAIN_EXAMPLES: &str = "\
 Examples:
@@ -44,6 +49,128 @@ pub struct ExplainArgs {
     /// Width of the timeline in columns (default: the terminal's, else 100; at least 40).
     #[arg(long)]
     width: Option<usize>,
+}
+
+pub const REPORT_EXAMPLES: &str = "\
+Examples:
+  # The Black Friday replay as one HTML page: description, comparison, charts, checks, story
+  lagsim report scenarios/black-friday.toml -o black-friday.html
+
+  # Two variants only, another seed
+  lagsim report scenarios/black-friday.toml -o bf.html --variant replica-read \\
+      --variant pessimistic-lock --seed 7
+
+The page is self-contained (inline SVG and CSS, no script, nothing fetched): attach it, or open it
+offline. Exit codes: 0 written, 1 written but a required check failed, 2 bad usage or input.";
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The scenario file (TOML).
+    file: PathBuf,
+    /// Where to write the page.
+    #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+    output: PathBuf,
+    /// Include only this variant (repeatable; default: all, in file order).
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<String>,
+    /// Root seed of every random stream (default: the file's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a field: PATH=VALUE (repeatable), as for `lagsim run`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+}
+
+pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
+    let scenario = load(&args.file, &args.sets)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let variants = select(&scenario, &args.variants)?;
+    // Fail before the runs, not after, if the page cannot be written.
+    let mut file = std::fs::File::create(&args.output)
+        .map_err(|e| format!("cannot create report {}: {e}", args.output.display()))?;
+    let (reports, timelines) = execute(
+        &scenario,
+        &variants,
+        seed,
+        &Execution {
+            trace: None,
+            history: None,
+            checks: true,
+            timelines: true,
+            progress: true,
+        },
+    )?;
+    let report = RunReport {
+        lagsim_version: env!("CARGO_PKG_VERSION"),
+        scenario: scenario.name.clone(),
+        seed,
+        reproduce: reproduce(
+            &format!(
+                "report -o {}",
+                shell_quote(&args.output.display().to_string())
+            ),
+            &args.file,
+            &args.variants,
+            &args.sets,
+            seed,
+        ),
+        variants: reports,
+    };
+    let set = chart_set(&scenario, seed, &report.variants, &timelines);
+    let charts: Vec<Chart> = render_all_svg(&set)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .zip(chart_titles(&set))
+        .map(|((_, svg), title)| Chart { title, svg })
+        .collect();
+    let stories: Vec<_> = report
+        .variants
+        .iter()
+        .zip(&timelines)
+        .map(|(v, t)| {
+            explain(
+                &Run {
+                    variant: &v.name,
+                    checkout: v.checkout,
+                    page: v.page,
+                    metrics: &v.metrics,
+                    timeline: t,
+                },
+                100,
+            )
+        })
+        .collect();
+    let html = render_html(&Page {
+        title: &scenario.name,
+        description: &scenario.description,
+        report: &report,
+        charts: &charts,
+        stories: &stories,
+    });
+    file.write_all(html.as_bytes())
+        .map_err(|e| format!("cannot write report {}: {e}", args.output.display()))?;
+    eprintln!(
+        "report: {} ({} KB, {} charts, {} variants)",
+        args.output.display(),
+        html.len().div_ceil(1024),
+        charts.len(),
+        report.variants.len()
+    );
+    let failed = report.variants.iter().any(|v| {
+        v.checks.iter().any(|c| {
+            c.required
+                .as_ref()
+                .is_some_and(|r| r.verdict != Status::Pass)
+        })
+    });
+    if failed {
+        eprintln!("a required check failed: see the page's Checks section");
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The terminal's width, if standard output is one.

@@ -182,3 +182,77 @@ fn bundled_scenarios() -> Vec<String> {
     out.sort();
     out
 }
+
+#[test]
+fn report_writes_one_self_contained_page_and_no_progress_reaches_a_pipe() {
+    let dir = std::env::temp_dir().join(format!("lagsim-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("saga.html");
+    let o = lagsim(&[
+        "report",
+        "scenarios/checkout-saga.toml",
+        "-o",
+        page.to_str().unwrap(),
+        "--variant",
+        "best-effort",
+        "--variant",
+        "two-phase-commit",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // stderr is a pipe here: one line, no progress bar, no escape codes.
+    assert!(!stderr(&o).contains('\u{1b}') && !stderr(&o).contains('\r'));
+    assert!(stderr(&o).starts_with("report: "), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // The two variants' figures, charts (the saga windows among them) and stories.
+    assert!(html.contains("<th>best-effort</th>") && html.contains("<th>two-phase-commit</th>"));
+    assert_eq!(
+        html.matches("<figure").count(),
+        2 + 2 + 3 + 1,
+        "beliefs, lag, 03–05, saga windows"
+    );
+    assert!(html.contains("How long orders stayed inconsistent"));
+    assert!(html.contains("Lesson: two-phase commit is atomic"));
+    assert!(!html.contains("<script") && !html.contains("<?xml"));
+    // An unwritable destination is bad usage, found before any run.
+    let o = lagsim(&[
+        "report",
+        "scenarios/checkout-saga.toml",
+        "-o",
+        "/nonexistent/dir/r.html",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot create report /nonexistent/dir/r.html"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_escapes_every_string_from_the_scenario() {
+    let dir = std::env::temp_dir().join(format!("lagsim-escape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(crate::support::repo_path("scenarios/checkout-saga.toml"))
+        .unwrap()
+        .replace(
+            "description = \"",
+            "description = \"<script>alert(1)</script> & <b>bold</b> ",
+        )
+        .replace(
+            "name = \"reliable\"",
+            "name = \"<img src=x onerror=alert(2)>\"",
+        );
+    let file = dir.join("hostile.toml");
+    std::fs::write(&file, text).unwrap();
+    let page = dir.join("hostile.html");
+    let o = lagsim(&[
+        "report",
+        file.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<b>bold"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

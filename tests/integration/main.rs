@@ -4,6 +4,8 @@ mod support;
 
 /// The Black Friday replay: strong strategies never oversell, replica reads do, lag emerges.
 mod black_friday;
+/// The HTML report in headless Chromium (ignored by default; `.ci/run` runs it).
+mod browser;
 /// Cache invalidation: TTLs, invalidate-on-write, tag flushes, the listing badge.
 mod cache_invalidation;
 /// Charts: drawn for every bundled scenario, byte-identical for a seed, notes for odd data.

@@ -179,6 +179,36 @@ pub fn chart_stems(set: &ChartSet) -> Vec<String> {
     plan(set).into_iter().map(|p| p.stem).collect()
 }
 
+/// What each chart of `set` shows, in words, in the order of [`chart_stems`] (captions for the
+/// HTML report).
+pub fn chart_titles(set: &ChartSet) -> Vec<String> {
+    plan(set)
+        .into_iter()
+        .map(|p| match p.kind {
+            Kind::Beliefs(v) => format!(
+                "What each node believed: the stock on the primary, the replicas and the cache \
+                 ({})",
+                v.name
+            ),
+            Kind::Lag(v) => format!(
+                "Replication lag per replica, with the alert threshold and the traffic ({})",
+                v.name
+            ),
+            Kind::Variants => {
+                "Variants side by side: oversold units, failed orders, checkout p99, primary load"
+                    .to_string()
+            }
+            Kind::LatencyCdf => "Checkout latency, cumulative distribution".to_string(),
+            Kind::Staleness => {
+                "Staleness of the reads served by replicas and the cache".to_string()
+            }
+            Kind::ReadYourWrites => "Read-your-writes violations over time".to_string(),
+            Kind::Availability => "Availability of client requests over time".to_string(),
+            Kind::SagaWindows => "How long orders stayed inconsistent, per saga policy".to_string(),
+        })
+        .collect()
+}
+
 /// Registers the bundled font once per process.
 fn register() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();

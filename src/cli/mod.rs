@@ -64,6 +64,10 @@ Examples:
   lagsim check history.jsonl
   lagsim check knossos-history.edn --model cas-register
 
+  # One HTML page for a design review; the story of a run, told for a class
+  lagsim report scenarios/black-friday.toml -o black-friday.html
+  lagsim explain scenarios/black-friday.toml --variant replica-read
+
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 

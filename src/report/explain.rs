@@ -35,7 +35,9 @@ fn secs(us: u64) -> String {
 
 /// A duration for a sentence: milliseconds below a second.
 fn span(us: u64) -> String {
-    if us < 1_000_000 {
+    if us < 10_000 {
+        format!("{:.1} ms", us as f64 / 1e3)
+    } else if us < 1_000_000 {
         format!("{:.0} ms", us as f64 / 1e3)
     } else {
         format!("{:.1} s", us as f64 / 1e6)
@@ -136,7 +138,11 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
     let product = t.products.get(p).cloned().unwrap_or_default();
 
     // Traffic.
-    if let Some(&(_, first)) = t.traffic.first() {
+    if let Some(&(_, first)) = t
+        .traffic
+        .first()
+        .filter(|_| t.traffic.iter().any(|p| p.1 > 0.0))
+    {
         match t.spike() {
             Some((start, top, before, peak)) => s.push((
                 start,
@@ -185,7 +191,7 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
                 s.push((
                     when,
                     format!(
-                        "At {} {} is {} behind the primary{}.",
+                        "By {} {} is {} or more behind the primary{}.",
                         secs(when),
                         t.replicas[r],
                         span(th),
@@ -201,7 +207,7 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
         s.push((
             at,
             format!(
-                "At {} replication lag peaks: {} is {} behind.",
+                "Around {} replication lag peaks: {} is {} behind.",
                 secs(at),
                 t.replicas[r],
                 span(peak)
@@ -215,6 +221,20 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
                 "At {} the lag monitor {} its alert.",
                 secs(when),
                 if raised { "raises" } else { "clears" }
+            ),
+        ));
+    }
+
+    // The first profile read that missed its user's own write, to the sample.
+    if let Some(k) = t.ryw_violations.iter().position(|&v| v > 0) {
+        let from = if k == 0 { 0 } else { t.t_us[k - 1] };
+        s.push((
+            t.t_us[k],
+            format!(
+                "Between {} and {} a profile read first missed its user's own write: the user \
+                 read a replica that had not applied it yet.",
+                secs(from),
+                secs(t.t_us[k])
             ),
         ));
     }
@@ -343,16 +363,27 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
 }
 
 fn totals(m: &Metrics) -> String {
-    let mut line = format!(
-        "In all: {} shoppers, {} checkouts, {} orders confirmed, {} failed; {} units oversold; \
-         checkout p99 {:.0} ms",
-        count(m.shoppers),
-        count(m.checkouts),
-        count(m.orders_confirmed),
-        count(m.orders_failed),
-        count(m.oversold_units),
-        m.checkout_latency_ms_p99
-    );
+    let mut parts = Vec::new();
+    if m.shoppers > 0 {
+        parts.push(format!(
+            "{} shoppers, {} checkouts, {} orders confirmed, {} failed; {} units oversold; \
+             checkout p99 {:.0} ms",
+            count(m.shoppers),
+            count(m.checkouts),
+            count(m.orders_confirmed),
+            count(m.orders_failed),
+            count(m.oversold_units),
+            m.checkout_latency_ms_p99
+        ));
+    }
+    if m.profile_reads > 0 {
+        parts.push(format!(
+            "{} profile reads, {} of them on the primary",
+            count(m.profile_reads),
+            count(libm::round(m.profile_reads as f64 * m.primary_read_share) as i64)
+        ));
+    }
+    let mut line = format!("In all: {}", parts.join("; "));
     if m.stale_reads > 0 {
         let _ = write!(
             line,
@@ -360,11 +391,13 @@ fn totals(m: &Metrics) -> String {
             count(m.stale_reads)
         );
     }
-    if m.ryw_violations > 0 {
+    if m.profile_reads > 0 {
         let _ = write!(
             line,
-            "; {} profile reads missed the user's own write",
-            count(m.ryw_violations)
+            "; {} profile reads missed the user's own write, {} went back in time (monotonic \
+             reads)",
+            count(m.ryw_violations),
+            count(m.monotonic_read_violations)
         );
     }
     if let Some(sg) = &m.saga {
@@ -412,6 +445,13 @@ fn lesson(run: &Run<'_>) -> String {
         return "Lesson: a user who writes and then reads a replica may not see their own write; \
                 route their reads to the primary for a while, or to a replica known to have it."
             .to_string();
+    }
+    if m.profile_reads > 0 && m.checkouts == 0 {
+        return format!(
+            "Lesson: every user saw their own write, at the price of sending {:.1}% of profile \
+             reads to the primary.",
+            m.primary_read_share * 100.0
+        );
     }
     if m.oversold_units > 0 {
         if run.checkout == "primary-read" {
@@ -481,8 +521,22 @@ pub fn ascii_timeline(t: &Timeline, width: usize) -> String {
     let arrivals: Vec<u64> = (0..t.t_us.len())
         .map(|k| t.shoppers[k] - if k == 0 { 0 } else { t.shoppers[k - 1] })
         .collect();
-    let (line, _) = spark(&arrivals);
-    row(&mut out, "shoppers", &line, "");
+    let (line, top) = spark(&arrivals);
+    if top > 0 {
+        row(&mut out, "shoppers", &line, "");
+    }
+    let ryw: Vec<u64> = (0..t.t_us.len())
+        .map(|k| t.ryw_violations[k] - if k == 0 { 0 } else { t.ryw_violations[k - 1] })
+        .collect();
+    let (line, top) = spark(&ryw);
+    if top > 0 {
+        row(
+            &mut out,
+            "RYW violations",
+            &line,
+            &format!("max {}", count(top as i64)),
+        );
+    }
     for (r, name) in t.replicas.iter().enumerate().take(4) {
         let (line, top) = spark(&t.replica_lag_us[r]);
         row(
@@ -493,7 +547,7 @@ pub fn ascii_timeline(t: &Timeline, width: usize) -> String {
         );
     }
     let p = t.focus();
-    if let Some(stock) = t.primary_stock.get(p) {
+    if let Some(stock) = t.primary_stock.get(p).filter(|s| s.iter().any(|&v| v != 0)) {
         let clipped: Vec<u64> = stock.iter().map(|&s| s.max(0) as u64).collect();
         let (line, top) = spark(&clipped);
         row(
@@ -579,6 +633,7 @@ mod tests {
         assert_eq!(count(-1000), "-1,000");
         assert_eq!(count(12), "12");
         assert_eq!(span(250_000), "250 ms");
+        assert_eq!(span(400), "0.4 ms");
         assert_eq!(span(14_200_000), "14.2 s");
         assert_eq!(rate(1500.0), "1,500/s");
         assert_eq!(rate(2.5), "2.5/s");

@@ -249,6 +249,39 @@ pub struct Metrics {
     pub saga: Option<SagaMetrics>,
 }
 
+impl Metrics {
+    /// Every numeric figure by its JSON key, sorted by key: top-level keys as they are, the saga
+    /// figures as `saga.KEY`. Arrays (`phases`, `replicas`) are left out. For sweeps and
+    /// expectations, which name a figure by key.
+    pub fn numbers(&self) -> Vec<(String, f64)> {
+        let value = serde_json::to_value(self).expect("plain data serialises");
+        let mut out = Vec::new();
+        if let serde_json::Value::Object(top) = value {
+            for (key, v) in top {
+                match v {
+                    serde_json::Value::Number(n) => out.push((key, n.as_f64().unwrap_or(0.0))),
+                    serde_json::Value::Object(inner) => {
+                        for (k, v) in inner {
+                            if let serde_json::Value::Number(n) = v {
+                                out.push((format!("{key}.{k}"), n.as_f64().unwrap_or(0.0)));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// One numeric figure by the key [`Metrics::numbers`] gives it.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.numbers()
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+}
+
 /// What a saga checkout left behind (docs/design/sagas.md).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct SagaMetrics {

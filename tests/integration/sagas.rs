@@ -145,7 +145,12 @@ fn a_crashed_orchestrator_with_a_saga_log_resumes_and_one_without_forgets() {
 fn two_phase_commit_leaves_nothing_behind_and_makes_checkouts_of_a_product_wait() {
     let s = scenario(CS, &[]);
     let [reliable, tpc] = ["reliable", "two-phase-commit"].map(|v| run(&s, v, s.seed));
-    let (r, t) = (reliable.saga.unwrap(), tpc.saga.unwrap());
+    let (r, t) = (reliable.saga.clone().unwrap(), tpc.saga.clone().unwrap());
+    // Figures by key, as sweeps and expectations name them.
+    assert_eq!(tpc.number("saga.lock_waits"), Some(t.lock_waits as f64));
+    assert_eq!(tpc.number("orders_confirmed"), Some(tpc.orders_confirmed as f64));
+    assert_eq!(tpc.number("saga.policy"), None, "strings are not numbers");
+    assert!(tpc.numbers().windows(2).all(|w| w[0].0 < w[1].0));
     assert_eq!(
         (
             t.sagas_stuck,

@@ -15,7 +15,10 @@
 //! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
 //! - [`check`]: histories and their checkers (linearizability, session guarantees, staleness,
 //!   business invariants), `[[require]]`, and the EDN reader for `lagsim check`.
-//! - [`report`]: the comparison table, the JSON document, the JSON-lines trace and the charts.
+//! - [`report`]: the comparison table, the JSON document, the JSON-lines trace, the charts, the
+//!   narration and the HTML report.
+//! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
+//!   property tests of your own configurations.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!
 //! # Example
@@ -54,3 +57,5 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod strategy;
+#[cfg(feature = "proptest")]
+pub mod testing;

@@ -260,8 +260,9 @@ mod tests {
 
     #[test]
     fn sentences_wrap_at_the_width_with_an_indent() {
-        let w = wrap("one two three four five", 10, "  ");
+        let w = wrap("one two three four five", 11, "  ");
         assert_eq!(w, "one two\n  three\n  four five");
-        assert!(w.lines().all(|l| l.chars().count() <= 10));
+        assert!(w.lines().all(|l| l.chars().count() <= 11));
+        assert_eq!(wrap("one two", 80, "  "), "one two");
     }
 }

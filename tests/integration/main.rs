@@ -22,6 +22,8 @@ mod determinism;
 mod explain;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.
 mod faults;
+/// Malformed input never panics: arbitrary and mutated scenarios and histories.
+mod fuzz;
 /// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.
 mod lag_monitor;
 /// CP vs AP: async, sync and semi-sync replication under a partition, phase by phase.

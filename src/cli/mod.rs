@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod progress;
 mod teach;
+mod test;
 
 use crate::check::edn::{RegisterModel, parse_edn_history};
 use crate::check::format::{read_histories, write_history};
@@ -104,6 +105,9 @@ enum Command {
     /// Write one self-contained HTML page: description, comparison, charts, checks, narration.
     #[command(after_help = teach::REPORT_EXAMPLES)]
     Report(teach::ReportArgs),
+    /// Check scenarios' [[expect]] entries over several seeds; shrink each failure.
+    #[command(after_help = test::TEST_EXAMPLES)]
+    Test(test::TestArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -250,6 +254,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check(args) => check_file(args),
         Command::Explain(args) => teach::explain_command(args),
         Command::Report(args) => teach::report_command(args),
+        Command::Test(args) => test::test_command(args),
     }
 }
 

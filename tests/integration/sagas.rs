@@ -148,7 +148,10 @@ fn two_phase_commit_leaves_nothing_behind_and_makes_checkouts_of_a_product_wait(
     let (r, t) = (reliable.saga.clone().unwrap(), tpc.saga.clone().unwrap());
     // Figures by key, as sweeps and expectations name them.
     assert_eq!(tpc.number("saga.lock_waits"), Some(t.lock_waits as f64));
-    assert_eq!(tpc.number("orders_confirmed"), Some(tpc.orders_confirmed as f64));
+    assert_eq!(
+        tpc.number("orders_confirmed"),
+        Some(tpc.orders_confirmed as f64)
+    );
     assert_eq!(tpc.number("saga.policy"), None, "strings are not numbers");
     assert!(tpc.numbers().windows(2).all(|w| w[0].0 < w[1].0));
     assert_eq!(

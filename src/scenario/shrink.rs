@@ -450,14 +450,35 @@ fn describe(
     target: &ShrinkTarget<'_>,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let halvings = |n: u32| format!("×1/{}", 1u64 << n.min(62));
     if tally.traffic_halvings > 0 {
-        out.push(format!("traffic {}", halvings(tally.traffic_halvings)));
+        let peak = |t: &Table| {
+            t.get("traffic")
+                .and_then(|x| x.get("profile"))
+                .and_then(Value::as_array)
+                .map_or(0.0, |points| {
+                    points
+                        .iter()
+                        .filter_map(|p| p.get("shoppers_per_s").and_then(number))
+                        .fold(0.0, f64::max)
+                })
+        };
+        out.push(format!(
+            "traffic peak {} → {} shoppers/s",
+            peak(original),
+            peak(shrunk)
+        ));
     }
     if tally.sessions_halvings > 0 {
+        let rate = |t: &Table| {
+            t.get("profiles")
+                .and_then(|p| p.get("sessions_per_s"))
+                .and_then(number)
+                .unwrap_or(0.0)
+        };
         out.push(format!(
-            "profile sessions {}",
-            halvings(tally.sessions_halvings)
+            "profile sessions {}/s → {}/s",
+            rate(original),
+            rate(shrunk)
         ));
     }
     if tally.background_halvings > 0 {
@@ -499,11 +520,35 @@ fn describe(
         ));
     }
     if tally.fault_halvings > 0 {
-        out.push(format!(
-            "fault durations halved {} time{}",
-            tally.fault_halvings,
-            if tally.fault_halvings == 1 { "" } else { "s" }
-        ));
+        let durations = |t: &Table| -> Vec<(String, f64)> {
+            t.get("faults")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_table)
+                        .map(|f| {
+                            let kind = f.get("kind").and_then(Value::as_str).unwrap_or("fault");
+                            let d = f.get("duration_s").and_then(number).unwrap_or(0.0);
+                            (kind.to_string(), d)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (before, after) = (durations(original), durations(shrunk));
+        if tally.faults_removed == 0 && before.len() == after.len() {
+            for ((kind, a), (_, b)) in before.iter().zip(&after) {
+                if a != b {
+                    out.push(format!("{kind} fault {a} s → {b} s"));
+                }
+            }
+        } else {
+            out.push(format!(
+                "fault durations halved {} time{}",
+                tally.fault_halvings,
+                if tally.fault_halvings == 1 { "" } else { "s" }
+            ));
+        }
     }
     if tally.price_changes_removed > 0 {
         out.push(format!(
@@ -529,4 +574,136 @@ fn describe(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"name = "t"
+seed = 3
+duration_s = 120
+
+[traffic]
+profile = [{ at_s = 0, shoppers_per_s = 40 }]
+
+[background]
+writes_per_s = 50
+
+[[products]]
+name = "console"
+stock = 100
+
+[[replicas]]
+name = "r1"
+
+[[faults]]
+kind = "pause-replica"
+replica = "r1"
+at_s = 30
+duration_s = 40
+
+[[variants]]
+name = "a"
+checkout = "replica-read"
+
+[[variants]]
+name = "b"
+checkout = "optimistic"
+set = { "faults[0].duration_s" = 20, "primary.workers" = 3 }
+
+[[expect]]
+variants = ["a", "b"]
+that = "oversold_units == 0"
+
+[[expect]]
+variant = "b"
+that = "shoppers > 0"
+"#;
+
+    fn target(variant: &str, expectation: usize) -> ShrinkTarget<'_> {
+        ShrinkTarget {
+            variant,
+            seed: 9,
+            expectation,
+        }
+    }
+
+    #[test]
+    fn cutting_down_keeps_the_variant_with_its_set_written_in() {
+        let original: Table = FILE.parse().unwrap();
+        let doc = cut_down(&original, &target("b", 1)).unwrap();
+        let s = load(&doc).unwrap();
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.variants.len(), 1);
+        assert_eq!(s.variants[0].name, "b");
+        assert_eq!(s.variants[0].config.primary.workers, 3);
+        let fault = &s.variants[0].config.faults[0];
+        assert_eq!(fault.end.as_secs_f64() - fault.start.as_secs_f64(), 20.0);
+        assert!(!doc["variants"][0].as_table().unwrap().contains_key("set"));
+        assert_eq!(s.expectations.len(), 1);
+        assert_eq!(s.expectations[0].variants, vec!["b".to_string()]);
+        assert_eq!(s.expectations[0].claim.text(), "shoppers > 0");
+    }
+
+    #[test]
+    fn greedy_passes_find_the_smallest_document_that_still_fails() {
+        // "Fails" while the traffic lasts at least 10 s and the fault is still there: the
+        // shrinker must keep the fault, halve the duration 120 → 60 → 30 → 15 (7 would pass),
+        // and remove what does not matter.
+        let shrunk = shrink(FILE, &target("a", 0), 100, |s| {
+            let c = &s.variants[0].config;
+            c.traffic_end.as_secs_f64() >= 10.0 && !c.faults.is_empty()
+        })
+        .unwrap();
+        let s = parse_scenario("shrunk", &shrunk.toml, &[]).unwrap();
+        let c = &s.variants[0].config;
+        assert_eq!(c.traffic_end.as_secs_f64(), 15.0);
+        assert_eq!(c.faults.len(), 1);
+        assert_eq!(c.background.writes_per_s, 0.0);
+        assert_eq!(c.traffic.points[0].1, 0.0);
+        assert!(!shrunk.budget_exhausted);
+        assert!(
+            shrunk
+                .reductions
+                .contains(&"duration 120 s → 15 s".to_string()),
+            "{:?}",
+            shrunk.reductions
+        );
+        assert!(
+            shrunk
+                .reductions
+                .contains(&"1 of 2 variants dropped (kept `a`)".to_string())
+        );
+    }
+
+    #[test]
+    fn the_run_budget_bounds_the_search() {
+        let mut calls = 0;
+        let shrunk = shrink(FILE, &target("a", 0), 5, |_| {
+            calls += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(calls, 5);
+        assert_eq!(shrunk.runs, 5);
+        assert!(shrunk.budget_exhausted);
+    }
+
+    #[test]
+    fn a_failure_that_needs_what_was_cut_is_not_reproduced() {
+        let e = shrink(FILE, &target("a", 0), 10, |_| false).unwrap_err();
+        assert_eq!(e, ShrinkError::NotReproduced);
+        let e = shrink(FILE, &target("c", 0), 10, |_| true).unwrap_err();
+        assert_eq!(e, ShrinkError::Prepare("no variant named `c`".into()));
+    }
+
+    #[test]
+    fn halving_ends_at_zero() {
+        assert_eq!(half(&Value::Integer(40)), Some(Value::Integer(20)));
+        assert_eq!(half(&Value::Integer(1)), Some(Value::Integer(0)));
+        assert_eq!(half(&Value::Float(3.0)), Some(Value::Float(1.5)));
+        assert_eq!(half(&Value::Float(1.5)), Some(Value::Integer(0)));
+        assert_eq!(half(&Value::Integer(0)), None);
+    }
 }

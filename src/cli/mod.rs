@@ -72,8 +72,11 @@ Examples:
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 
+  # Check what every bundled scenario teaches ([[expect]]) on 3 seeds; shrink any failure
+  lagsim test scenarios/
+
 Exit codes: 0 ok, 1 a check failed (a scenario's [[require]] or convergence bound, or
---check-determinism found a difference), 2 bad usage or input (the message names the file, line,
+--check-determinism found a difference, or `lagsim test`: an expectation failed), 2 bad usage or input (the message names the file, line,
 column and field). `lagsim check`: 0 valid, 1 invalid, 2 unknown or bad input.
 Docs: docs/scenario-reference.md (every scenario key), docs/output-reference.md (every output key),
 docs/checkers.md (what each check judges), docs/history-format.md, docs/model.md (how the simulated system behaves), docs/patterns/ (one page per pattern).";

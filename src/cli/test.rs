@@ -32,7 +32,7 @@ An expectation is an [[expect]] entry of a scenario file (docs/scenario-referenc
   [[expect]]
   variants = [\"pessimistic-lock\", \"optimistic\"]
   that = \"oversold_units == 0\"
-  why = \"the row lock serialises checkouts\"
+  why = \"they decide on the primary, atomically\"
 
 Output: one line per expectation, `ok` or `FAIL`; a failure names its seed, the command that
 reproduces it, and the smallest failing scenario the shrinker found (docs/output-reference.md).

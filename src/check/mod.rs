@@ -3,6 +3,7 @@
 //! judged exactly like a simulated one.
 //!
 //! - [`history`]: the data every checker reads (operations with invocation and completion).
+//! - [`expect`]: a scenario's `[[expect]]` entries judged over the seeds of `lagsim test`.
 //! - [`edn`]: reads Jepsen/Knossos EDN histories of registers and cas-registers.
 //! - [`format`]: lagsim's history file format (JSON lines).
 //! - [`session`]: read-your-writes, monotonic reads, monotonic writes, writes-follow-reads.
@@ -15,6 +16,7 @@
 
 pub mod convergence;
 pub mod edn;
+pub mod expect;
 pub mod format;
 pub mod history;
 pub mod invariants;

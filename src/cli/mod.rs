@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod progress;
 mod teach;
+mod test;
 
 use crate::check::edn::{RegisterModel, parse_edn_history};
 use crate::check::format::{read_histories, write_history};
@@ -71,8 +72,11 @@ Examples:
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 
+  # Check what every bundled scenario teaches ([[expect]]) on 3 seeds; shrink any failure
+  lagsim test scenarios/
+
 Exit codes: 0 ok, 1 a check failed (a scenario's [[require]] or convergence bound, or
---check-determinism found a difference), 2 bad usage or input (the message names the file, line,
+--check-determinism found a difference, or `lagsim test`: an expectation failed), 2 bad usage or input (the message names the file, line,
 column and field). `lagsim check`: 0 valid, 1 invalid, 2 unknown or bad input.
 Docs: docs/scenario-reference.md (every scenario key), docs/output-reference.md (every output key),
 docs/checkers.md (what each check judges), docs/history-format.md, docs/model.md (how the simulated system behaves), docs/patterns/ (one page per pattern).";
@@ -104,6 +108,9 @@ enum Command {
     /// Write one self-contained HTML page: description, comparison, charts, checks, narration.
     #[command(after_help = teach::REPORT_EXAMPLES)]
     Report(teach::ReportArgs),
+    /// Check scenarios' [[expect]] entries over several seeds; shrink each failure.
+    #[command(after_help = test::TEST_EXAMPLES)]
+    Test(test::TestArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -250,6 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check(args) => check_file(args),
         Command::Explain(args) => teach::explain_command(args),
         Command::Report(args) => teach::report_command(args),
+        Command::Test(args) => test::test_command(args),
     }
 }
 

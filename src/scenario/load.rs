@@ -11,6 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{Issue, ScenarioError, Sources};
+use super::expect::read_expectations;
 use super::read::{Interval, R, Tab, Val, child_path, list_and, list_or, num};
 use super::set::{SetPath, Step, apply, parse_path, parse_value};
 use super::types::*;
@@ -53,10 +54,18 @@ const TOP_KEYS: &[&str] = &[
     "price_changes",
     "variants",
     "require",
+    "expect",
     "saga",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
-const SHARED_KEYS: &[&str] = &["name", "description", "seed", "variants", "require"];
+const SHARED_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "variants",
+    "require",
+    "expect",
+];
 
 /// Longest run the simulator accepts: 30 days.
 const MAX_HORIZON_S: f64 = 2_592_000.0;
@@ -65,7 +74,7 @@ const MAX_DURATION_S: f64 = 86_400.0;
 /// Largest value of any `*_ms` key of a distribution: one hour.
 const MAX_DIST_MS: f64 = 3_600_000.0;
 /// Largest timeout or TTL, in ms: the longest horizon.
-const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
+pub(super) const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
 const MAX_REPLICAS: usize = 64;
 const MAX_WORKERS: u32 = 100_000;
 /// Largest weight or popularity, so that sums over them cannot overflow.
@@ -132,12 +141,14 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
         });
     }
     let requirements = read_requirements(&root, &variants)?;
+    let expectations = read_expectations(&root, &variants, text)?;
     Ok(Scenario {
         name,
         description,
         seed,
         variants,
         requirements,
+        expectations,
     })
 }
 
@@ -233,7 +244,7 @@ static EMPTY: LazyLock<DeTable<'static>> = LazyLock::new(DeTable::new);
 // ---------------------------------------------------------------------------------------------
 // Units
 
-fn ms_to_us(ms: f64) -> u64 {
+pub(super) fn ms_to_us(ms: f64) -> u64 {
     // Callers bound `ms` to [0, MAX_TIMEOUT_MS]: the product fits in u64 exactly enough.
     libm::round(ms * 1000.0) as u64
 }

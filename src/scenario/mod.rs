@@ -10,16 +10,21 @@
 //!
 //! Code map: `read` is a typed reader over toml's spanned document tree, `set` parses override
 //! paths and edits the tree, `load` is the schema (keys, defaults, ranges, cross-field checks), and
-//! `error` turns byte spans into line:column.
+//! `error` turns byte spans into line:column, `expect` reads `[[expect]]` (what `lagsim test`
+//! expects of the variants), and `shrink` cuts a failing scenario's document down.
 
 mod error;
+mod expect;
 mod load;
 mod read;
 mod set;
+mod shrink;
 #[cfg(test)]
 mod tests;
 mod types;
 
 pub use error::{ErrorInput, ScenarioError};
+pub use expect::{FIGURES, SAGA_FIGURES};
 pub use load::parse_scenario;
+pub use shrink::{ShrinkError, ShrinkTarget, Shrunk, shrink};
 pub use types::*;

@@ -440,7 +440,7 @@ fn unknown_key_lists_the_allowed_ones() {
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
          `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
-         `price_changes`, `variants`, `require` and `saga`"
+         `price_changes`, `variants`, `require`, `expect` and `saga`"
     );
 }
 
@@ -880,7 +880,7 @@ fn variant_set_errors_point_into_the_file() {
     assert_eq!(
         err(&text, &[]).to_string(),
         "t.toml:17:9: variants[0].set.\"variants[0].name\": a variant's `set` cannot change `variants`: `name`, \
-         `description`, `seed`, `variants` and `require` are shared by all variants"
+         `description`, `seed`, `variants`, `require` and `expect` are shared by all variants"
     );
     let text = format!("{MINIMAL}set = {{ \"primary..workers\" = 1 }}\n");
     assert!(err(&text, &[]).to_string().starts_with(
@@ -1221,4 +1221,167 @@ fn saga_mistakes_say_what_is_needed() {
         let e = err(&text, &[]).to_string();
         assert!(e.contains(expected), "{e}\nshould contain\n{expected}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// [[expect]]
+
+#[test]
+fn expectations_read_figures_checks_variants_and_shares() {
+    let s = ok(
+        &format!(
+            "{MINIMAL}[[expect]]\nthat = \"oversold_units==0\"\n\n\
+             [[expect]]\nvariant = \"base\"\nthat = \" replica_lag_ms_p99 <= 2.5e1 \"\non_seeds = 0.8\nwhy = \" lag \"\n\n\
+             [[expect]]\nvariants = [\"base\", \"base\"]\ncheck = \"bounded-staleness\"\nverdict = \"fail\"\nkeys = \"stock\"\nmax_staleness_ms = 2\non_seeds = \"all\"\n"
+        ),
+        &[],
+    );
+    assert_eq!(
+        s.expectations,
+        vec![
+            Expectation {
+                variants: vec!["base".into()],
+                claim: Claim::Figure {
+                    metric: "oversold_units".into(),
+                    op: CompareOp::Eq,
+                    value: 0.0
+                },
+                on_seeds: SeedShare::All,
+                why: String::new(),
+                line: 17,
+            },
+            Expectation {
+                variants: vec!["base".into()],
+                claim: Claim::Figure {
+                    metric: "replica_lag_ms_p99".into(),
+                    op: CompareOp::Le,
+                    value: 25.0
+                },
+                on_seeds: SeedShare::AtLeast(0.8),
+                why: "lag".into(),
+                line: 20,
+            },
+            Expectation {
+                variants: vec!["base".into()],
+                claim: Claim::Check {
+                    check: CheckName::BoundedStaleness,
+                    pass: false,
+                    keys: Some(KeyKindName::Stock),
+                    max_staleness_us: Some(2_000),
+                },
+                on_seeds: SeedShare::All,
+                why: String::new(),
+                line: 26,
+            },
+        ]
+    );
+    assert_eq!(s.expectations[0].claim.text(), "oversold_units == 0");
+    assert_eq!(
+        s.expectations[2].claim.text(),
+        "check bounded-staleness on stock keys fails"
+    );
+}
+
+#[test]
+fn bad_expectations_say_what_is_allowed() {
+    let cases = [
+        (
+            "[[expect]]\nthat = \"oversold == 0\"\n",
+            "t.toml:18:8: expect[0].that: unknown figure `oversold`; did you mean `oversold_units`? \
+             The figures are the numeric keys of a variant's metrics in `--format json` \
+             (docs/output-reference.md)",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units = 0\"\n",
+            "t.toml:18:8: expect[0].that: `=` is not a comparison: write `==`",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units 0\"\n",
+            "expect[0].that: expected `METRIC OP NUMBER` such as \"oversold_units == 0\", with OP \
+             one of `==`, `!=`, `<`, `<=`, `>` or `>=`, found \"oversold_units 0\": it has no operator",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == none\"\n",
+            "expect[0].that: expected a number after `==`, found `none`",
+        ),
+        (
+            "[[expect]]\nthat = \"saga.leaked_units == 0\"\n",
+            "expect[0].that: `saga.leaked_units` is a saga figure, and variant `base` has checkout \
+             `optimistic`, not `saga`",
+        ),
+        (
+            "[[expect]]\nvariant = \"locked\"\nthat = \"oversold_units == 0\"\n",
+            "t.toml:18:11: expect[0].variant: no variant named `locked`; this scenario has `base`",
+        ),
+        (
+            "[[expect]]\nvariants = []\nthat = \"oversold_units == 0\"\n",
+            "expect[0].variants: expected at least one variant name",
+        ),
+        (
+            "[[expect]]\nvariant = \"base\"\nvariants = [\"base\"]\nthat = \"oversold_units == 0\"\n",
+            "expect[0].variants: write either `variant = \"name\"` or `variants = [\"a\", \"b\"]`",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\non_seeds = 80\n",
+            "t.toml:19:12: expect[0].on_seeds: expected \"all\" or the share of seeds it must hold \
+             on, a number greater than 0 and at most 1 (0.8: on at least 80% of the seeds), found 80",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\non_seeds = 0\n",
+            "expect[0].on_seeds: expected \"all\" or the share",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\non_seeds = \"most\"\n",
+            "found the string \"most\"",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\ncheck = \"no-oversell\"\n",
+            "expect[0].check: an expectation has either `that` (a figure) or `check` (a checker), \
+             not both",
+        ),
+        (
+            "[[expect]]\nwhy = \"nothing\"\n",
+            "t.toml:17:1: expect[0]: missing key `that` or `check`",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\nverdict = \"pass\"\n",
+            "expect[0].verdict: `verdict` belongs to a `check` expectation, not to `that`",
+        ),
+        (
+            "[[expect]]\ncheck = \"no-oversell\"\nverdict = \"passes\"\n",
+            "expect[0].verdict: expected one of `pass` or `fail`",
+        ),
+        (
+            "[[expect]]\ncheck = \"serializable\"\n",
+            "expect[0].check: expected one of `linearizability`",
+        ),
+        (
+            "[[expect]]\ncheck = \"no-oversell\"\nmax_staleness_ms = 5\n",
+            "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"no-oversell\"",
+        ),
+        (
+            "[[expect]]\nthat = \"oversold_units == 0\"\nseeds = 3\n",
+            "expect[0].seeds: unknown key `seeds`; allowed keys here: `variant`, `variants`, \
+             `that`, `check`, `verdict`, `keys`, `max_staleness_ms`, `on_seeds` and `why`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let e = err_min(extra);
+        assert!(e.contains(expected), "{e}\nshould contain\n{expected}");
+    }
+    let e = err(&format!("expect = 3\n{MINIMAL}"), &[]).to_string();
+    assert_eq!(
+        e,
+        "t.toml:1:10: expect: expected an array of tables ([[expect]]), found 3"
+    );
+    // A variant may not change the expectations.
+    let e = err(
+        &MINIMAL.replace(
+            "checkout = \"optimistic\"\n",
+            "checkout = \"optimistic\"\nset = { \"expect\" = [] }\n",
+        ),
+        &[],
+    )
+    .to_string();
+    assert!(e.contains("cannot change `expect`"), "{e}");
 }

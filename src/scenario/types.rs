@@ -36,6 +36,74 @@ pub struct Scenario {
     pub variants: Vec<Variant>,
     /// `[[require]]`: checks that must pass, or the run exits 1.
     pub requirements: Vec<Requirement>,
+    /// `[[expect]]`: what `lagsim test` expects of some variants over several seeds (`lagsim run`
+    /// does not evaluate them).
+    pub expectations: Vec<Expectation>,
+}
+
+/// One `[[expect]]` entry: a claim about some variants, judged on every seed of a `lagsim test`
+/// run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    /// The variants it is about, in the order the entry names them (every variant, in file
+    /// order, when the entry names none). Never empty.
+    pub variants: Vec<String>,
+    pub claim: Claim,
+    /// On how many of the seeds the claim must hold.
+    pub on_seeds: SeedShare,
+    /// Why the claim should hold: printed with the result (may be empty).
+    pub why: String,
+    /// The 1-based line of the entry in the file (0 if it came from a `--set`).
+    pub line: usize,
+}
+
+/// What an expectation claims of one run of one variant.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claim {
+    /// `that = "METRIC OP NUMBER"`: a figure of the run's output compared with a number.
+    Figure {
+        /// A key of the run's figures (`oversold_units`, `saga.leaked_units`).
+        metric: String,
+        op: CompareOp,
+        value: f64,
+    },
+    /// `check = "NAME"`: a checker's verdict (narrowed to `keys`) is `verdict`.
+    Check {
+        check: CheckName,
+        /// `true`: the check must pass; `false`: it must fail.
+        pass: bool,
+        keys: Option<KeyKindName>,
+        /// For `bounded-staleness`: the oldest a read may be, in µs.
+        max_staleness_us: Option<u64>,
+    },
+}
+
+impl Claim {
+    /// The claim as a student would read it: `oversold_units == 0`, `check linearizability
+    /// passes`, `check no-oversell on stock keys fails`.
+    pub fn text(&self) -> String {
+        match self {
+            Claim::Figure { metric, op, value } => format!("{metric} {} {value}", op.name()),
+            Claim::Check {
+                check, pass, keys, ..
+            } => format!(
+                "check {}{} {}",
+                check.name(),
+                keys.map(|k| format!(" on {} keys", k.name()))
+                    .unwrap_or_default(),
+                if *pass { "passes" } else { "fails" }
+            ),
+        }
+    }
+}
+
+/// On how many seeds an expectation must hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SeedShare {
+    /// Every seed (`on_seeds = "all"`, the default).
+    All,
+    /// At least this share of the seeds, in (0, 1] (`on_seeds = 0.8`).
+    AtLeast(f64),
 }
 
 /// A check the scenario requires of some variants (`[[require]]`).
@@ -449,4 +517,30 @@ pub enum FaultKind {
     /// starts. On restart, a policy with a durable saga log (`reliable`) resumes every saga from
     /// its current step; the others have lost the sagas they were running.
     CrashOrchestrator,
+}
+
+spelled_enum! {
+    /// How a figure is compared with the number of an expectation.
+    pub enum CompareOp {
+        Eq = "==",
+        Ne = "!=",
+        Le = "<=",
+        Ge = ">=",
+        Lt = "<",
+        Gt = ">",
+    }
+}
+
+impl CompareOp {
+    /// Whether `x OP y` holds.
+    pub fn holds(self, x: f64, y: f64) -> bool {
+        match self {
+            CompareOp::Eq => x == y,
+            CompareOp::Ne => x != y,
+            CompareOp::Le => x <= y,
+            CompareOp::Ge => x >= y,
+            CompareOp::Lt => x < y,
+            CompareOp::Gt => x > y,
+        }
+    }
 }

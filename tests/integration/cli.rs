@@ -239,6 +239,11 @@ fn report_escapes_every_string_from_the_scenario() {
         .replace(
             "name = \"reliable\"",
             "name = \"<img src=x onerror=alert(2)>\"",
+        )
+        // The [[expect]] entries name variants too.
+        .replace(
+            "[\"reliable\", \"two-phase-commit\"]",
+            "[\"<img src=x onerror=alert(2)>\", \"two-phase-commit\"]",
         );
     let file = dir.join("hostile.toml");
     std::fs::write(&file, text).unwrap();

@@ -18,6 +18,9 @@ mod cli;
 mod convergence;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
+/// Expectations in scenario files and `lagsim test`: per-seed verdicts, reproduce commands,
+/// shrunk counterexamples.
+mod expectations;
 /// Teaching narration: the run's own numbers, in time order.
 mod explain;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.

@@ -43,6 +43,21 @@ const SPIKE_FILL: RGBColor = RGBColor(0xff, 0xa5, 0x00);
 const FAULT_FILL: RGBColor = RGBColor(0x70, 0x70, 0x70);
 const ALERT_FILL: RGBColor = RGBColor(0xe0, 0x30, 0x30);
 
+/// The legend box of every chart, at `at`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Res {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font((FAMILY, LEGEND_PX))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
+}
+
 fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
@@ -364,14 +379,7 @@ pub fn beliefs<DB: DrawingBackend>(
             .label(label)
             .legend(|(x, y)| Cross::new((x + 11, y), 4, MARK_COLOUR.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FAMILY, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     if t.primary_stock[p].windows(2).all(|w| w[0] == w[1]) {
         note(root, "the stock never changed in this run")?;
     }
@@ -555,14 +563,7 @@ pub fn lag<DB: DrawingBackend>(
             .label(format!("alert threshold ({y} s)"))
             .legend(legend_line(MARK_COLOUR, 2));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     if lag_max == 0 {
         note(root, "no replica ever lagged")?;
     }
@@ -782,14 +783,7 @@ fn cdf_chart<DB: DrawingBackend>(
             .label(label)
             .legend(legend_line(c, 2));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font((FAMILY, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     let _ = set;
     Ok(())
 }
@@ -929,14 +923,7 @@ pub fn staleness<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, set: &ChartS
             ))
             .legend(legend_line(c, 2));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// A line per variant over time, with faults shaded.
@@ -981,14 +968,7 @@ fn over_time<DB: DrawingBackend>(
             .label(label)
             .legend(legend_line(c, 2));
     }
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FAMILY, LEGEND_PX))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)
+    legend(&mut chart, position)
 }
 
 /// Chart 6: read-your-writes violations so far, per variant.

@@ -16,6 +16,8 @@
 //! - [`check`]: histories and their checkers (linearizability, session guarantees, staleness,
 //!   business invariants), `[[require]]`, and the EDN reader for `lagsim check`.
 //! - [`report`]: the comparison table, the JSON document, the JSON-lines trace and the charts.
+//! - [`sweep`]: variants over a grid of parameters and many seeds, in parallel: means and 95%
+//!   confidence intervals, shards and their merge.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!
 //! # Example
@@ -54,3 +56,4 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod strategy;
+pub mod sweep;

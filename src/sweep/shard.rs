@@ -219,8 +219,13 @@ pub fn merge(shards: &[(String, ShardFile)]) -> Result<(SweepSpec, Vec<RunFigure
                 absent.truncate(10);
                 absent.push(format!("and {more} more"));
             }
+            let which = if absent.len() == 1 {
+                absent[0].clone()
+            } else {
+                format!("I/{n}")
+            };
             format!(
-                "no file holds shard {} (run it with `{} --shard I/{n} --output FILE`, or add \
+                "no file holds shard {} (run it with `{} --shard {which} --output FILE`, or add \
                  its file)",
                 absent.join(", "),
                 spec.reproduce()

@@ -447,10 +447,10 @@ fn colour_legend<DB: DrawingBackend>(
     .map_err(err)?;
     let head =
         TextStyle::from((FAMILY, LABEL_PX).into_font()).pos(Pos::new(HPos::Left, VPos::Bottom));
-    area.draw(&Text::new("mean of", (x0, top - 26), head.clone()))
+    area.draw(&Text::new("mean of", (x0, top - 34), head.clone()))
         .map_err(err)?;
     let short: String = metric.chars().take(16).collect();
-    area.draw(&Text::new(short, (x0, top - 8), head))
+    area.draw(&Text::new(short, (x0, top - 16), head))
         .map_err(err)?;
     let style =
         TextStyle::from((FAMILY, LABEL_PX).into_font()).pos(Pos::new(HPos::Left, VPos::Center));

@@ -19,6 +19,8 @@
 //!   narration and the HTML report.
 //! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
 //!   property tests of your own configurations.
+//! - [`sweep`]: variants over a grid of parameters and many seeds, in parallel: means and 95%
+//!   confidence intervals, shards and their merge.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!
 //! # Example
@@ -57,5 +59,6 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod strategy;
+pub mod sweep;
 #[cfg(feature = "proptest")]
 pub mod testing;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod progress;
+mod sweep;
 mod teach;
 mod test;
 
@@ -69,6 +70,9 @@ Examples:
   lagsim report scenarios/black-friday.toml -o black-friday.html
   lagsim explain scenarios/black-friday.toml --variant replica-read
 
+  # Every variant over a grid of one parameter, 20 seeds per point: means and 95% intervals
+  lagsim sweep scenarios/lag-monitor.toml --set background.writes_per_s=50..350:4 --seeds 20
+
   # Check a scenario file without running it
   lagsim validate scenarios/black-friday.toml
 
@@ -111,6 +115,13 @@ enum Command {
     /// Check scenarios' [[expect]] entries over several seeds; shrink each failure.
     #[command(after_help = test::TEST_EXAMPLES)]
     Test(test::TestArgs),
+    /// Run variants over a grid of one or two parameters and many seeds, in parallel: mean and
+    /// 95% confidence interval of every figure; `--shard i/n` runs one slice.
+    #[command(after_help = sweep::SWEEP_EXAMPLES)]
+    Sweep(sweep::SweepArgs),
+    /// Combine the shard files of a sweep (`sweep … --shard i/n`) into the sweep's output.
+    #[command(after_help = sweep::MERGE_EXAMPLES)]
+    Merge(sweep::MergeArgs),
     /// Parse and validate a scenario file without running it.
     Validate {
         /// The scenario file (TOML).
@@ -258,6 +269,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Explain(args) => teach::explain_command(args),
         Command::Report(args) => teach::report_command(args),
         Command::Test(args) => test::test_command(args),
+        Command::Sweep(args) => sweep::sweep_command(args),
+        Command::Merge(args) => sweep::merge_command(args),
     }
 }
 

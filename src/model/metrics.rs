@@ -171,8 +171,9 @@ pub struct ReplicaMetrics {
     pub crashes: u64,
 }
 
-/// The summary of one variant's run. Field order is the JSON order.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// The summary of one variant's run. Field order is the JSON order. (`Default` is all zeros,
+/// for [`Metrics::keys`].)
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Metrics {
     pub shoppers: u64,
     pub browsed_only: u64,
@@ -274,6 +275,16 @@ impl Metrics {
         out
     }
 
+    /// Every key [`Metrics::numbers`] can give, sorted: the top-level figures and the saga
+    /// figures (`saga.KEY`, which only a saga checkout has). For checking a key before a run.
+    pub fn keys() -> Vec<String> {
+        let all = Metrics {
+            saga: Some(SagaMetrics::default()),
+            ..Metrics::default()
+        };
+        all.numbers().into_iter().map(|(k, _)| k).collect()
+    }
+
     /// One numeric figure by the key [`Metrics::numbers`] gives it.
     pub fn number(&self, key: &str) -> Option<f64> {
         self.numbers()
@@ -283,7 +294,7 @@ impl Metrics {
 }
 
 /// What a saga checkout left behind (docs/design/sagas.md).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct SagaMetrics {
     pub policy: &'static str,
     pub sagas_started: u64,

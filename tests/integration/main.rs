@@ -41,5 +41,7 @@ mod replica_mm1;
 mod sagas;
 /// Bad scenario files are rejected with located, documented errors and exit code 2.
 mod scenario_errors;
+/// Sweeps: grids × seeds in parallel, the same bytes for any --jobs, shards that merge exactly.
+mod sweep;
 /// The timeline recorded for charts: it never changes the run, and follows what the model did.
 mod timeline;

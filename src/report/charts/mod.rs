@@ -3,10 +3,14 @@
 //! bundled DejaVu Sans (`assets/fonts/`, Bitstream Vera licence), so no system font library is
 //! needed and the same run gives byte-identical SVG files.
 //!
+//! `sweep` draws a sweep's charts (`lagsim sweep … --charts DIR`): figures against a parameter
+//! with confidence bands, and heatmaps over two parameters.
+//!
 //! Every chart file is listed, with its axes and units, in docs/output-reference.md. Charts
 //! consume finished results; they never reach into the model.
 
 mod draw;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -16,6 +20,8 @@ use plotters::style::{FontStyle, register_font};
 
 use crate::model::metrics::Metrics;
 use crate::model::timeline::Timeline;
+
+pub use sweep::{sweep_chart_stems, write_sweep_charts};
 
 /// The bundled font (DejaVu Sans 2.37, see `assets/fonts/LICENSE-DejaVu.txt`).
 pub const FONT_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");

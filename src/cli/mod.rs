@@ -25,7 +25,7 @@ use crate::engine::{NoTrace, hash_hex};
 use crate::model::timeline::Timeline;
 use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
-use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
+use crate::report::{JsonlTrace, RunReport, VariantReport, render_table, shell_quote};
 use crate::scenario::{Scenario, Variant, parse_scenario};
 use progress::Progress;
 
@@ -302,18 +302,6 @@ fn select<'a>(scenario: &'a Scenario, names: &[String]) -> Result<Vec<&'a Varian
                 })
         })
         .collect()
-}
-
-/// Quotes an argument for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {

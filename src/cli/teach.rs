@@ -14,7 +14,8 @@ use crate::report::explain::{Run, explain};
 use crate::report::html::{Chart, Page, render_html};
 
 use super::progress::Progress;
-use super::{Execution, chart_set, execute, load, reproduce, select, shell_quote};
+use super::{Execution, chart_set, execute, load, reproduce, select};
+use crate::report::shell_quote;
 
 pub const EXPLAIN_EXAMPLES: &str = "\
 Examples:

@@ -52,6 +52,7 @@ mod result;
 mod shard;
 mod stats;
 
+use crate::report::shell_quote;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -253,18 +254,6 @@ impl SweepSpec {
             ));
         }
         cmd
-    }
-}
-
-/// Quotes an argument for a POSIX shell when it needs it.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 

@@ -43,6 +43,27 @@ const SPIKE_FILL: RGBColor = RGBColor(0xff, 0xa5, 0x00);
 const FAULT_FILL: RGBColor = RGBColor(0x70, 0x70, 0x70);
 const ALERT_FILL: RGBColor = RGBColor(0xe0, 0x30, 0x30);
 
+/// The grid, tick labels and axis descriptions of a chart with plain axes.
+fn mesh<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Res
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FAMILY, LABEL_PX))
+        .axis_desc_style((FAMILY, DESC_PX))
+        .draw()
+        .map_err(err)
+}
+
 /// The legend box of every chart, at `at`.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -131,14 +152,7 @@ fn empty<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d(0.0..1.0, 0.0..1.0)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
     note(root, why)
 }
 
@@ -275,14 +289,7 @@ pub fn beliefs<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d(0.0..x_max, y_range)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
     let spikes = spike_spans(t);
     if !spikes.is_empty() {
         chart
@@ -461,14 +468,7 @@ pub fn lag<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..x_max, 0.0..y1)
         .map_err(err)?
         .set_secondary_coord(0.0..x_max, padded(0.0, rate_max));
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
     chart
         .configure_secondary_axes()
         .y_desc("shopper arrivals (shoppers/s)")
@@ -767,14 +767,7 @@ fn cdf_chart<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.02)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
     for (v, points, label) in curves {
         let c = variant_colour(v.colour_index);
         chart
@@ -895,14 +888,7 @@ pub fn staleness<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, set: &ChartS
         .y_label_area_size(80)
         .build_cartesian_2d((x0 / 1.2..x1 * 1.2).log_scale(), 0.0..y_max * 1.1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
     for (v, bins) in set.variants.iter().zip(&binned) {
         let c = variant_colour(v.colour_index);
         let stale = v.timeline.staleness_us.count();
@@ -951,14 +937,7 @@ fn over_time<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d(0.0..x_max, y_range)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (s)")
-        .y_desc(y_desc)
-        .label_style((FAMILY, LABEL_PX))
-        .axis_desc_style((FAMILY, DESC_PX))
-        .draw()
-        .map_err(err)?;
+    mesh(&mut chart, "simulated time (s)", y_desc)?;
     shade_faults(&mut chart, &faults, y0, y1)?;
     for (v, points, label) in lines {
         let c = variant_colour(v.colour_index);

@@ -8,11 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartSet, ChartVariant, FAMILY, variant_colour};
+use super::{ChartSet, ChartVariant, DESC_PX, FAMILY, LABEL_PX, Res, err, variant_colour};
 use crate::engine::Histogram;
 use crate::model::timeline::{FaultSpan, Timeline};
-
-type Res = Result<(), String>;
 
 /// A variant's curve: its points and its legend label.
 type Curve<'a> = (&'a ChartVariant<'a>, Vec<(f64, f64)>, String);
@@ -26,8 +24,6 @@ struct Figure {
 }
 
 const TITLE_PX: u32 = 20;
-const LABEL_PX: u32 = 13;
-const DESC_PX: u32 = 15;
 const LEGEND_PX: u32 = 13;
 
 /// Replicas and the cache in the per-variant charts (nodes, not variants: their own colours).
@@ -77,10 +73,6 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .border_style(BLACK)
         .draw()
         .map_err(err)
-}
-
-fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
 }
 
 fn secs(us: u64) -> f64 {
@@ -190,21 +182,30 @@ fn spike_spans(t: &Timeline) -> Vec<(f64, f64)> {
         return Vec::new();
     }
     let threshold = (lo + hi) / 2.0;
-    let mut spans: Vec<(f64, f64)> = Vec::new();
+    let end = t.t_us.last().map_or(0.0, |&last| secs(last));
+    on_spans(
+        t.t_us.iter().map(|&x| (x, traffic_rate(t, x) > threshold)),
+        end,
+    )
+}
+
+/// The intervals (s) during which a condition held, from its value at successive instants (µs):
+/// each opens where it turns true and closes where it turns false, or at `end_s`.
+fn on_spans(changes: impl IntoIterator<Item = (u64, bool)>, end_s: f64) -> Vec<(f64, f64)> {
+    let mut spans = Vec::new();
     let mut open: Option<u64> = None;
-    for &x in &t.t_us {
-        let above = traffic_rate(t, x) > threshold;
-        match (open, above) {
-            (None, true) => open = Some(x),
+    for (at, on) in changes {
+        match (open, on) {
+            (None, true) => open = Some(at),
             (Some(start), false) => {
-                spans.push((secs(start), secs(x)));
+                spans.push((secs(start), secs(at)));
                 open = None;
             }
             _ => {}
         }
     }
-    if let (Some(start), Some(&last)) = (open, t.t_us.last()) {
-        spans.push((secs(start), secs(last)));
+    if let Some(start) = open {
+        spans.push((secs(start), end_s));
     }
     spans
 }
@@ -477,21 +478,7 @@ pub fn lag<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
     // Alert spells: from each raise to the next clear (or the end).
-    let mut spells: Vec<(f64, f64)> = Vec::new();
-    let mut up: Option<u64> = None;
-    for &(at, raised) in &t.alerts {
-        match (up, raised) {
-            (None, true) => up = Some(at),
-            (Some(start), false) => {
-                spells.push((secs(start), secs(at)));
-                up = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(start) = up {
-        spells.push((secs(start), x_max));
-    }
+    let spells = on_spans(t.alerts.iter().copied(), x_max);
     if !spells.is_empty() {
         chart
             .draw_series(

@@ -27,6 +27,16 @@ pub use sweep::{sweep_chart_stems, write_sweep_charts};
 pub const FONT_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 /// The family name charts ask for; the bundled font is registered under it.
 const FAMILY: &str = "sans-serif";
+/// Text sizes (px) of tick labels and axis descriptions, the same in every chart.
+const LABEL_PX: u32 = 13;
+const DESC_PX: u32 = 15;
+
+/// A drawing step's outcome; plotters' errors become their message.
+type Res = Result<(), String>;
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
 
 /// One variant to chart.
 #[derive(Clone, Copy, Debug)]

@@ -10,15 +10,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, FAMILY, file_safe, register, variant_colour};
+use super::{ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, file_safe, register, variant_colour};
 use crate::sweep::{GridValue, SweepResult, format_summary};
-
-type Res = Result<(), String>;
 
 const SIZE: (u32, u32) = (1100, 680);
 const TITLE_PX: u32 = 19;
-const LABEL_PX: u32 = 13;
-const DESC_PX: u32 = 15;
 /// At most this many tick labels on an axis of grid values.
 const MAX_TICKS: usize = 15;
 
@@ -32,10 +28,6 @@ const SCALE: [RGBColor; 5] = [
     RGBColor(0xfd, 0xe7, 0x25),
 ];
 const MISSING: RGBColor = RGBColor(0xd0, 0xd0, 0xd0);
-
-fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
-}
 
 /// The colour of `t` in 0..=1 on the scale.
 fn scale(t: f64) -> RGBColor {

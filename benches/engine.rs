@@ -6,10 +6,13 @@
 //!   with the whole model around it. Goal: within 3x the baseline's time per write.
 //! - `queue`: the engine's event queue in a hold pattern (pop one, push one) with 1,000 and
 //!   1,000,000 pending events.
-//! - `black_friday`: the black-friday scenario per variant, scaled by
-//!   LAGSIM_BENCH_DURATION_S (default 120 s of traffic; 900 is the full replay).
+//! - `black_friday`: the black-friday scenario scaled to 1,000,000 shoppers (its traffic profile
+//!   stretched 3x in time, the tail to 2,810 s), one benchmark per variant on one core, and
+//!   `black_friday_all/jobs2`: all variants on two threads. LAGSIM_BENCH_STRETCH=0.3 runs the
+//!   ~100,000-shopper version instead (quicker; the memory comparison uses both).
 //!
-//! Run: `cargo bench --bench engine` (add `-- replica_mm1` to pick one group).
+//! Run: `cargo bench --bench engine` (add `-- replica_mm1` to pick one group). Plots are off:
+//! criterion's plotting needs system fonts, which this project does not require.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -123,11 +126,34 @@ fn queue(c: &mut Criterion) {
     g.finish();
 }
 
+/// The `--set` arguments that stretch black-friday's traffic profile `k` times in time (same
+/// rates, longer phases; the 80/s tail runs to 2,810·k/3 s): k = 3 gives 1,000,008 shoppers at
+/// seed 2024, k = 0.3 gives 100,653.
+fn black_friday_stretched(k: f64) -> Vec<String> {
+    let at = |s: f64| (s * k).round() as u64;
+    vec![
+        format!(
+            "traffic.profile=[{{at_s=0,shoppers_per_s=60}},{{at_s={},shoppers_per_s=60}},\
+             {{at_s={},shoppers_per_s=700}},{{at_s={},shoppers_per_s=700}},\
+             {{at_s={},shoppers_per_s=80}}]",
+            at(60.0),
+            at(120.0),
+            at(420.0),
+            at(600.0)
+        ),
+        format!("duration_s={}", at(2810.0 / 3.0)),
+        format!("horizon_s={}", at(1800.0).max(1800)),
+    ]
+}
+
 fn black_friday(c: &mut Criterion) {
-    let duration = std::env::var("LAGSIM_BENCH_DURATION_S").unwrap_or_else(|_| "120".into());
+    let stretch: f64 = std::env::var("LAGSIM_BENCH_STRETCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3.0);
     let s = scenario(
         "scenarios/black-friday.toml",
-        &[format!("duration_s={duration}")],
+        &black_friday_stretched(stretch),
     );
     let mut g = c.benchmark_group("black_friday");
     g.sample_size(10);
@@ -144,7 +170,36 @@ fn black_friday(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The same runs, all variants at once on two threads (the CLI's `lagsim run --jobs 2`).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a thread pool");
+    let mut g = c.benchmark_group("black_friday_all");
+    g.sample_size(10);
+    g.bench_function("jobs2", |b| {
+        b.iter(|| {
+            use rayon::prelude::*;
+            pool.install(|| {
+                s.variants
+                    .par_iter()
+                    .map(|v| {
+                        run_variant(v, s.seed, &mut NoTrace)
+                            .expect("drains")
+                            .summary
+                            .events
+                    })
+                    .sum::<u64>()
+            })
+        })
+    });
+    g.finish();
 }
 
-criterion_group!(benches, mm1, queue, black_friday);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = mm1, queue, black_friday
+}
 criterion_main!(benches);

@@ -442,7 +442,8 @@ impl Model {
             stream("primary", 0),
             &stock,
             // Profile rows follow the products; background rows follow them.
-            profile_rows(&config) + config.background.rows,
+            profile_rows(&config),
+            config.background.rows,
             n_replicas,
             match (uses_cache, &config.cache) {
                 (false, _) => Invalidation::None,

@@ -21,7 +21,7 @@ use crate::check::{
     CheckEntry, CheckResult, Status, check_history_without_linearizability, linearizability,
     linearizability_result, run_checks,
 };
-use crate::engine::{NoTrace, hash_hex};
+use crate::engine::{NoTrace, TraceSink, hash_hex};
 use crate::model::timeline::Timeline;
 use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
@@ -32,6 +32,7 @@ use progress::Progress;
 const EXAMPLES: &str = "\
 Examples:
   # Replay the Black Friday incident: seven checkout strategies on the same shoppers
+  # (variants run on every core; --jobs 1 for one at a time, same output)
   lagsim run scenarios/black-friday.toml
 
   # Only two variants, another seed, machine-readable output
@@ -168,6 +169,11 @@ struct RunArgs {
     /// listed on stderr (docs/output-reference.md lists every chart).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
+    /// Variants run at once (default: the machine's cores). Results, tables and files do not
+    /// depend on it. A trace is one stream in variant order: with --trace variants run one at a
+    /// time, and --jobs above 1 is refused.
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -338,9 +344,29 @@ pub(crate) struct Execution<'a> {
     pub timelines: bool,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Variants run at once. A trace is one stream in variant order, so it needs 1.
+    pub jobs: usize,
+}
+
+/// `--jobs`, or the machine's cores.
+pub(crate) fn jobs(arg: Option<u64>) -> usize {
+    arg.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |j| j as usize,
+    )
+}
+
+/// One variant's run, judged.
+struct Finished {
+    report: VariantReport,
+    timeline: Option<Timeline>,
+    /// Kept only when a history file was asked for.
+    history: Option<History>,
 }
 
 /// Runs `variants` of `scenario` at `seed`: their reports, and their timelines if asked for.
+/// Variants run on up to `ex.jobs` threads; the results come back in variant order and do not
+/// depend on the number of threads.
 pub(crate) fn execute(
     scenario: &Scenario,
     variants: &[&Variant],
@@ -354,50 +380,53 @@ pub(crate) fn execute(
         ))),
         None => None,
     };
-    let mut reports = Vec::with_capacity(variants.len());
     let mut history_out = match ex.history {
         Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
             format!("cannot create history file {}: {e}", path.display())
         })?)),
         None => None,
     };
-    let recording = Recording {
-        history: history_out.is_some() || ex.checks,
-        timeline: ex.timelines,
-    };
+    let progress = Progress::new(variants, ex.progress);
+    let mut reports = Vec::with_capacity(variants.len());
     let mut timelines: Vec<Timeline> = Vec::new();
-    let mut progress = Progress::new(variants.len(), ex.progress);
-    for (i, v) in variants.iter().enumerate() {
-        progress.start(i, v);
-        let mut observe = |now| progress.observe(now);
-        let result = match trace.as_mut() {
-            Some(t) => {
-                t.variant(&v.name);
-                run_variant_observed(v, seed, t, recording, &mut observe)
-            }
-            None => run_variant_observed(v, seed, &mut NoTrace, recording, &mut observe),
-        };
-        let mut run = result
-            .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
-        timelines.extend(run.timeline.take().map(|t| *t));
-        if let Some(h) = run.history.as_mut() {
-            h.source.scenario = Some(scenario.name.clone());
-        }
-        if let (Some(out), Some(h), Some(path)) = (history_out.as_mut(), &run.history, ex.history) {
+    // Histories are written as each variant is done, in order, so that a sequential run holds
+    // at most one.
+    let mut emit = |done: Finished| -> Result<(), String> {
+        if let (Some(out), Some(h), Some(path)) = (history_out.as_mut(), &done.history, ex.history)
+        {
             write_history(h, out)
                 .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
         }
-        let history = run.history.as_ref().filter(|_| ex.checks);
-        reports.push(VariantReport {
-            name: v.name.clone(),
-            checkout: v.checkout.name(),
-            page: v.page.name(),
-            trace_hash: hash_hex(run.summary.trace_hash),
-            events: run.summary.events,
-            end_s: run.summary.end.as_secs_f64(),
-            checks: run_checks(v, &scenario.requirements, &run.metrics, history),
-            metrics: run.metrics,
+        timelines.extend(done.timeline);
+        reports.push(done.report);
+        Ok(())
+    };
+    let jobs = ex.jobs.clamp(1, variants.len().max(1));
+    if let Some(t) = trace.as_mut() {
+        for (i, v) in variants.iter().enumerate() {
+            t.variant(&v.name);
+            emit(run_one(scenario, i, v, seed, t, ex, &progress)?)?;
+        }
+    } else if jobs == 1 {
+        for (i, v) in variants.iter().enumerate() {
+            emit(run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress)?)?;
+        }
+    } else {
+        use rayon::prelude::*;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| format!("cannot start {jobs} threads: {e}"))?;
+        let done: Vec<Result<Finished, String>> = pool.install(|| {
+            variants
+                .par_iter()
+                .enumerate()
+                .map(|(i, v)| run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress))
+                .collect()
         });
+        for d in done {
+            emit(d?)?;
+        }
     }
     progress.finish();
     if let (Some(t), Some(path)) = (trace, ex.trace) {
@@ -409,6 +438,47 @@ pub(crate) fn execute(
             .map_err(|e| format!("cannot write history file {}: {e}", path.display()))?;
     }
     Ok((reports, timelines))
+}
+
+/// Runs variant number `index` and judges it; its history is dropped after the checks unless a
+/// history file wants it.
+fn run_one(
+    scenario: &Scenario,
+    index: usize,
+    v: &Variant,
+    seed: u64,
+    trace: &mut impl TraceSink,
+    ex: &Execution<'_>,
+    progress: &Progress,
+) -> Result<Finished, String> {
+    let recording = Recording {
+        history: ex.history.is_some() || ex.checks,
+        timeline: ex.timelines,
+    };
+    progress.start(index, v);
+    let mut run = run_variant_observed(v, seed, trace, recording, &mut |now| {
+        progress.observe(index, now)
+    })
+    .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+    if let Some(h) = run.history.as_mut() {
+        h.source.scenario = Some(scenario.name.clone());
+    }
+    let history = run.history.as_ref().filter(|_| ex.checks);
+    let report = VariantReport {
+        name: v.name.clone(),
+        checkout: v.checkout.name(),
+        page: v.page.name(),
+        trace_hash: hash_hex(run.summary.trace_hash),
+        events: run.summary.events,
+        end_s: run.summary.end.as_secs_f64(),
+        checks: run_checks(v, &scenario.requirements, &run.metrics, history),
+        metrics: run.metrics,
+    };
+    Ok(Finished {
+        report,
+        timeline: run.timeline.map(|t| *t),
+        history: run.history.filter(|_| ex.history.is_some()),
+    })
 }
 
 /// The charts of a run: its variants with their timelines, each in its file-order colour.
@@ -439,6 +509,13 @@ pub(crate) fn chart_set<'a>(
 }
 
 fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
+    if args.trace.is_some() && args.jobs.is_some_and(|j| j > 1) {
+        return Err(
+            "--trace writes one stream in variant order, so variants run one at a time: \
+             drop --jobs, or use --jobs 1"
+                .into(),
+        );
+    }
     let scenario = load(&args.file, &args.sets)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let variants = select(&scenario, &args.variants)?;
@@ -456,6 +533,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             checks: !args.skip_checks,
             timelines: args.charts.is_some(),
             progress: args.format != Format::Json,
+            jobs: jobs(args.jobs),
         },
     )?;
     let report = RunReport {

@@ -2,6 +2,8 @@
 //! advancing with each variant's simulated time. Shown only when stderr is a terminal and the
 //! command's output is not JSON; it draws nothing a pipe or a file would receive.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::SimTime;
@@ -10,22 +12,24 @@ use crate::scenario::Variant;
 /// Steps of the bar per variant.
 const STEPS: u64 = 1_000;
 
+/// Shared by the threads running variants (`--jobs`): each reports its own variant's simulated
+/// time, and the bar shows the sum.
 pub struct Progress {
     bar: ProgressBar,
-    /// The current variant: its index and how long its traffic lasts (µs).
-    index: u64,
-    span_us: u64,
+    /// Per variant: how long its traffic lasts (µs), and the steps it has reported so far.
+    spans_us: Vec<u64>,
+    done: Vec<AtomicU64>,
 }
 
 impl Progress {
     /// A bar over `variants`, or a hidden one when `show` is false.
-    pub fn new(variants: usize, show: bool) -> Self {
+    pub fn new(variants: &[&Variant], show: bool) -> Self {
         let target = if show {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
         };
-        let bar = ProgressBar::with_draw_target(Some(variants as u64 * STEPS), target);
+        let bar = ProgressBar::with_draw_target(Some(variants.len() as u64 * STEPS), target);
         bar.set_style(
             ProgressStyle::with_template("{prefix:>28} [{bar:30}] {msg} ({elapsed}, ETA {eta})")
                 .expect("a valid template")
@@ -33,26 +37,29 @@ impl Progress {
         );
         Self {
             bar,
-            index: 0,
-            span_us: 1,
+            spans_us: variants
+                .iter()
+                .map(|v| v.config.traffic_end.as_micros().max(1))
+                .collect(),
+            done: variants.iter().map(|_| AtomicU64::new(0)).collect(),
         }
     }
 
     /// Variant number `index` (0-based) starts.
-    pub fn start(&mut self, index: usize, variant: &Variant) {
-        self.index = index as u64;
-        self.span_us = variant.config.traffic_end.as_micros().max(1);
+    pub fn start(&self, _index: usize, variant: &Variant) {
         self.bar.set_prefix(variant.name.clone());
-        self.bar.set_position(self.index * STEPS);
         self.bar.set_message("0 s simulated");
     }
 
-    /// The current variant's run has reached `now` (after its traffic, the bar waits full while
+    /// Variant `index`'s run has reached `now` (after its traffic, its share waits full while
     /// the run drains).
-    pub fn observe(&self, now: SimTime) {
-        let done = (now.as_micros().min(self.span_us) as u128 * STEPS as u128
-            / self.span_us as u128) as u64;
-        self.bar.set_position(self.index * STEPS + done);
+    pub fn observe(&self, index: usize, now: SimTime) {
+        let span = self.spans_us[index];
+        let steps = (now.as_micros().min(span) as u128 * STEPS as u128 / span as u128) as u64;
+        let before = self.done[index].fetch_max(steps, Ordering::Relaxed);
+        if steps > before {
+            self.bar.inc(steps - before);
+        }
         self.bar
             .set_message(format!("{:.0} s simulated", now.as_secs_f64()));
     }

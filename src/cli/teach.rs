@@ -14,7 +14,7 @@ use crate::report::explain::{Run, explain};
 use crate::report::html::{Chart, Page, render_html};
 
 use super::progress::Progress;
-use super::{Execution, chart_set, execute, load, reproduce, select};
+use super::{Execution, chart_set, execute, jobs, load, reproduce, select};
 use crate::report::shell_quote;
 
 pub const EXPLAIN_EXAMPLES: &str = "\
@@ -80,6 +80,9 @@ pub struct ReportArgs {
     /// Override a field: PATH=VALUE (repeatable), as for `lagsim run`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
+    /// Variants run at once (default: the machine's cores). The page does not depend on it.
+    #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
 }
 
 pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
@@ -99,6 +102,7 @@ pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
             checks: true,
             timelines: true,
             progress: true,
+            jobs: jobs(args.jobs),
         },
     )?;
     let report = RunReport {
@@ -195,7 +199,7 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
     ))?;
     let variants = select(&scenario, &args.variants)?;
     // Every story is told before any is printed, so the bar never interleaves with them.
-    let mut progress = Progress::new(variants.len(), true);
+    let progress = Progress::new(&variants, true);
     let mut stories = Vec::with_capacity(variants.len());
     for (i, v) in variants.into_iter().enumerate() {
         let recording = Recording {
@@ -204,7 +208,7 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         };
         progress.start(i, v);
         let run = run_variant_observed(v, seed, &mut NoTrace, recording, &mut |now| {
-            progress.observe(now)
+            progress.observe(i, now)
         })
         .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
         let timeline = run.timeline.as_deref().expect("a timeline was asked for");

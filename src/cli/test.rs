@@ -70,10 +70,7 @@ pub fn test_command(args: TestArgs) -> Result<ExitCode, String> {
         let scenario = load(&file, &[])?;
         loaded.push((file, text, scenario));
     }
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        |j| j as usize,
-    );
+    let jobs = super::jobs(args.jobs);
     let (mut held, mut failed, mut scenarios) = (0usize, 0usize, 0usize);
     for (file, text, scenario) in &loaded {
         if scenario.expectations.is_empty() {

@@ -112,6 +112,55 @@ fn table_output_prints_seed_hashes_and_a_reproduce_line() {
 }
 
 #[test]
+fn variants_on_several_threads_print_and_write_the_same_bytes_as_on_one() {
+    let dir = std::env::temp_dir().join(format!("lagsim-jobs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |jobs: &str| {
+        let history = dir.join(format!("history-{jobs}.jsonl"));
+        let o = lagsim(&[
+            "run",
+            "scenarios/black-friday.toml",
+            "--set",
+            "duration_s=60",
+            "--jobs",
+            jobs,
+            "--history",
+            history.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), stderr(&o), std::fs::read(&history).unwrap())
+    };
+    let (one, three) = (run("1"), run("3"));
+    assert_eq!(one.0, three.0, "the table and the trace hashes");
+    assert_eq!(one.1, three.1, "the checks on stderr");
+    assert!(one.2 == three.2, "the history files differ");
+    // Seven variants, each with its trace hash, in file order.
+    let names: Vec<&str> = one
+        .0
+        .lines()
+        .filter_map(|l| l.strip_prefix("trace "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names.len(), 7, "{}", one.0);
+    assert_eq!(names[0], "replica-read");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_trace_on_several_threads_is_refused() {
+    let o = lagsim(&[
+        "run",
+        "scenarios/validation/replica-mm1.toml",
+        "--trace",
+        "/dev/null",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("drop --jobs"), "{}", stderr(&o));
+}
+
+#[test]
 fn unknown_variant_is_bad_usage() {
     let o = lagsim(&["run", "scenarios/black-friday.toml", "--variant", "yolo"]);
     assert_eq!(o.status.code(), Some(2));

@@ -247,38 +247,40 @@ impl<E> EventQueue<E> {
         ((last >> bit) | 1) << bit
     }
 
-    /// Removes the heap's smallest key.
+    /// Removes the heap's smallest key: it sits in the lowest occupied bucket; the rest of that
+    /// bucket moves to lower buckets, relative to it.
     #[inline]
     fn pop_heap(&mut self) -> Option<Entry> {
-        if self.buckets[0].is_empty() {
-            self.refill()?;
+        // Only the very first key, (0, 0), can equal the last key.
+        if let Some(entry) = self.buckets[0].pop() {
+            return Some(entry);
         }
-        self.buckets[0].pop()
-    }
-
-    /// Moves the smallest pending key into bucket 0 (making it the last key) and spreads the
-    /// rest of its bucket into lower ones. `None` if nothing is pending.
-    fn refill(&mut self) -> Option<()> {
         if self.occupied == 0 {
             return None;
         }
         let b = self.occupied.trailing_zeros() as usize + 1;
         self.occupied &= !(1 << (b - 1));
-        let mut entries = std::mem::take(&mut self.buckets[b]);
-        let min = entries
-            .iter()
-            .map(|e| (e.time, e.seq))
-            .min()
-            .expect("an occupied bucket has entries");
-        (self.last_time, self.last_seq) = min;
-        // Every entry shares the bits above `b - 1` with the old last key and with `min`, so each
-        // lands in a bucket below `b`; `min` itself lands in bucket 0.
-        for entry in entries.drain(..) {
-            self.insert(entry);
+        let bucket = &mut self.buckets[b];
+        let mut best = 0;
+        for (i, e) in bucket.iter().enumerate().skip(1) {
+            let m = &bucket[best];
+            if (e.time, e.seq) < (m.time, m.seq) {
+                best = i;
+            }
         }
-        // Hand the (empty) vector back so that its capacity is reused.
-        self.buckets[b] = entries;
-        Some(())
+        let min = bucket.swap_remove(best);
+        (self.last_time, self.last_seq) = (min.time, min.seq);
+        if !bucket.is_empty() {
+            // Every entry shares the bits above `b - 1` with the old last key and with `min`,
+            // so each lands in a bucket below `b`.
+            let mut rest = std::mem::take(bucket);
+            for entry in rest.drain(..) {
+                self.insert(entry);
+            }
+            // Hand the (empty) vector back so that its capacity is reused.
+            self.buckets[b] = rest;
+        }
+        Some(min)
     }
 
     /// The time of the earliest pending event.

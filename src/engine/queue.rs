@@ -7,10 +7,10 @@
 //! grow. That lets the queue be a *radix heap* instead of a comparison heap: an entry lives in the
 //! bucket numbered by the highest bit in which its key differs from the last key popped. A push is
 //! one XOR, one leading-zero count and a vector push; a pop takes the lowest non-empty bucket
-//! (a bit mask says which), finds its smallest key and spreads the rest into lower buckets. Each
-//! entry moves down a few times at most in its life, sequentially in memory, with none of the
-//! unpredictable branches of sifting through a binary heap (which took a third of a black-friday
-//! run's time; see docs/performance.md).
+//! (a bit mask says which), finds its smallest key and spreads the rest into lower buckets. An
+//! entry moves down at most 128 times in its life and in practice a few, sequentially in memory,
+//! with none of the unpredictable branches of sifting through a binary heap (which took a third
+//! of a black-friday run's time; see docs/performance.md).
 //!
 //! The key is the pair (time, sequence) read as one 128-bit number: buckets 1..=64 hold keys that
 //! differ from the last only in the sequence number (the same instant), 65..=128 those that differ

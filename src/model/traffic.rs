@@ -17,6 +17,9 @@ pub struct Arrivals {
     end_us: f64,
     /// The last candidate time, kept in float so gaps do not accumulate rounding.
     t_us: f64,
+    /// The first breakpoint after `t_us` (`points.len()` past the last): time only moves
+    /// forward, so this replaces a search per candidate.
+    next_point: usize,
     rng: SimRng,
 }
 
@@ -37,13 +40,19 @@ impl Arrivals {
             points,
             end_us: end.as_micros() as f64,
             t_us: 0.0,
+            next_point: 0,
             rng,
         }
     }
 
     /// The rate at `t_us`, per second: linear between breakpoints, flat after the last.
-    pub fn rate_at(&self, t_us: f64) -> f64 {
-        let i = self.points.partition_point(|p| p.0 <= t_us);
+    #[cfg(test)]
+    fn rate_at(&self, t_us: f64) -> f64 {
+        self.rate_before(self.points.partition_point(|p| p.0 <= t_us), t_us)
+    }
+
+    /// The rate at `t_us`, where `i` is the first breakpoint after it.
+    fn rate_before(&self, i: usize, t_us: f64) -> f64 {
         if i == 0 {
             return self.points.first().map_or(0.0, |p| p.1);
         }
@@ -54,9 +63,9 @@ impl Arrivals {
         }
     }
 
-    /// The segment holding `t_us`: its end (infinite after the last point) and its highest rate.
-    fn segment(&self, t_us: f64) -> (f64, f64) {
-        let i = self.points.partition_point(|p| p.0 <= t_us);
+    /// The segment before breakpoint `i`: its end (infinite after the last point) and its
+    /// highest rate.
+    fn segment(&self, i: usize) -> (f64, f64) {
         match (i.checked_sub(1).map(|j| self.points[j]), self.points.get(i)) {
             (Some((_, r0)), Some(&(t1, r1))) => (t1, r0.max(r1)),
             (Some((_, r0)), None) => (f64::INFINITY, r0),
@@ -71,7 +80,14 @@ impl Arrivals {
             if self.t_us >= self.end_us {
                 return None;
             }
-            let (segment_end, peak_per_s) = self.segment(self.t_us);
+            while self
+                .points
+                .get(self.next_point)
+                .is_some_and(|p| p.0 <= self.t_us)
+            {
+                self.next_point += 1;
+            }
+            let (segment_end, peak_per_s) = self.segment(self.next_point);
             if peak_per_s <= 0.0 {
                 self.t_us = segment_end;
                 continue;
@@ -91,7 +107,8 @@ impl Arrivals {
             if self.t_us >= self.end_us {
                 return None;
             }
-            let rate = self.rate_at(self.t_us);
+            // The candidate is before the segment's end, so `next_point` still follows it.
+            let rate = self.rate_before(self.next_point, self.t_us);
             if rate >= peak_per_s || self.rng.unit_f64() * peak_per_s < rate {
                 return Some(SimTime::from_micros(libm::floor(self.t_us) as u64));
             }

@@ -455,11 +455,12 @@ fn run_one(
         history: ex.history.is_some() || ex.checks,
         timeline: ex.timelines,
     };
-    progress.start(index, v);
+    progress.start(v);
     let mut run = run_variant_observed(v, seed, trace, recording, &mut |now| {
         progress.observe(index, now)
     })
     .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+    progress.finished(index);
     if let Some(h) = run.history.as_mut() {
         h.source.scenario = Some(scenario.name.clone());
     }

@@ -45,23 +45,35 @@ impl Progress {
         }
     }
 
-    /// Variant number `index` (0-based) starts.
-    pub fn start(&self, _index: usize, variant: &Variant) {
+    /// A variant starts.
+    pub fn start(&self, variant: &Variant) {
         self.bar.set_prefix(variant.name.clone());
         self.bar.set_message("0 s simulated");
+    }
+
+    /// Variant `index` has finished: its share of the bar is full, whatever it last reported.
+    pub fn finished(&self, index: usize) {
+        self.advance(index, STEPS);
     }
 
     /// Variant `index`'s run has reached `now` (after its traffic, its share waits full while
     /// the run drains).
     pub fn observe(&self, index: usize, now: SimTime) {
         let span = self.spans_us[index];
-        let steps = (now.as_micros().min(span) as u128 * STEPS as u128 / span as u128) as u64;
+        self.advance(
+            index,
+            (now.as_micros().min(span) as u128 * STEPS as u128 / span as u128) as u64,
+        );
+        self.bar
+            .set_message(format!("{:.0} s simulated", now.as_secs_f64()));
+    }
+
+    /// Moves variant `index`'s share of the bar up to `steps` (never back).
+    fn advance(&self, index: usize, steps: u64) {
         let before = self.done[index].fetch_max(steps, Ordering::Relaxed);
         if steps > before {
             self.bar.inc(steps - before);
         }
-        self.bar
-            .set_message(format!("{:.0} s simulated", now.as_secs_f64()));
     }
 
     pub fn finish(&self) {

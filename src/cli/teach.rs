@@ -206,11 +206,12 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
             history: false,
             timeline: true,
         };
-        progress.start(i, v);
+        progress.start(v);
         let run = run_variant_observed(v, seed, &mut NoTrace, recording, &mut |now| {
             progress.observe(i, now)
         })
         .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        progress.finished(i);
         let timeline = run.timeline.as_deref().expect("a timeline was asked for");
         let story = explain(
             &Run {

@@ -270,7 +270,32 @@ fn render_svg(set: &ChartSet, p: &Planned) -> Result<String, String> {
 /// Writes every chart of `set` under `dir/<scenario>/`, as `NAME.svg` and `NAME.png`, creating
 /// the directories if needed. Returns the files written, in order.
 pub fn write_charts(set: &ChartSet, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
-    let out_dir = dir.join(file_safe(set.scenario));
+    write_svg_and_png(
+        dir,
+        set.scenario,
+        plan(set).into_iter().map(|p| (p.stem.clone(), p)),
+        |p| render_svg(set, p),
+        |p, path| {
+            draw_kind(
+                &BitMapBackend::new(path, p.size).into_drawing_area(),
+                set,
+                p.kind,
+            )
+        },
+    )
+}
+
+/// Writes charts under `dir/<scenario>/` as `STEM.svg` and `STEM.png`, creating the directories
+/// if needed: `svg` renders one chart as SVG text, `png` draws it into the PNG file at the path.
+/// Shared by the run charts and the sweep charts. Returns the files written, in order.
+pub(crate) fn write_svg_and_png<C>(
+    dir: &Path,
+    scenario: &str,
+    charts: impl IntoIterator<Item = (String, C)>,
+    svg: impl Fn(&C) -> Result<String, String>,
+    png: impl Fn(&C, &Path) -> Result<(), String>,
+) -> Result<Vec<PathBuf>, ChartError> {
+    let out_dir = dir.join(file_safe(scenario));
     let fail = |path: &Path, message: String| ChartError {
         path: path.to_path_buf(),
         message,
@@ -278,16 +303,13 @@ pub fn write_charts(set: &ChartSet, dir: &Path) -> Result<Vec<PathBuf>, ChartErr
     register().map_err(|m| fail(&out_dir, m))?;
     std::fs::create_dir_all(&out_dir).map_err(|e| fail(&out_dir, e.to_string()))?;
     let mut written = Vec::new();
-    for p in plan(set) {
-        let svg_path = out_dir.join(format!("{}.svg", p.stem));
-        let svg = render_svg(set, &p).map_err(|m| fail(&svg_path, m))?;
-        std::fs::write(&svg_path, svg).map_err(|e| fail(&svg_path, e.to_string()))?;
+    for (stem, chart) in charts {
+        let svg_path = out_dir.join(format!("{stem}.svg"));
+        let text = svg(&chart).map_err(|m| fail(&svg_path, m))?;
+        std::fs::write(&svg_path, text).map_err(|e| fail(&svg_path, e.to_string()))?;
         written.push(svg_path);
-        let png_path = out_dir.join(format!("{}.png", p.stem));
-        {
-            let root = BitMapBackend::new(&png_path, p.size).into_drawing_area();
-            draw_kind(&root, set, p.kind).map_err(|m| fail(&png_path, m))?;
-        }
+        let png_path = out_dir.join(format!("{stem}.png"));
+        png(&chart, &png_path).map_err(|m| fail(&png_path, m))?;
         written.push(png_path);
     }
     Ok(written)

@@ -10,7 +10,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, file_safe, register, variant_colour};
+use super::{
+    ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, file_safe, variant_colour, write_svg_and_png,
+};
 use crate::sweep::{GridValue, SweepResult, format_summary};
 
 const SIZE: (u32, u32) = (1100, 680);
@@ -107,31 +109,26 @@ pub fn write_sweep_charts(
     metrics: &[String],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ChartError> {
-    let out_dir = dir.join(file_safe(&result.spec.scenario));
-    let fail = |path: &Path, message: String| ChartError {
-        path: path.to_path_buf(),
-        message,
-    };
-    register().map_err(|m| fail(&out_dir, m))?;
-    std::fs::create_dir_all(&out_dir).map_err(|e| fail(&out_dir, e.to_string()))?;
-    let mut written = Vec::new();
-    for (stem, p) in plan(result, metrics) {
-        let svg_path = out_dir.join(format!("{stem}.svg"));
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            draw(&root, result, &p).map_err(|m| fail(&svg_path, m))?;
-        }
-        std::fs::write(&svg_path, svg).map_err(|e| fail(&svg_path, e.to_string()))?;
-        written.push(svg_path);
-        let png_path = out_dir.join(format!("{stem}.png"));
-        {
-            let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
-            draw(&root, result, &p).map_err(|m| fail(&png_path, m))?;
-        }
-        written.push(png_path);
-    }
-    Ok(written)
+    write_svg_and_png(
+        dir,
+        &result.spec.scenario,
+        plan(result, metrics),
+        |p| {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+                draw(&root, result, p)?;
+            }
+            Ok(svg)
+        },
+        |p, path| {
+            draw(
+                &BitMapBackend::new(path, SIZE).into_drawing_area(),
+                result,
+                p,
+            )
+        },
+    )
 }
 
 /// Where the grid values of a parameter sit on an axis: at their value if every one is a number,

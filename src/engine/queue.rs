@@ -126,6 +126,15 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> u64 {
         let time = time.as_micros();
+        let seq = self.next_seq_at(time);
+        let slot = self.store(event);
+        self.insert(Entry { time, seq, slot });
+        seq
+    }
+
+    /// The sequence number of a key at `time`, which must not be before the last key popped.
+    #[inline]
+    fn next_seq_at(&mut self, time: u64) -> u64 {
         assert!(
             time >= self.last_time,
             "an event was pushed at {time} µs, before the last one popped ({} µs)",
@@ -133,8 +142,6 @@ impl<E> EventQueue<E> {
         );
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = self.store(event);
-        self.insert(Entry { time, seq, slot });
         seq
     }
 
@@ -151,13 +158,7 @@ impl<E> EventQueue<E> {
             None => return self.push(now.after(delay_us), event),
         };
         let time = now.after(delay_us).as_micros();
-        assert!(
-            time >= self.last_time,
-            "an event was pushed at {time} µs, before the last one popped ({} µs)",
-            self.last_time
-        );
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.next_seq_at(time);
         let slot = self.store(event);
         let queue = &mut self.lanes[lane].1;
         assert!(

@@ -206,11 +206,10 @@ fn emit(result: &SweepResult, out: &OutputArgs, metrics: &[String]) -> Result<()
 pub fn sweep_command(args: SweepArgs) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read scenario file {}: {e}", args.file.display()))?;
-    let threads = match args.jobs {
-        Some(0) => return Err("--jobs must be at least 1".to_string()),
-        Some(j) => j,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    if args.jobs == Some(0) {
+        return Err("--jobs must be at least 1".to_string());
+    }
+    let threads = super::jobs(args.jobs.map(|j| j as u64));
     let shard = args
         .shard
         .as_deref()

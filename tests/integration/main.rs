@@ -27,6 +27,8 @@ mod explain;
 mod faults;
 /// Malformed input never panics: arbitrary and mutated scenarios and histories.
 mod fuzz;
+/// Every bundled variant's events, trace hash, metrics and history, pinned (tests/golden/).
+mod golden;
 /// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.
 mod lag_monitor;
 /// CP vs AP: async, sync and semi-sync replication under a partition, phase by phase.

@@ -18,11 +18,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lagsim::check::history::{
-    Func, History, HistoryBuilder, KeyKind, Operation, Outcome, Source, TimeUnit,
-};
 use lagsim::check::linearizability::testgen::{Shape, register_history};
 use lagsim::check::linearizability::{Budget, KeyStatus, check};
+use lagsim::history::{
+    Func, History, HistoryBuilder, KeyKind, Operation, Outcome, Source, TimeUnit,
+};
 
 fn checker(c: &mut Criterion) {
     let mut g = c.benchmark_group("checker");

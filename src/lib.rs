@@ -13,8 +13,10 @@
 //!   the history of what clients saw, and the metrics of a run.
 //! - [`strategy`]: one file per checkout strategy behind one trait.
 //! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
-//! - [`check`]: histories and their checkers (linearizability, session guarantees, staleness,
-//!   business invariants), `[[require]]`, and the EDN reader for `lagsim check`.
+//! - [`history`]: what every client saw, as operations with invocation and completion: the type
+//!   the model records and the checkers read, lagsim's JSON-lines format and the EDN reader.
+//! - [`check`]: the checkers of a history (linearizability, session guarantees, staleness,
+//!   business invariants), `[[require]]` and `[[expect]]`.
 //! - [`report`]: the comparison table, the JSON document, the JSON-lines trace, the charts, the
 //!   narration and the HTML report.
 //! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
@@ -55,6 +57,7 @@
 pub mod check;
 pub mod cli;
 pub mod engine;
+pub mod history;
 pub mod model;
 pub mod report;
 pub mod scenario;

@@ -14,11 +14,11 @@ use crate::model::metrics::Metrics;
 use crate::model::{Recording, run_variant_with};
 use crate::scenario::{Claim, Expectation, Scenario, SeedShare, Variant};
 
-use super::history::{History, KeyKind};
 use super::{
     CheckResult, Status, check_history_without_linearizability, linearizability,
     linearizability_result,
 };
+use crate::history::{History, KeyKind};
 
 /// The seeds of a test run: the scenario's own seed, then the next ones (`count` in all).
 pub fn seeds(first: u64, count: usize) -> Vec<u64> {

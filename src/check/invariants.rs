@@ -10,8 +10,8 @@
 //!
 //! A history without stock keys has nothing to judge: these checks are then left out.
 
-use super::history::{Func, History, KeyKind, Operation, Outcome};
 use super::{CheckResult, Figure, Findings, Status};
+use crate::history::{Func, History, KeyKind, Operation, Outcome};
 
 pub fn check(history: &History) -> Vec<CheckResult> {
     let by_key = history.ops_by_key();
@@ -29,7 +29,7 @@ pub fn check(history: &History) -> Vec<CheckResult> {
     let mut conservation_unknown = false;
     for &k in &stock_keys {
         let info = &history.keys[k];
-        let key = super::history::KeyId(k as u32);
+        let key = crate::history::KeyId(k as u32);
         let Some(initial) = info.initial else {
             conservation_unknown = true;
             continue;
@@ -212,7 +212,7 @@ fn units_sold(op: &Operation) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::history::{HistoryBuilder, Source, TimeUnit};
+    use crate::history::{HistoryBuilder, Source, TimeUnit};
 
     fn history(initial: i64, ops: &[(Func, Outcome, Option<i64>, Option<u64>)]) -> History {
         let mut b = HistoryBuilder::new(Source::default(), TimeUnit::Micros);

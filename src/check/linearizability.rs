@@ -70,9 +70,9 @@
 
 use std::collections::BTreeMap;
 
-use super::history::{Func, History, KeyId, KeyInfo, Operation, Outcome, format_value};
 use super::timeline::timeline;
 use crate::engine::rng::splitmix64;
+use crate::history::{Func, History, KeyId, KeyInfo, Operation, Outcome, format_value};
 
 /// Configurations explored per key before giving up. Measured (`cargo bench --bench checker --
 /// budget`, one core of the CI kind of machine): the two worst histories we know, 24 writes of
@@ -1963,10 +1963,10 @@ fn describe_violation(
 /// register at a random instant strictly inside its interval, so every history is linearizable
 /// by construction. Deterministic for a given [`Shape`](testgen::Shape).
 pub mod testgen {
-    use crate::check::history::{
+    use crate::engine::{SimRng, StreamId};
+    use crate::history::{
         Func, History, HistoryBuilder, KeyKind, Operation, Outcome, Source, TimeUnit,
     };
-    use crate::engine::{SimRng, StreamId};
 
     #[derive(Clone, Debug, PartialEq)]
     pub struct Shape {
@@ -2137,7 +2137,7 @@ pub mod testgen {
 mod tests {
     use super::testgen::{Shape, register_history};
     use super::*;
-    use crate::check::history::{HistoryBuilder, KeyKind, ProcessId, Source, TimeUnit};
+    use crate::history::{HistoryBuilder, KeyKind, ProcessId, Source, TimeUnit};
 
     /// Builds a history on keys `k/0`, `k/1`, ... (initial values given) from terse operations.
     struct H {

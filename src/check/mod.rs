@@ -2,10 +2,7 @@
 //! verdict. Checks never reach into the model; a history from another system (`lagsim check`) is
 //! judged exactly like a simulated one.
 //!
-//! - [`history`]: the data every checker reads (operations with invocation and completion).
 //! - [`expect`]: a scenario's `[[expect]]` entries judged over the seeds of `lagsim test`.
-//! - [`edn`]: reads Jepsen/Knossos EDN histories of registers and cas-registers.
-//! - [`format`]: lagsim's history file format (JSON lines).
 //! - [`session`]: read-your-writes, monotonic reads, monotonic writes, writes-follow-reads.
 //! - [`staleness`]: how old each read's value was when it was returned.
 //! - [`invariants`]: the shop's business invariants on stock keys.
@@ -15,10 +12,7 @@
 //! - [`timeline`]: ASCII timelines of a few operations, for explanations.
 
 pub mod convergence;
-pub mod edn;
 pub mod expect;
-pub mod format;
-pub mod history;
 pub mod invariants;
 pub mod linearizability;
 pub mod session;
@@ -30,9 +24,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::history::{History, KeyId, KeyKind};
 use crate::model::metrics::Metrics;
 use crate::scenario::{KeyKindName, Requirement, Variant};
-use history::{History, KeyId, KeyKind};
 
 /// Every checker of a history, in a fixed order. `staleness_bound` is the oldest a read may be
 /// (in the history's time unit) before `bounded-staleness` fails.

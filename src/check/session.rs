@@ -14,8 +14,8 @@
 
 use std::collections::BTreeMap;
 
-use super::history::{Func, History, KeyId, Operation, Outcome, format_value};
 use super::{CheckResult, Figure, Findings, Status};
+use crate::history::{Func, History, KeyId, Operation, Outcome, format_value};
 
 /// The four session checks, in the order of the module doc.
 pub fn check(history: &History) -> Vec<CheckResult> {
@@ -192,7 +192,7 @@ fn writes_follow_reads(history: &History, read: &Operation, write: &Operation) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::history::{HistoryBuilder, KeyKind, Source, TimeUnit};
+    use crate::history::{HistoryBuilder, KeyKind, Source, TimeUnit};
 
     /// (process, func, invoke, complete, value, version) on one key, all `ok`.
     type Op<'a> = (&'a str, Func, u64, u64, i64, Option<u64>);

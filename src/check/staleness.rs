@@ -9,9 +9,9 @@
 //! The verdict fails when some read was older than the bound (default 0: any stale read). Only
 //! reads and writes that report versions are judged.
 
-use super::history::{History, Outcome, format_value};
 use super::{CheckResult, Figure, Findings, Status};
 use crate::engine::Histogram;
+use crate::history::{History, Outcome, format_value};
 
 /// Judges every versioned read of `history` against `bound` (in the history's time unit).
 pub fn check(history: &History, bound: u64) -> CheckResult {
@@ -83,8 +83,8 @@ pub fn check(history: &History, bound: u64) -> CheckResult {
         }
     }
     let ms = |us: u64| match history.time_unit {
-        super::history::TimeUnit::Micros => Figure::Ms(us as f64 / 1e3),
-        super::history::TimeUnit::Index => Figure::Count(us),
+        crate::history::TimeUnit::Micros => Figure::Ms(us as f64 / 1e3),
+        crate::history::TimeUnit::Index => Figure::Count(us),
     };
     let status = if findings.count > 0 {
         Status::Fail
@@ -125,7 +125,7 @@ pub fn check(history: &History, bound: u64) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::history::{Func, HistoryBuilder, KeyKind, Operation, Source, TimeUnit};
+    use crate::history::{Func, HistoryBuilder, KeyKind, Operation, Source, TimeUnit};
 
     fn op(p: &str, func: Func, invoke: u64, complete: u64, value: i64, version: u64) -> Op {
         (p.to_string(), func, invoke, complete, value, version)

@@ -15,7 +15,7 @@
 //! `Info` operation (outcome unknown) is drawn open-ended, `|--write 5 ?....`, since it may take
 //! effect at any time after its invocation; a `Fail` operation carries `FAIL` in its label.
 
-use super::history::{Func, History, Operation, Outcome, ProcessId};
+use crate::history::{Func, History, Operation, Outcome, ProcessId};
 
 /// Widest process-name column; longer names are cut and end in `~`.
 const NAME_COLS_MAX: usize = 24;
@@ -228,7 +228,7 @@ fn place(lanes: &mut Vec<Vec<u8>>, start: usize, text: &[u8], cols: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::history::{HistoryBuilder, KeyKind, Source, TimeUnit};
+    use crate::history::{HistoryBuilder, KeyKind, Source, TimeUnit};
 
     struct Op {
         process: &'static str,

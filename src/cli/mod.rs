@@ -14,14 +14,14 @@ mod sweep;
 mod teach;
 mod test;
 
-use crate::check::edn::{RegisterModel, parse_edn_history};
-use crate::check::format::{read_histories, write_history};
-use crate::check::history::History;
 use crate::check::{
     CheckEntry, CheckResult, Status, check_history_without_linearizability, linearizability,
     linearizability_result, run_checks,
 };
 use crate::engine::{NoTrace, TraceSink, hash_hex};
+use crate::history::History;
+use crate::history::edn::{RegisterModel, parse_edn_history};
+use crate::history::format::{read_histories, write_history};
 use crate::model::timeline::Timeline;
 use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};

@@ -12,8 +12,8 @@ use super::recorder::{Call, Recorder};
 use super::saga;
 use super::timeline::{OversoldOrder, ReadFrom};
 use super::{Answer, Ctx, Event, Op, ReqRef};
-use crate::check::history::ProcessId;
 use crate::engine::{Key, SimRng, SimTime, Slab, StreamId};
+use crate::history::ProcessId;
 use crate::scenario::{
     CheckoutParams, NodeId, ProfileReads, Profiles, ReadSource, Shoppers, Variant,
 };
@@ -162,7 +162,7 @@ impl App {
 
     /// The history recorded so far, with the requests still in flight as unfinished; `None` if
     /// none was recorded.
-    pub fn finish_history(&mut self) -> Option<crate::check::history::History> {
+    pub fn finish_history(&mut self) -> Option<crate::history::History> {
         let mut recorder = self.recorder.take()?;
         for request in self.requests.drain() {
             if let Some(call) = request.call {

@@ -30,7 +30,7 @@ use crate::engine::{
 };
 use crate::scenario::{Config, FaultKind, NodeId, ReadSource, ReplicationMode, Variant};
 
-use crate::check::history::{History, Source};
+use crate::history::{History, Source};
 use app::{App, SessionRef, ShopperRef};
 use cache::Cache;
 use metrics::{Metrics, Phases, StaleCounts};

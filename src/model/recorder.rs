@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use super::{Answer, Op};
-use crate::check::history::{
+use crate::engine::SimTime;
+use crate::history::{
     Func, History, HistoryBuilder, KeyId, KeyKind, Operation, Outcome, ProcessId, Source, TimeUnit,
 };
-use crate::engine::SimTime;
 use crate::scenario::Config;
 
 /// An operation in flight: what the client asked, of which key, and since when.

@@ -1,7 +1,7 @@
-use lagsim::check::format::{read_histories, write_history};
-use lagsim::check::history::History;
 use lagsim::check::{CheckResult, Figure, Status, check_history};
 use lagsim::engine::NoTrace;
+use lagsim::history::History;
+use lagsim::history::format::{read_histories, write_history};
 use lagsim::model::metrics::Metrics;
 use lagsim::model::{run_variant, run_variant_recorded};
 use lagsim::scenario::Scenario;

@@ -8,12 +8,12 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-use lagsim::check::edn::{RegisterModel, parse_edn_history};
-use lagsim::check::format::{read_histories, write_history};
 use lagsim::check::{
     check_history_without_linearizability, linearizability, linearizability_result,
 };
 use lagsim::engine::NoTrace;
+use lagsim::history::edn::{RegisterModel, parse_edn_history};
+use lagsim::history::format::{read_histories, write_history};
 use lagsim::model::{run_variant, run_variant_recorded};
 use lagsim::scenario::{ErrorInput, parse_scenario};
 

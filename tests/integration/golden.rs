@@ -9,8 +9,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lagsim::check::format::write_history;
 use lagsim::engine::{NoTrace, hash_hex};
+use lagsim::history::format::write_history;
 use lagsim::model::run_variant_recorded;
 
 use crate::support::{par_map, repo_path, scenario};

@@ -1,14 +1,18 @@
 //! A history: every client-visible operation of a run, each with its invocation and completion.
 //!
 //! This is the one data type every checker reads. The model records it (through
-//! [`HistoryBuilder`]), `lagsim check` reads it from lagsim's JSON-lines format or from a
-//! Jepsen/Knossos EDN file, and nothing in it refers to the model: a history from another system
-//! is checked exactly like a simulated one.
+//! [`HistoryBuilder`]), `lagsim check` reads it from lagsim's JSON-lines format ([`format`]) or
+//! from a Jepsen/Knossos EDN file ([`edn`]), and nothing in it refers to the model: a history from
+//! another system is checked exactly like a simulated one. It sits below both the model and the
+//! checkers, so that neither imports the other.
 //!
 //! Operations act on single keys. A key is a register holding an integer, or nil before its first
 //! write. Every operation belongs to one process, which runs its operations one at a time.
 
 use std::collections::BTreeMap;
+
+pub mod edn;
+pub mod format;
 
 /// The version of lagsim's history format (`"lagsim_history"` in the header line). Bumped on
 /// every change that an older reader would misread.

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 
 use serde::Deserialize;
 
-use super::history::{
+use crate::history::{
     FORMAT_VERSION, Func, History, HistoryBuilder, KeyKind, Operation, Outcome, Source, TimeUnit,
 };
 
@@ -341,7 +341,7 @@ fn operation(r: &mut Reading, op: OpLine, line: usize) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::history::{KeyId, ProcessId};
+    use crate::history::{KeyId, ProcessId};
 
     fn sample() -> History {
         let mut b = HistoryBuilder::new(

@@ -1,84 +1,19 @@
-//! What a run measured: counters and streaming histograms kept while it runs, and the
-//! [`Metrics`] summary assembled from them once at the end (the stable output interface: every
-//! field is documented in docs/output-reference.md, units in the names).
+//! What a run measured: the [`Metrics`] summary (the stable output interface: every field is
+//! documented in docs/output-reference.md, units in the names), assembled once at the end from
+//! each node's and observer's own counters ([`Reports`]).
 
 use serde::Serialize;
 
-use crate::engine::{Histogram, SimTime};
-
-/// Why a read was made, for staleness accounting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Page,
-    Checkout,
-    /// A profile session's write or read.
-    Profile,
-}
-
-/// The application tier's counters.
-#[derive(Clone, Debug)]
-pub struct AppStats {
-    pub shoppers: u64,
-    pub browsed_only: u64,
-    pub left_sold_out: u64,
-    pub page_failed: u64,
-    pub checkouts: u64,
-    pub confirmed: u64,
-    pub rejected_out_of_stock: u64,
-    pub failed: u64,
-    pub failed_timeout: u64,
-    pub failed_aborted: u64,
-    pub failed_retries: u64,
-    pub retries: u64,
-    pub timeouts: u64,
-    pub late_replies: u64,
-    pub units_sold: Vec<i64>,
-    pub checkout_latency_us: Histogram,
-    pub phases: [PhaseCounts; 3],
-    pub profile: ProfileCounts,
-    /// Orders confirmed since the observer last looked: (product row, price the shopper saw).
-    pub price_checks: Vec<(u32, i64)>,
-}
-
-/// What profile sessions saw.
-#[derive(Clone, Debug, Default)]
-pub struct ProfileCounts {
-    pub sessions: u64,
-    pub sessions_failed: u64,
-    pub writes: u64,
-    pub reads: u64,
-    pub reads_at_primary: u64,
-    pub ryw_violations: u64,
-    pub monotonic_read_violations: u64,
-    pub token_fallbacks: u64,
-    pub read_latency_us: Histogram,
-}
-
-impl AppStats {
-    pub fn new(products: usize) -> Self {
-        Self {
-            shoppers: 0,
-            browsed_only: 0,
-            left_sold_out: 0,
-            page_failed: 0,
-            checkouts: 0,
-            confirmed: 0,
-            rejected_out_of_stock: 0,
-            failed: 0,
-            failed_timeout: 0,
-            failed_aborted: 0,
-            failed_retries: 0,
-            retries: 0,
-            timeouts: 0,
-            late_replies: 0,
-            units_sold: vec![0; products],
-            checkout_latency_us: Histogram::new(),
-            phases: [PhaseCounts::default(); 3],
-            profile: ProfileCounts::default(),
-            price_checks: Vec::new(),
-        }
-    }
-}
+use super::app::AppStats;
+use super::cache::CacheStats;
+use super::monitor::Monitor;
+use super::observe::Observers;
+use super::orchestrator::Orchestrator;
+use super::primary::Primary;
+use super::replica::Replica;
+use super::services::ServiceNodes;
+use crate::engine::{Histogram, Key, SimTime};
+use crate::scenario::Config;
 
 /// The phases of a run with faults: before the first fault starts, while it lasts, after it
 /// ends. A run without faults has one phase, the whole run.
@@ -88,6 +23,17 @@ pub struct Phases {
 }
 
 impl Phases {
+    /// The phases around a configuration's earliest fault (the first listed among equals).
+    pub fn of(config: &Config) -> Self {
+        Phases {
+            fault: config
+                .faults
+                .iter()
+                .min_by_key(|f| f.start)
+                .map(|f| (f.start, f.end)),
+        }
+    }
+
     pub const NAMES: [&'static str; 3] = ["before", "during", "after"];
 
     pub fn index(&self, t: SimTime) -> usize {
@@ -107,40 +53,6 @@ pub struct PhaseCounts {
     pub timeouts: u64,
     pub confirmed: u64,
     pub failed: u64,
-    pub stale_reads: u64,
-}
-
-/// Reads of product rows served by a replica or the cache, and how many were stale: older than
-/// the primary's committed version at the instant they were served.
-#[derive(Clone, Debug, Default)]
-pub struct StaleCounts {
-    pub page_reads: u64,
-    pub page_stale: u64,
-    pub checkout_reads: u64,
-    pub checkout_stale: u64,
-    /// For each stale read: how long before it was served the version after the one it returned
-    /// had been committed.
-    pub staleness_us: Histogram,
-    /// Product page views showing a price other than the primary's at that instant.
-    pub price_views: u64,
-    /// Product page views whose stock badge (in stock / low / out) differs from the primary's.
-    pub badge_views: u64,
-}
-
-impl StaleCounts {
-    pub fn record(&mut self, purpose: Purpose, staleness_us: Option<u64>) {
-        let stale = staleness_us.is_some();
-        if let Some(us) = staleness_us {
-            self.staleness_us.record(us);
-        }
-        let (reads, stales) = match purpose {
-            Purpose::Page => (&mut self.page_reads, &mut self.page_stale),
-            Purpose::Checkout => (&mut self.checkout_reads, &mut self.checkout_stale),
-            Purpose::Profile => unreachable!("profile reads are judged by their sessions"),
-        };
-        *reads += 1;
-        *stales += u64::from(stale);
-    }
 }
 
 /// Figures for one phase of a run (see [`Phases`]).
@@ -350,215 +262,281 @@ pub fn ratio(x: f64) -> f64 {
     libm::round(x * 1e6) / 1e6
 }
 
-impl super::Model {
-    /// The summary of a finished run.
-    pub fn metrics(&mut self, end: SimTime) -> Metrics {
-        // Quiescence: writes have stopped (the last commit) and every fault has healed.
-        // Convergence: every replica has applied every commit and no cached row is older than
-        // the primary's.
-        let quiescent_at = self.primary.last_commit_at().max(self.faults_end);
-        let replicas_converged_at = self
-            .replicas
-            .iter()
-            .map(|r| r.last_apply)
-            .max()
-            .unwrap_or(SimTime::ZERO);
-        let converged_at = replicas_converged_at.max(self.cache.converged_at(end));
-        let st = &self.app.stats;
-        let stock_initial: i64 = self.config.products.iter().map(|p| p.stock).sum();
-        let stock_final: i64 = (0..self.config.products.len())
-            .map(|i| self.primary.rows[i].stock)
-            .sum();
-        let units_sold: i64 = st.units_sold.iter().sum();
-        let oversold: i64 = self
-            .config
-            .products
-            .iter()
-            .zip(&st.units_sold)
-            .map(|(p, &sold)| (sold - p.stock).max(0))
-            .sum();
-        let mut lag = crate::engine::Histogram::new();
-        for r in &self.replicas {
-            lag.merge(&r.lag_us);
-        }
-        let replicas = self
-            .replicas
-            .iter()
-            .zip(&self.config.replicas)
-            .map(|(r, c)| ReplicaMetrics {
-                name: c.name.clone(),
-                reads: r.reads,
-                entries_applied: r.applied,
-                lag_ms_mean: ms(r.lag_us.mean()),
-                lag_ms_p99: ms(r.lag_us.quantile(0.99) as f64),
-                lag_ms_max: ms(r.lag_us.max() as f64),
-                relay_backlog_max: r.relay_max as u64,
-                crashes: r.crashes,
-            })
-            .collect();
-        let lat = &st.checkout_latency_us;
-        let bounds = match self.phases.fault {
-            Some((start, end)) => vec![
-                (SimTime::ZERO, Some(start)),
-                (start, Some(end)),
-                (end, None),
-            ],
-            None => vec![(SimTime::ZERO, None)],
-        };
-        let phases = bounds
-            .iter()
-            .zip(&st.phases)
-            .enumerate()
-            .map(|(i, (&(start, end), p))| PhaseMetrics {
-                name: if self.phases.fault.is_some() {
-                    Phases::NAMES[i]
-                } else {
-                    "whole-run"
-                },
-                start_s: start.as_secs_f64(),
-                end_s: end.map(SimTime::as_secs_f64),
-                requests: p.requests,
-                request_timeouts: p.timeouts,
-                availability: availability(p.requests, p.timeouts),
-                orders_confirmed: p.confirmed,
-                orders_failed: p.failed,
-                stale_reads: p.stale_reads,
-            })
-            .collect();
-        Metrics {
-            shoppers: st.shoppers,
-            browsed_only: st.browsed_only,
-            left_shown_sold_out: st.left_sold_out,
-            page_failed: st.page_failed,
-            checkouts: st.checkouts,
-            orders_confirmed: st.confirmed,
-            orders_rejected_out_of_stock: st.rejected_out_of_stock,
-            orders_failed: st.failed,
-            orders_failed_timeout: st.failed_timeout,
-            orders_failed_aborted: st.failed_aborted,
-            orders_failed_retries_exhausted: st.failed_retries,
-            stock_initial,
-            units_sold,
-            oversold_units: oversold,
-            stock_final_primary: stock_final,
-            units_decremented_unconfirmed: stock_initial - stock_final - units_sold,
-            stale_reads: self.stale.page_stale + self.stale.checkout_stale,
-            stale_page_reads: self.stale.page_stale,
-            stale_checkout_reads: self.stale.checkout_stale,
-            staleness_ms_p99: ms(self.stale.staleness_us.quantile(0.99) as f64),
-            max_staleness_ms: ms(self.stale.staleness_us.max() as f64),
-            replica_lag_ms_mean: ms(lag.mean()),
-            replica_lag_ms_p99: ms(lag.quantile(0.99) as f64),
-            replica_lag_ms_max: ms(lag.max() as f64),
-            checkout_latency_ms_p50: ms(lat.quantile(0.5) as f64),
-            checkout_latency_ms_p99: ms(lat.quantile(0.99) as f64),
-            checkout_latency_ms_max: ms(lat.max() as f64),
-            checkout_retries: st.retries,
-            lock_waits: self.primary.lock_waits,
-            lock_wait_ms_p99: ms(self.primary.lock_wait_us.quantile(0.99) as f64),
-            primary_queries: self.primary.statements,
-            primary_commits: self.primary.commits,
-            primary_utilisation: ratio(self.primary.utilisation(end)),
-            primary_queue_ms_p99: ms(self.primary.queue_wait_us.quantile(0.99) as f64),
-            replica_queries: self.replicas.iter().map(|r| r.reads).sum(),
-            cache_hit_ratio: ratio(self.cache.hit_ratio()),
-            db_reads_saved: self.cache.hits,
-            stale_price_views: self.stale.price_views,
-            stale_badge_views: self.stale.badge_views,
-            orders_at_wrong_price: self.wrong_price_orders,
-            price_changes: self.primary.price_commits,
-            cache_invalidations: self.cache.invalidations,
-            cache_crashes: self.cache.crashes,
-            request_timeouts: st.timeouts,
-            availability: availability(st.phases.iter().map(|p| p.requests).sum(), st.timeouts),
-            late_replies: st.late_replies,
-            txn_aborts: self.primary.aborts,
-            messages_lost: self.network.lost,
-            monitor_samples: self.monitor.as_ref().map_or(0, |m| m.samples),
-            lag_alerts: self.monitor.as_ref().map_or(0, |m| m.alerts),
-            alert_detect_delay_ms: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.detect_delay_us.mean())),
-            alert_detect_delay_ms_max: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.detect_delay_us.max() as f64)),
-            quiescent_at_s: quiescent_at.as_secs_f64(),
-            converged_at_s: converged_at.as_secs_f64(),
-            converged_after_ms: ms(converged_at.since(quiescent_at) as f64),
-            lag_alert_active_s: ms(self
-                .monitor
-                .as_ref()
-                .map_or(0.0, |m| m.alerting_us(end) as f64))
-                / 1e3,
-            profile_sessions: st.profile.sessions,
-            profile_sessions_failed: st.profile.sessions_failed,
-            profile_reads: st.profile.reads,
-            ryw_violations: st.profile.ryw_violations,
-            monotonic_read_violations: st.profile.monotonic_read_violations,
-            primary_read_share: if st.profile.reads == 0 {
-                0.0
-            } else {
-                ratio(st.profile.reads_at_primary as f64 / st.profile.reads as f64)
-            },
-            session_token_fallbacks: st.profile.token_fallbacks,
-            profile_read_ms_p50: ms(st.profile.read_latency_us.quantile(0.5) as f64),
-            profile_read_ms_p99: ms(st.profile.read_latency_us.quantile(0.99) as f64),
-            commits_waited_for_acks: self.primary.ack_waits,
-            ack_wait_ms_p99: ms(self.primary.ack_wait_us.quantile(0.99) as f64),
-            sync_fallbacks: self.primary.sync_fallbacks,
-            phases,
-            replicas,
-            saga: self.saga_metrics(end),
-        }
-    }
+/// Everything the metrics are assembled from: each node's and observer's own report.
+pub struct Reports<'a> {
+    pub config: &'a Config,
+    pub app: &'a AppStats,
+    pub orchestrator: Option<&'a Orchestrator<Key>>,
+    pub primary: &'a mut Primary,
+    pub replicas: &'a [Replica],
+    pub cache: &'a CacheStats,
+    pub monitor: Option<&'a Monitor>,
+    pub services: Option<&'a mut ServiceNodes>,
+    pub messages_lost: u64,
+    pub observers: &'a mut Observers,
+    /// When the last fault ends.
+    pub faults_end: SimTime,
+}
 
-    fn saga_metrics(&mut self, end: SimTime) -> Option<SagaMetrics> {
-        let o = self.app.orchestrator.as_ref()?;
-        let services = self.services.as_mut()?;
-        let open = services.state.close_windows(end);
-        let s = &services.state;
-        let left = s.leftovers();
-        let st = &self.app.stats;
-        let stuck = s.stuck_orders() + o.in_flight() as u64;
-        // A saga forgotten in a crash may still have confirmed its order: the customer was told
-        // it failed, yet the order exists. It is neither compensated nor stuck.
-        let unreported = s.confirmed_orders() - st.confirmed;
-        let w = &s.windows_us;
-        Some(SagaMetrics {
-            policy: o.policy().name(),
-            sagas_started: o.started,
-            sagas_completed: st.confirmed,
-            sagas_out_of_stock: st.rejected_out_of_stock,
-            confirmed_but_reported_failed: unreported,
-            sagas_compensated: (st.failed - o.refused_while_down)
-                .saturating_sub(stuck + unreported),
-            sagas_stuck: stuck,
-            leaked_reservations: left.leaked_reservations,
-            leaked_units: left.leaked_units,
-            charged_without_order: left.charged_without_order,
-            double_charges: left.double_charges,
-            refunds: s.refunds,
-            compensations_failed: s.compensations_failed,
-            compensations_abandoned: o.compensations_abandoned,
-            step_timeouts: o.step_timeouts,
-            service_requests: services.requests,
-            replies_lost: services.replies_lost,
-            inconsistency_window_ms_p50: ms(w.quantile(0.5) as f64),
-            inconsistency_window_ms_p99: ms(w.quantile(0.99) as f64),
-            inconsistency_window_ms_max: ms(w.max() as f64),
-            inconsistent_at_end: open,
-            orchestrator_crashes: o.crashes,
-            sagas_lost_in_crash: o.lost_in_crash,
-            checkouts_refused_while_down: o.refused_while_down,
-            lock_waits: services.lock_waits,
-            lock_wait_ms_p99: ms(services.lock_wait_us.quantile(0.99) as f64),
-            lock_wait_ms_max: ms(services.lock_wait_us.max() as f64),
-            lock_hold_ms_p50: ms(s.lock_hold_us.quantile(0.5) as f64),
-            lock_hold_ms_p99: ms(s.lock_hold_us.quantile(0.99) as f64),
-            lock_hold_ms_max: ms(s.lock_hold_us.max() as f64),
+/// The summary of a run that ended at `end`.
+pub fn assemble(r: Reports<'_>, end: SimTime) -> Metrics {
+    let mut m = Metrics::default();
+    orders(&mut m, r.config, r.app, r.primary);
+    staleness(&mut m, r.observers, r.replicas);
+    data_tier(&mut m, &r);
+    monitor(&mut m, &r, end);
+    convergence(
+        &mut m,
+        &mut r.observers.cache,
+        r.primary,
+        r.replicas,
+        r.faults_end,
+        end,
+    );
+    profiles(&mut m, r.app);
+    m.phases = phases(r.config, r.app, r.observers);
+    m.replicas = replicas(r.config, r.replicas);
+    m.saga = match (r.orchestrator, r.services) {
+        (Some(o), Some(s)) => Some(saga(o, s, r.app, end)),
+        _ => None,
+    };
+    m
+}
+
+/// Shoppers, checkouts and what they sold.
+fn orders(m: &mut Metrics, config: &Config, st: &AppStats, primary: &Primary) {
+    let stock_initial: i64 = config.products.iter().map(|p| p.stock).sum();
+    let stock_final: i64 = (0..config.products.len() as u32)
+        .map(|row| primary.row(row).stock)
+        .sum();
+    let units_sold: i64 = st.units_sold.iter().sum();
+    m.shoppers = st.shoppers;
+    m.browsed_only = st.browsed_only;
+    m.left_shown_sold_out = st.left_sold_out;
+    m.page_failed = st.page_failed;
+    m.checkouts = st.checkouts;
+    m.orders_confirmed = st.confirmed;
+    m.orders_rejected_out_of_stock = st.rejected_out_of_stock;
+    m.orders_failed = st.failed;
+    m.orders_failed_timeout = st.failed_timeout;
+    m.orders_failed_aborted = st.failed_aborted;
+    m.orders_failed_retries_exhausted = st.failed_retries;
+    m.stock_initial = stock_initial;
+    m.units_sold = units_sold;
+    m.oversold_units = config
+        .products
+        .iter()
+        .zip(&st.units_sold)
+        .map(|(p, &sold)| (sold - p.stock).max(0))
+        .sum();
+    m.stock_final_primary = stock_final;
+    m.units_decremented_unconfirmed = stock_initial - stock_final - units_sold;
+    let lat = &st.checkout_latency_us;
+    m.checkout_latency_ms_p50 = ms(lat.quantile(0.5) as f64);
+    m.checkout_latency_ms_p99 = ms(lat.quantile(0.99) as f64);
+    m.checkout_latency_ms_max = ms(lat.max() as f64);
+    m.checkout_retries = st.retries;
+    m.request_timeouts = st.timeouts;
+    m.availability = availability(st.phases.iter().map(|p| p.requests).sum(), st.timeouts);
+    m.late_replies = st.late_replies;
+}
+
+/// Stale reads, and the replicas' lag behind which they hide.
+fn staleness(m: &mut Metrics, o: &Observers, replicas: &[Replica]) {
+    let stale = &o.staleness.counts;
+    m.stale_reads = stale.page_stale + stale.checkout_stale;
+    m.stale_page_reads = stale.page_stale;
+    m.stale_checkout_reads = stale.checkout_stale;
+    m.staleness_ms_p99 = ms(stale.staleness_us.quantile(0.99) as f64);
+    m.max_staleness_ms = ms(stale.staleness_us.max() as f64);
+    m.stale_price_views = stale.price_views;
+    m.stale_badge_views = stale.badge_views;
+    m.orders_at_wrong_price = o.staleness.wrong_price_orders;
+    let mut lag = Histogram::new();
+    for r in replicas {
+        lag.merge(&r.stats.lag_us);
+    }
+    m.replica_lag_ms_mean = ms(lag.mean());
+    m.replica_lag_ms_p99 = ms(lag.quantile(0.99) as f64);
+    m.replica_lag_ms_max = ms(lag.max() as f64);
+}
+
+/// The primary, the replicas' queries, the cache and the network.
+fn data_tier(m: &mut Metrics, r: &Reports<'_>) {
+    let p = &r.primary.stats;
+    m.lock_waits = p.lock_waits;
+    m.lock_wait_ms_p99 = ms(p.lock_wait_us.quantile(0.99) as f64);
+    m.primary_queries = p.statements;
+    m.primary_commits = p.commits;
+    m.primary_queue_ms_p99 = ms(r.primary.queue_wait_us().quantile(0.99) as f64);
+    m.price_changes = p.price_commits;
+    m.txn_aborts = p.aborts;
+    m.commits_waited_for_acks = p.ack_waits;
+    m.ack_wait_ms_p99 = ms(p.ack_wait_us.quantile(0.99) as f64);
+    m.sync_fallbacks = p.sync_fallbacks;
+    m.replica_queries = r.replicas.iter().map(|r| r.stats.reads).sum();
+    m.cache_hit_ratio = ratio(r.cache.hit_ratio());
+    m.db_reads_saved = r.cache.hits;
+    m.cache_invalidations = r.cache.invalidations;
+    m.cache_crashes = r.cache.crashes;
+    m.messages_lost = r.messages_lost;
+}
+
+/// The lag monitor, and how late its alerts were.
+fn monitor(m: &mut Metrics, r: &Reports<'_>, end: SimTime) {
+    let Some(mon) = r.monitor else {
+        return;
+    };
+    m.monitor_samples = mon.stats.samples;
+    m.lag_alerts = mon.stats.alerts;
+    m.lag_alert_active_s = ms(mon.alerting_us(end) as f64) / 1e3;
+    if let Some(d) = &r.observers.detection {
+        m.alert_detect_delay_ms = ms(d.detect_delay_us.mean());
+        m.alert_detect_delay_ms_max = ms(d.detect_delay_us.max() as f64);
+    }
+}
+
+/// Quiescence (writes have stopped and every fault has healed) and convergence (every replica
+/// has applied every commit and no cached row is older than the primary's).
+fn convergence(
+    m: &mut Metrics,
+    cache: &mut super::observe::CacheSpells,
+    primary: &mut Primary,
+    replicas: &[Replica],
+    faults_end: SimTime,
+    end: SimTime,
+) {
+    let quiescent_at = primary.stats.last_commit_at.max(faults_end);
+    let replicas_converged_at = replicas
+        .iter()
+        .map(|r| r.stats.last_apply)
+        .max()
+        .unwrap_or(SimTime::ZERO);
+    let converged_at = replicas_converged_at.max(cache.converged_at(end));
+    m.quiescent_at_s = quiescent_at.as_secs_f64();
+    m.converged_at_s = converged_at.as_secs_f64();
+    m.converged_after_ms = ms(converged_at.since(quiescent_at) as f64);
+    m.primary_utilisation = ratio(primary.utilisation(end));
+}
+
+/// Profile sessions: read-your-writes and monotonic reads.
+fn profiles(m: &mut Metrics, st: &AppStats) {
+    let p = &st.profile;
+    m.profile_sessions = p.sessions;
+    m.profile_sessions_failed = p.sessions_failed;
+    m.profile_reads = p.reads;
+    m.ryw_violations = p.ryw_violations;
+    m.monotonic_read_violations = p.monotonic_read_violations;
+    m.primary_read_share = if p.reads == 0 {
+        0.0
+    } else {
+        ratio(p.reads_at_primary as f64 / p.reads as f64)
+    };
+    m.session_token_fallbacks = p.token_fallbacks;
+    m.profile_read_ms_p50 = ms(p.read_latency_us.quantile(0.5) as f64);
+    m.profile_read_ms_p99 = ms(p.read_latency_us.quantile(0.99) as f64);
+}
+
+/// Before, during and after the earliest fault (or the whole run, without faults).
+fn phases(config: &Config, st: &AppStats, o: &Observers) -> Vec<PhaseMetrics> {
+    let phases = Phases::of(config);
+    let bounds = match phases.fault {
+        Some((start, end)) => vec![
+            (SimTime::ZERO, Some(start)),
+            (start, Some(end)),
+            (end, None),
+        ],
+        None => vec![(SimTime::ZERO, None)],
+    };
+    bounds
+        .iter()
+        .zip(&st.phases)
+        .enumerate()
+        .map(|(i, (&(start, end), p))| PhaseMetrics {
+            name: if phases.fault.is_some() {
+                Phases::NAMES[i]
+            } else {
+                "whole-run"
+            },
+            start_s: start.as_secs_f64(),
+            end_s: end.map(SimTime::as_secs_f64),
+            requests: p.requests,
+            request_timeouts: p.timeouts,
+            availability: availability(p.requests, p.timeouts),
+            orders_confirmed: p.confirmed,
+            orders_failed: p.failed,
+            stale_reads: o.staleness.phase_stale[i],
         })
+        .collect()
+}
+
+fn replicas(config: &Config, replicas: &[Replica]) -> Vec<ReplicaMetrics> {
+    replicas
+        .iter()
+        .zip(&config.replicas)
+        .map(|(r, c)| {
+            let s = &r.stats;
+            ReplicaMetrics {
+                name: c.name.clone(),
+                reads: s.reads,
+                entries_applied: s.applied,
+                lag_ms_mean: ms(s.lag_us.mean()),
+                lag_ms_p99: ms(s.lag_us.quantile(0.99) as f64),
+                lag_ms_max: ms(s.lag_us.max() as f64),
+                relay_backlog_max: s.relay_max as u64,
+                crashes: s.crashes,
+            }
+        })
+        .collect()
+}
+
+/// What the saga checkout left behind in the services.
+fn saga(
+    o: &Orchestrator<Key>,
+    services: &mut ServiceNodes,
+    st: &AppStats,
+    end: SimTime,
+) -> SagaMetrics {
+    let open = services.state.close_windows(end);
+    let s = &services.state;
+    let left = s.leftovers();
+    let stuck = s.stuck_orders() + o.in_flight() as u64;
+    // A saga forgotten in a crash may still have confirmed its order: the customer was told it
+    // failed, yet the order exists. It is neither compensated nor stuck.
+    let unreported = s.confirmed_orders() - st.confirmed;
+    let w = &s.windows_us;
+    let svc = &services.stats;
+    SagaMetrics {
+        policy: o.policy().name(),
+        sagas_started: o.started,
+        sagas_completed: st.confirmed,
+        sagas_out_of_stock: st.rejected_out_of_stock,
+        confirmed_but_reported_failed: unreported,
+        sagas_compensated: (st.failed - o.refused_while_down).saturating_sub(stuck + unreported),
+        sagas_stuck: stuck,
+        leaked_reservations: left.leaked_reservations,
+        leaked_units: left.leaked_units,
+        charged_without_order: left.charged_without_order,
+        double_charges: left.double_charges,
+        refunds: s.refunds,
+        compensations_failed: s.compensations_failed,
+        compensations_abandoned: o.compensations_abandoned,
+        step_timeouts: o.step_timeouts,
+        service_requests: svc.requests,
+        replies_lost: svc.replies_lost,
+        inconsistency_window_ms_p50: ms(w.quantile(0.5) as f64),
+        inconsistency_window_ms_p99: ms(w.quantile(0.99) as f64),
+        inconsistency_window_ms_max: ms(w.max() as f64),
+        inconsistent_at_end: open,
+        orchestrator_crashes: o.crashes,
+        sagas_lost_in_crash: o.lost_in_crash,
+        checkouts_refused_while_down: o.refused_while_down,
+        lock_waits: svc.lock_waits,
+        lock_wait_ms_p99: ms(svc.lock_wait_us.quantile(0.99) as f64),
+        lock_wait_ms_max: ms(svc.lock_wait_us.max() as f64),
+        lock_hold_ms_p50: ms(s.lock_hold_us.quantile(0.5) as f64),
+        lock_hold_ms_p99: ms(s.lock_hold_us.quantile(0.99) as f64),
+        lock_hold_ms_max: ms(s.lock_hold_us.max() as f64),
     }
 }
 

@@ -4,150 +4,136 @@
 //! A replica reports the age of the oldest log entry it has received but not applied (like
 //! MySQL's `Seconds_Behind_Source`): entries still in flight, or held by a partition, are invisible
 //! to it, so a cut-off replica reports no lag at all. The monitor's view is late by up to one
-//! period, and the router (the `lag-aware` read source) acts on that view. To measure how late,
-//! the monitor is also told each replica's *true* lag as entries are applied, and records when the
-//! true lag first crossed the threshold; the detection delay is the time from then to the alert.
+//! period, and the router (the `lag-aware` read source) acts on that view.
+//!
+//! The monitor is not a node of the simulated network: it reads the replicas' status out of band,
+//! as a metrics scraper would, and its word reaches the app tier's router at once (a
+//! [`Notice`]). How late its alerts are against the *true* lag is measured by an observer (the
+//! detection delay), from the samples and alerts the monitor reports as observations.
 
-use crate::engine::{Histogram, SimTime};
+use super::node::{Due, Notice, Observation, Out};
+use super::replica::Status;
+use crate::engine::SimTime;
 use crate::scenario::Monitor as MonitorConfig;
 
-pub struct Monitor {
-    pub config: MonitorConfig,
-    pub alerting: bool,
-    /// Per replica: when its true lag went over the threshold in its current spell above it, if
-    /// it is in one. A spell that ends before any alert (unseen) is forgotten.
-    crossed_at: Vec<Option<SimTime>>,
+/// The monitor's timers.
+#[derive(Clone, Copy, Debug)]
+pub enum MonitorTimer {
+    /// Poll the replicas.
+    Sample,
+    /// The alert was raised (or cleared) at this instant, with `lag_us` the worst reported lag:
+    /// an event of its own in the trace. The router was told at the sample.
+    Alert { raised: bool, lag_us: u64 },
+}
+
+/// What the monitor counts.
+#[derive(Clone, Debug, Default)]
+pub struct MonitorStats {
     pub alerts: u64,
     pub samples: u64,
-    pub detect_delay_us: Histogram,
-    alert_since: SimTime,
+    /// Time spent alerting in finished alert spells.
     pub alerting_us: u64,
 }
 
-/// What a sample decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AlertChange {
-    Raise,
-    Clear,
-    Unchanged,
+pub struct Monitor {
+    config: MonitorConfig,
+    alerting: bool,
+    alert_since: SimTime,
+    /// It keeps polling while traffic runs or faults last (or the replicas still lag), and never
+    /// past the horizon.
+    traffic_end: SimTime,
+    faults_end: SimTime,
+    horizon: SimTime,
+    pub stats: MonitorStats,
 }
 
 impl Monitor {
-    pub fn new(config: MonitorConfig, replicas: usize) -> Self {
+    pub fn new(
+        config: MonitorConfig,
+        traffic_end: SimTime,
+        faults_end: SimTime,
+        horizon: SimTime,
+    ) -> Self {
         Self {
             config,
             alerting: false,
-            crossed_at: vec![None; replicas],
-            alerts: 0,
-            samples: 0,
-            detect_delay_us: Histogram::new(),
             alert_since: SimTime::ZERO,
-            alerting_us: 0,
+            traffic_end,
+            faults_end,
+            horizon,
+            stats: MonitorStats::default(),
         }
     }
 
-    /// On `replica`, an entry committed at `committed_at` was applied with a true lag of
-    /// `lag_us`.
-    pub fn observe_apply(&mut self, replica: usize, committed_at: SimTime, lag_us: u64) {
-        if lag_us <= self.config.threshold_us && !self.alerting {
-            // Back under the threshold: a spell nobody alerted on is over.
-            self.crossed_at[replica] = None;
-        }
-        self.observe_age(replica, committed_at, lag_us);
+    /// The first poll, if it falls within the horizon.
+    pub fn first_sample(&self) -> Option<SimTime> {
+        let at = SimTime::from_micros(self.config.sample_every_us);
+        (at <= self.horizon).then_some(at)
     }
 
-    fn observe_age(&mut self, replica: usize, committed_at: SimTime, age_us: u64) {
-        if !self.alerting && age_us > self.config.threshold_us {
-            let crossed = committed_at.after(self.config.threshold_us);
-            let c = &mut self.crossed_at[replica];
-            *c = Some(c.map_or(crossed, |c| c.min(crossed)));
-        }
-    }
-
-    /// A sample at `now`: `reported` yields, per replica, the reported lag and the commit time of
-    /// the oldest unapplied entry.
-    pub fn sample(
+    /// Handles a timer; `replicas` is every replica's status now, in file order.
+    pub fn on_timer(
         &mut self,
         now: SimTime,
-        reported: impl Iterator<Item = (u64, SimTime)>,
-    ) -> AlertChange {
-        self.samples += 1;
+        timer: MonitorTimer,
+        replicas: &[Status],
+        out: &mut Out,
+    ) {
+        match timer {
+            MonitorTimer::Sample => self.sample(now, replicas, out),
+            // The announcement changes nothing more.
+            MonitorTimer::Alert { .. } => {}
+        }
+    }
+
+    /// A poll: compare the worst reported lag with the threshold, tell the router, and poll again
+    /// while anything could still make the replicas lag.
+    fn sample(&mut self, now: SimTime, replicas: &[Status], out: &mut Out) {
+        self.stats.samples += 1;
         let mut worst = 0;
-        for (replica, (lag_us, oldest)) in reported.enumerate() {
-            self.observe_age(replica, oldest, lag_us);
-            worst = worst.max(lag_us);
+        for (replica, s) in replicas.iter().enumerate() {
+            out.observe(Observation::LagSampled {
+                replica,
+                lag_us: s.reported_lag_us,
+                oldest: s.oldest,
+            });
+            worst = worst.max(s.reported_lag_us);
         }
         let over = worst > self.config.threshold_us;
-        match (self.alerting, over) {
-            (false, true) => {
-                self.alerting = true;
-                self.alerts += 1;
+        if over != self.alerting {
+            self.alerting = over;
+            if over {
+                self.stats.alerts += 1;
                 self.alert_since = now;
-                let crossed = self
-                    .crossed_at
-                    .iter()
-                    .flatten()
-                    .min()
-                    .copied()
-                    .unwrap_or(now);
-                self.detect_delay_us.record(now.since(crossed));
-                AlertChange::Raise
+            } else {
+                self.stats.alerting_us += now.since(self.alert_since);
             }
-            (true, false) => {
-                self.alerting = false;
-                self.crossed_at.iter_mut().for_each(|c| *c = None);
-                self.alerting_us += now.since(self.alert_since);
-                AlertChange::Clear
-            }
-            _ => AlertChange::Unchanged,
+            out.observe(Observation::Alert { raised: over });
+            let alert = MonitorTimer::Alert {
+                raised: over,
+                lag_us: worst,
+            };
+            out.monitor_after(Due::After(0), alert);
+        }
+        out.notify(Notice::LagAlert(self.alerting));
+        let busy = now < self.traffic_end
+            || now < self.faults_end
+            || self.alerting
+            || replicas.iter().any(|s| s.backlog);
+        // The monitor stops at the horizon: it is an observer, not something the run must drain.
+        let every = self.config.sample_every_us;
+        if busy && now.after(every) <= self.horizon {
+            out.monitor_after(Due::Fixed(every), MonitorTimer::Sample);
         }
     }
 
     /// Time spent alerting over [0, end].
     pub fn alerting_us(&self, end: SimTime) -> u64 {
-        self.alerting_us
+        self.stats.alerting_us
             + if self.alerting {
                 end.since(self.alert_since)
             } else {
                 0
             }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn monitor() -> Monitor {
-        Monitor::new(
-            MonitorConfig {
-                sample_every_us: 5_000_000,
-                threshold_us: 2_000_000,
-            },
-            1,
-        )
-    }
-
-    #[test]
-    fn raises_late_by_the_sampling_period_and_clears() {
-        let mut m = monitor();
-        let s = SimTime::from_secs;
-        // True lag crosses 2 s at t = 11 s (an entry committed at 9 s applied at 11.5 s).
-        m.observe_apply(0, s(9), 2_500_000);
-        assert_eq!(
-            m.sample(s(10), [(1_000_000, s(9))].into_iter()),
-            AlertChange::Unchanged
-        );
-        // At 15 s the replica reports 3 s: alert, 4 s after the true crossing at 11 s.
-        assert_eq!(
-            m.sample(s(15), [(3_000_000, s(12))].into_iter()),
-            AlertChange::Raise
-        );
-        assert_eq!(m.detect_delay_us.max(), 4_000_000);
-        assert_eq!(
-            m.sample(s(20), [(0, s(20))].into_iter()),
-            AlertChange::Clear
-        );
-        assert_eq!((m.alerts, m.alerting_us(s(30))), (1, 5_000_000));
     }
 }

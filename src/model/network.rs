@@ -42,7 +42,7 @@ impl<M> Network<M> {
     pub fn new(config: &NetworkConfig, nodes: usize, seed: u64) -> Self {
         let mut latency = vec![config.default_latency; nodes * nodes];
         for link in &config.links {
-            latency[usize::from(link.from.0) * nodes + usize::from(link.to.0)] = link.latency;
+            latency[link.from.index() * nodes + link.to.index()] = link.latency;
         }
         Self {
             nodes,
@@ -57,13 +57,8 @@ impl<M> Network<M> {
         }
     }
 
-    /// How many nodes the links join.
-    pub fn nodes(&self) -> usize {
-        self.nodes
-    }
-
     fn pair(&self, from: NodeId, to: NodeId) -> usize {
-        usize::from(from.0) * self.nodes + usize::from(to.0)
+        from.index() * self.nodes + to.index()
     }
 
     /// The stream messages from `from` to `to` held by a cut, oldest first.
@@ -141,14 +136,19 @@ impl<M> Network<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Link;
+    use crate::scenario::{Link, Topology};
+
+    fn topology() -> Topology {
+        Topology::new(&["replica-1".to_string()], false)
+    }
 
     fn net() -> Network<u32> {
+        let t = topology();
         let config = NetworkConfig {
             default_latency: Dist::Constant { us: 100 },
             links: vec![Link {
-                from: NodeId::PRIMARY,
-                to: NodeId::replica(0),
+                from: t.primary(),
+                to: t.replica(0),
                 latency: Dist::Uniform {
                     min_us: 10,
                     max_us: 1000,
@@ -161,23 +161,21 @@ mod tests {
     #[test]
     fn requests_on_a_cut_link_are_lost_and_the_other_direction_still_works() {
         let mut n = net();
-        n.cut(NodeId::APP, NodeId::PRIMARY);
+        let (app, primary) = (topology().app(), topology().primary());
+        n.cut(app, primary);
+        assert_eq!(n.send(SimTime(0), app, primary, 0), Fate::Lost);
         assert_eq!(
-            n.send(SimTime(0), NodeId::APP, NodeId::PRIMARY, 0),
-            Fate::Lost
-        );
-        assert_eq!(
-            n.send(SimTime(0), NodeId::PRIMARY, NodeId::APP, 5),
+            n.send(SimTime(0), primary, app, 5),
             Fate::ArrivesAt(SimTime(105))
         );
-        assert!(n.drops_on_arrival(NodeId::APP, NodeId::PRIMARY));
+        assert!(n.drops_on_arrival(app, primary));
         assert_eq!(n.lost, 2);
     }
 
     #[test]
     fn stream_messages_stay_in_order_and_are_held_across_a_cut() {
         let mut n = net();
-        let (p, r) = (NodeId::PRIMARY, NodeId::replica(0));
+        let (p, r) = (topology().primary(), topology().replica(0));
         let mut last = SimTime::ZERO;
         for i in 0..100 {
             let (fate, msg) = n.send_stream(SimTime(i), p, r, i as u32);

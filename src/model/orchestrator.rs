@@ -8,10 +8,12 @@
 
 mod two_phase;
 
+use super::app::AppTimer;
+use super::message::Body;
+use super::node::Out;
 use super::saga::{Answer, Call};
-use super::{Body, Ctx, Event};
 use crate::engine::{Dist, Key, SimRng, Slab, StreamId};
-use crate::scenario::{NodeId, Saga as SagaConfig, SagaPolicy};
+use crate::scenario::{NodeId, Saga as SagaConfig, SagaPolicy, ServiceKind, Topology};
 
 pub type SagaRef = Key;
 
@@ -53,7 +55,8 @@ const MAX_COMPENSATION_ATTEMPTS: u32 = 1000;
 pub struct Orchestrator<S> {
     policy: SagaPolicy,
     config: SagaConfig,
-    replicas: usize,
+    /// The services' nodes, by [`ServiceKind`].
+    services: [NodeId; 3],
     sagas: Slab<Run<S>>,
     /// Under `two-phase-commit`, the transactions instead of sagas.
     txns: Slab<two_phase::Txn<S>>,
@@ -71,11 +74,11 @@ pub struct Orchestrator<S> {
 }
 
 impl<S: Copy> Orchestrator<S> {
-    pub fn new(policy: SagaPolicy, config: SagaConfig, replicas: usize, seed: u64) -> Self {
+    pub fn new(topology: &Topology, policy: SagaPolicy, config: SagaConfig, seed: u64) -> Self {
         Self {
             policy,
             config,
-            replicas,
+            services: ServiceKind::ALL.map(|k| topology.service(k)),
             sagas: Slab::default(),
             txns: Slab::default(),
             rng: SimRng::stream(seed, StreamId::new("saga-orchestrator", 0)),
@@ -112,15 +115,15 @@ impl<S: Copy> Orchestrator<S> {
     /// The orchestrator restarts: with a saga log, every saga resumes at its current step (the
     /// request is sent again with the same idempotency key, so a step that did happen is not
     /// repeated).
-    pub fn recover(&mut self, ctx: &mut Ctx) {
+    pub fn recover(&mut self, out: &mut Out) {
         self.down = false;
         if self.two_phase() {
-            return self.tpc_recover(ctx);
+            return self.tpc_recover(out);
         }
         let live: Vec<SagaRef> = self.sagas.keys().collect();
         for saga in live {
             self.sagas.get_mut(saga).expect("live saga").attempts = 0;
-            self.send(ctx, saga);
+            self.send(saga, out);
         }
     }
 
@@ -153,16 +156,16 @@ impl<S: Copy> Orchestrator<S> {
     /// Starts the saga of an order.
     pub fn start(
         &mut self,
-        ctx: &mut Ctx,
         shopper: S,
         order: u64,
         product: u32,
         qty: i64,
         amount: i64,
+        out: &mut Out,
     ) {
         self.started += 1;
         if self.two_phase() {
-            return self.tpc_start(ctx, shopper, order, product, qty, amount);
+            return self.tpc_start(shopper, order, product, qty, amount, out);
         }
         let first = Call::Reserve { product, qty };
         let saga = self.sagas.insert(Run {
@@ -176,23 +179,21 @@ impl<S: Copy> Orchestrator<S> {
             charged: false,
             todo: Vec::new(),
         });
-        self.send(ctx, saga);
+        self.send(saga, out);
     }
 
     /// Sends the saga's current call (again, on a retry).
-    fn send(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+    fn send(&mut self, saga: SagaRef, out: &mut Out) {
         let keyed = self.has_log();
         let timeout = self.config.step_timeout_us;
-        let replicas = self.replicas;
         let run = self.sagas.get_mut(saga).expect("live saga");
         run.attempts += 1;
         run.ticket = run.ticket.wrapping_add(1);
         let call = match run.stage {
             Stage::Forward(c) | Stage::Compensating(c) => c,
         };
-        let to = NodeId::service(replicas, call.service() as usize);
-        ctx.send(
-            NodeId::APP,
+        let to = self.services[call.service() as usize];
+        out.send(
             to,
             Body::SagaRequest {
                 saga,
@@ -202,9 +203,9 @@ impl<S: Copy> Orchestrator<S> {
                 keyed,
             },
         );
-        ctx.fx.after(
+        out.after(
             timeout,
-            Event::SagaTimeout {
+            AppTimer::SagaTimeout {
                 saga,
                 ticket: run.ticket,
             },
@@ -214,17 +215,17 @@ impl<S: Copy> Orchestrator<S> {
     /// A service answered; `Some` when the saga's shopper learns the outcome of its order.
     pub fn on_reply(
         &mut self,
-        ctx: &mut Ctx,
         saga: SagaRef,
         ticket: u32,
         call: Call,
         answer: Answer,
+        out: &mut Out,
     ) -> Option<(S, SagaOutcome)> {
         if self.down {
             return None; // lost: nobody is listening
         }
         if self.two_phase() {
-            return self.tpc_on_reply(ctx, saga, call, answer);
+            return self.tpc_on_reply(saga, call, answer, out);
         }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         // A later timeout of this request must find a newer ticket.
@@ -233,7 +234,7 @@ impl<S: Copy> Orchestrator<S> {
             (Stage::Forward(Call::Reserve { .. }), Answer::Done) => {
                 run.reserved = true;
                 let amount = run.amount;
-                self.next(ctx, saga, Stage::Forward(Call::Charge { amount }));
+                self.next(saga, Stage::Forward(Call::Charge { amount }), out);
                 None
             }
             (Stage::Forward(Call::Reserve { .. }), Answer::OutOfStock) => {
@@ -243,7 +244,7 @@ impl<S: Copy> Orchestrator<S> {
             }
             (Stage::Forward(Call::Charge { .. }), Answer::Done) => {
                 run.charged = true;
-                self.next(ctx, saga, Stage::Forward(Call::Confirm));
+                self.next(saga, Stage::Forward(Call::Confirm), out);
                 None
             }
             (Stage::Forward(Call::Confirm), Answer::Done) => {
@@ -252,13 +253,13 @@ impl<S: Copy> Orchestrator<S> {
                 Some((shopper, SagaOutcome::Confirmed))
             }
             // Declined, an error: nothing happened at this step.
-            (Stage::Forward(_), _) => Some(self.forward_failed(ctx, saga, false)),
+            (Stage::Forward(_), _) => Some(self.forward_failed(saga, false, out)),
             (Stage::Compensating(_), Answer::Done) => {
-                self.compensate_next(ctx, saga);
+                self.compensate_next(saga, out);
                 None
             }
             (Stage::Compensating(_), _) => {
-                self.compensation_failed(ctx, saga);
+                self.compensation_failed(saga, out);
                 None
             }
         }
@@ -267,15 +268,15 @@ impl<S: Copy> Orchestrator<S> {
     /// A request got no reply in time.
     pub fn on_timeout(
         &mut self,
-        ctx: &mut Ctx,
         saga: SagaRef,
         ticket: u32,
+        out: &mut Out,
     ) -> Option<(S, SagaOutcome)> {
         if self.down {
             return None; // a dead process's timers do not fire; recovery re-sends
         }
         if self.two_phase() {
-            return self.tpc_on_timeout(ctx, saga, ticket);
+            return self.tpc_on_timeout(saga, ticket, out);
         }
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         run.ticket = run.ticket.wrapping_add(1);
@@ -284,40 +285,40 @@ impl<S: Copy> Orchestrator<S> {
         match run.stage {
             Stage::Forward(_) if attempts < self.config.max_attempts => {
                 let backoff = self.backoff(self.config.retry_backoff, attempts);
-                ctx.fx.after(backoff, Event::SagaRetry(saga));
+                out.after(backoff, AppTimer::SagaRetry(saga));
                 None
             }
             // The step may have happened: its reply may be the one that was lost.
-            Stage::Forward(_) => Some(self.forward_failed(ctx, saga, true)),
+            Stage::Forward(_) => Some(self.forward_failed(saga, true, out)),
             Stage::Compensating(_) => {
-                self.compensation_failed(ctx, saga);
+                self.compensation_failed(saga, out);
                 None
             }
         }
     }
 
     /// A retry's backoff is over: send the current call again.
-    pub fn on_retry(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+    pub fn on_retry(&mut self, saga: SagaRef, out: &mut Out) {
         if self.two_phase() {
             if !self.down {
-                self.tpc_on_retry(ctx, saga);
+                self.tpc_on_retry(saga, out);
             }
             return;
         }
         if !self.down && self.sagas.get(saga).is_some() {
-            self.send(ctx, saga);
+            self.send(saga, out);
         }
     }
 
-    fn next(&mut self, ctx: &mut Ctx, saga: SagaRef, stage: Stage) {
+    fn next(&mut self, saga: SagaRef, stage: Stage, out: &mut Out) {
         let run = self.sagas.get_mut(saga).expect("live saga");
         run.stage = stage;
         run.attempts = 0;
-        self.send(ctx, saga);
+        self.send(saga, out);
     }
 
     /// The forward path failed at the current step (which may have happened, if `maybe`).
-    fn forward_failed(&mut self, ctx: &mut Ctx, saga: SagaRef, maybe: bool) -> (S, SagaOutcome) {
+    fn forward_failed(&mut self, saga: SagaRef, maybe: bool, out: &mut Out) -> (S, SagaOutcome) {
         let policy = self.policy;
         let run = self.sagas.get_mut(saga).expect("live saga");
         let shopper = run.shopper;
@@ -341,32 +342,32 @@ impl<S: Copy> Orchestrator<S> {
                 run.todo.push(Call::Refund);
             }
         }
-        self.compensate_next(ctx, saga);
+        self.compensate_next(saga, out);
         (shopper, SagaOutcome::Failed)
     }
 
-    fn compensate_next(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+    fn compensate_next(&mut self, saga: SagaRef, out: &mut Out) {
         let run = self.sagas.get_mut(saga).expect("live saga");
         match run.todo.pop() {
-            Some(call) => self.next(ctx, saga, Stage::Compensating(call)),
+            Some(call) => self.next(saga, Stage::Compensating(call), out),
             None => {
                 self.sagas.remove(saga);
             }
         }
     }
 
-    fn compensation_failed(&mut self, ctx: &mut Ctx, saga: SagaRef) {
+    fn compensation_failed(&mut self, saga: SagaRef, out: &mut Out) {
         let run = self.sagas.get(saga).expect("live saga");
         let retry = self.policy == SagaPolicy::Reliable;
         if retry && run.attempts < MAX_COMPENSATION_ATTEMPTS {
             let backoff = self.backoff(self.config.compensation_backoff, run.attempts);
-            ctx.fx.after(backoff, Event::SagaRetry(saga));
+            out.after(backoff, AppTimer::SagaRetry(saga));
         } else {
             // Best effort: the failure is swallowed and the next compensation tried.
             self.compensations_abandoned += 1;
             let run = self.sagas.get_mut(saga).expect("live saga");
             run.attempts = 0;
-            self.compensate_next(ctx, saga);
+            self.compensate_next(saga, out);
         }
     }
 

@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 
-use super::{Answer, Ctx, Event, LogEntry, Op, ReqRef};
+use super::message::{Answer, Body, LogEntry, Op, ReqRef, RowView};
+use super::node::{Node, Observation, Out};
+use super::station::Station;
 
 /// What the primary tells the cache when a product row commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,14 +24,30 @@ pub enum Invalidation {
     AllProducts,
 }
 use crate::engine::{Histogram, SimRng, SimTime};
-use crate::scenario::{NodeId, Primary as PrimaryConfig, Replication, ReplicationMode};
+use crate::scenario::{
+    NodeId, Primary as PrimaryConfig, Replication, ReplicationMode, Role, Topology,
+};
 
+/// A statement from `from`, answered to `req` (if it wants an answer).
 #[derive(Clone, Copy, Debug)]
 pub struct Job {
     pub from: NodeId,
     pub req: Option<ReqRef>,
     pub op: Op,
-    pub queued_at: SimTime,
+}
+
+/// The primary's timers.
+#[derive(Clone, Copy, Debug)]
+pub enum PrimaryTimer {
+    /// A worker finished `job`'s service time: the statement takes effect.
+    Done(Job),
+    /// A statement waiting for `row`'s lock has waited `lock_timeout` (ignored if it no longer
+    /// waits).
+    LockWaitTimeout { row: u32, ticket: u64 },
+    /// The transaction granted `row`'s lock by `grant` has been idle for `txn_idle_timeout`.
+    TxnIdleTimeout { row: u32, grant: u64 },
+    /// Semi-sync: the commit at `lsn` has waited `replication.ack_timeout` for acknowledgements.
+    AckTimeout { lsn: u64 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +91,35 @@ struct Held {
     since: SimTime,
 }
 
+/// What the primary counts.
+#[derive(Clone, Debug, Default)]
+pub struct PrimaryStats {
+    pub statements: u64,
+    pub commits: u64,
+    /// Price changes that committed (a change can be lost in a partition or a lock timeout).
+    pub price_commits: u64,
+    pub lock_waits: u64,
+    pub lock_wait_us: Histogram,
+    pub aborts: u64,
+    pub ack_waits: u64,
+    pub ack_wait_us: Histogram,
+    pub sync_fallbacks: u64,
+    /// When the last commit happened (0 if none).
+    pub last_commit_at: SimTime,
+}
+
+/// The rows the primary holds, as the scenario lays them out: products first, then the profile
+/// rows, then the background rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Rows<'a> {
+    /// Each product's (stock, price in cents).
+    pub products: &'a [(i64, i64)],
+    pub profiles: u32,
+    pub background: u32,
+}
+
 pub struct Primary {
+    topology: Topology,
     config: PrimaryConfig,
     replication: Replication,
     /// Highest log position each replica has acknowledged receiving.
@@ -81,49 +127,34 @@ pub struct Primary {
     held: VecDeque<Held>,
     /// Semi-sync has fallen back to async after an acknowledgement timeout.
     degraded: bool,
-    pub ack_waits: u64,
-    pub ack_wait_us: Histogram,
-    pub sync_fallbacks: u64,
-    /// Commit time of every version of every product row: `[row][version - 1]`.
-    version_times: Vec<Vec<SimTime>>,
-    last_commit_at: SimTime,
-    /// Price changes that committed (a change can be lost in a partition or a lock timeout).
-    pub price_commits: u64,
     rng: SimRng,
-    pub rows: Vec<Row>,
+    rows: Vec<Row>,
     /// The lock state of `rows[..locks.len()]` (products and profiles; background writes never
     /// lock).
     locks: Vec<RowLock>,
     /// Rows that are products (cached and watched); background rows follow them.
     products: usize,
-    replicas: usize,
     invalidation: Invalidation,
-    queue: VecDeque<Job>,
-    busy: u32,
-    busy_since: SimTime,
-    pub busy_us: u128,
+    workers: Station<Job>,
     next_ticket: u64,
-    pub lsn: u64,
-    pub statements: u64,
-    pub commits: u64,
-    pub lock_waits: u64,
-    pub lock_wait_us: Histogram,
-    pub queue_wait_us: Histogram,
-    pub aborts: u64,
+    lsn: u64,
+    pub stats: PrimaryStats,
 }
 
 impl Primary {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        topology: &Topology,
         config: PrimaryConfig,
         replication: Replication,
         rng: SimRng,
-        initial: &[(i64, i64)],
-        profile_rows: u32,
-        background_rows: u32,
-        replicas: usize,
+        initial: Rows<'_>,
         invalidation: Invalidation,
     ) -> Self {
+        let Rows {
+            products: initial,
+            profiles: profile_rows,
+            background: background_rows,
+        } = initial;
         let mut rows: Vec<Row> = initial
             .iter()
             .map(|&(stock, price)| Row {
@@ -136,98 +167,76 @@ impl Primary {
         rows.resize_with(lockable + background_rows as usize, Row::default);
         let locks = vec![RowLock::default(); lockable];
         Self {
+            topology: topology.clone(),
+            workers: Station::new(config.workers),
             config,
+            acked: vec![0; topology.replica_count()],
             replication,
-            acked: vec![0; replicas],
             held: VecDeque::new(),
             degraded: false,
-            ack_waits: 0,
-            ack_wait_us: Histogram::new(),
-            sync_fallbacks: 0,
-            version_times: vec![Vec::new(); initial.len()],
             locks,
-            last_commit_at: SimTime::ZERO,
-            price_commits: 0,
             rng,
             rows,
             products: initial.len(),
-            replicas,
             invalidation,
-            queue: VecDeque::new(),
-            busy: 0,
-            busy_since: SimTime::ZERO,
-            busy_us: 0,
             next_ticket: 0,
             lsn: 0,
-            statements: 0,
-            commits: 0,
-            lock_waits: 0,
-            lock_wait_us: Histogram::new(),
-            queue_wait_us: Histogram::new(),
-            aborts: 0,
+            stats: PrimaryStats::default(),
         }
     }
 
-    /// Worker-time accounting: call before `busy` changes.
-    fn account(&mut self, now: SimTime) {
-        self.busy_us += u128::from(self.busy) * u128::from(now.since(self.busy_since));
-        self.busy_since = now;
+    /// Row `row` as committed now.
+    pub fn row(&self, row: u32) -> RowView {
+        let r = &self.rows[row as usize];
+        RowView {
+            stock: r.stock,
+            price: r.price,
+            version: r.version,
+        }
     }
 
     /// A statement arrives: start it on a free worker or queue it.
-    pub fn receive(&mut self, ctx: &mut Ctx, from: NodeId, req: Option<ReqRef>, op: Op) {
-        self.statements += 1;
-        let job = Job {
-            from,
-            req,
-            op,
-            queued_at: ctx.now,
-        };
-        if self.busy < self.config.workers {
-            self.start(ctx, job);
-        } else {
-            self.queue.push_back(job);
+    fn receive(&mut self, now: SimTime, job: Job, out: &mut Out) {
+        self.stats.statements += 1;
+        if let Some(job) = self.workers.arrive(now, job) {
+            self.start(job, out);
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx, job: Job) {
-        self.account(ctx.now);
-        self.busy += 1;
-        self.queue_wait_us.record(ctx.now.since(job.queued_at));
+    fn start(&mut self, job: Job, out: &mut Out) {
         let time = if job.op.is_write() {
             &self.config.write_time
         } else {
             &self.config.read_time
         };
         let service = time.sample(&mut self.rng);
-        ctx.fx.after(service, Event::PrimaryDone(job));
+        out.after(service, PrimaryTimer::Done(job));
     }
 
-    /// A worker finished `job`: the statement takes effect now.
-    pub fn done(&mut self, ctx: &mut Ctx, job: Job) {
-        self.account(ctx.now);
-        self.busy -= 1;
-        self.execute(ctx, job);
-        if let Some(next) = self.queue.pop_front() {
-            self.start(ctx, next);
+    /// A worker finished `job`: the statement takes effect now, and the worker takes the next.
+    fn done(&mut self, now: SimTime, job: Job, out: &mut Out) {
+        let next = self.workers.complete(now);
+        self.execute(now, job, out);
+        if let Some(next) = next {
+            self.start(next, out);
         }
     }
 
-    fn execute(&mut self, ctx: &mut Ctx, job: Job) {
+    fn reply(&self, job: Job, answer: Answer, out: &mut Out) {
+        if let Some(req) = job.req {
+            out.reply(job.from, req, answer);
+        }
+    }
+
+    fn execute(&mut self, now: SimTime, job: Job, out: &mut Out) {
         match job.op {
             Op::Read { row } | Op::ReadAtLeast { row, .. } => {
-                let r = &self.rows[row as usize];
-                let answer = Answer::Row {
-                    stock: r.stock,
-                    price: r.price,
-                    version: r.version,
-                };
-                ctx.reply(NodeId::PRIMARY, job, answer);
+                self.reply(job, Answer::row(self.row(row)), out);
             }
-            Op::Rollback { row, txn } => self.rollback(ctx, row, txn),
+            Op::Rollback { row, txn } => self.rollback(now, row, txn, out),
             Op::BackgroundWrite { row } => {
                 let stock = self.rows[row as usize].stock;
-                self.commit(ctx, row, stock + 1);
+                self.commit(now, row, stock + 1, None, out);
             }
             Op::BackgroundRead => unreachable!("background reads go to replicas"),
             op => {
@@ -239,69 +248,76 @@ impl Primary {
                     (Some(lock), op) => op.txn() != Some(lock.txn),
                 };
                 if blocked {
-                    self.wait_for_lock(ctx, row, job);
+                    self.wait_for_lock(now, row, job, out);
                 } else {
-                    self.run_locked(ctx, job);
+                    self.run_locked(now, job, out);
                 }
             }
         }
     }
 
     /// Runs a statement that needs the row lock, which is free or already ours.
-    fn run_locked(&mut self, ctx: &mut Ctx, job: Job) {
+    fn run_locked(&mut self, now: SimTime, job: Job, out: &mut Out) {
         let row = job.op.row();
-        let (stock, price, version) = {
-            let r = &self.rows[row as usize];
-            (r.stock, r.price, r.version)
-        };
-        let answer = match job.op {
+        let answer = self.locked_effect(now, job, out);
+        let committed = matches!(answer, Answer::Updated { .. } | Answer::Written { .. });
+        if committed && self.waits_for_acks() {
+            self.hold(now, job, answer, out);
+        } else {
+            self.reply(job, answer, out);
+        }
+        // A transaction's commit releases its lock only now, after its own reply is answered or
+        // held at its own log position: the writes the hand-down runs commit after it.
+        if committed && matches!(job.op, Op::CommitDecrement { .. }) {
+            self.release(now, row, out);
+        }
+    }
+
+    /// What a statement that holds (or takes) the row lock does, and its answer.
+    fn locked_effect(&mut self, now: SimTime, job: Job, out: &mut Out) -> Answer {
+        let row = job.op.row();
+        let RowView {
+            stock,
+            price,
+            version,
+        } = self.row(row);
+        let by = job.req;
+        match job.op {
             Op::LockRead { txn, .. } => {
                 if self.locks[row as usize].lock.is_none() {
                     let grant = self.next_ticket;
                     self.next_ticket += 1;
                     self.locks[row as usize].lock = Some(Lock { txn, grant });
-                    ctx.fx.after_fixed(
+                    out.after_fixed(
                         self.config.txn_idle_timeout_us,
-                        Event::TxnIdleTimeout { row, grant },
+                        PrimaryTimer::TxnIdleTimeout { row, grant },
                     );
                 }
-                Answer::Row {
+                Answer::row(RowView {
                     stock,
                     price,
                     version,
-                }
+                })
             }
-            Op::CommitDecrement { qty, txn, .. } => {
-                match self.locks[row as usize].lock {
-                    Some(lock) if lock.txn == txn => {
-                        self.commit(ctx, row, stock - qty);
-                        self.updated(row)
-                    }
-                    // Our lock was taken away by the idle timeout: the transaction is gone.
-                    _ => Answer::Aborted,
-                }
+            Op::CommitDecrement { qty, txn, .. } => match self.locks[row as usize].lock {
+                Some(lock) if lock.txn == txn => self.commit_stock(now, row, stock - qty, by, out),
+                // Our lock was taken away by the idle timeout: the transaction is gone.
+                _ => Answer::Aborted,
+            },
+            Op::Decrement { qty, .. } => self.commit_stock(now, row, stock - qty, by, out),
+            Op::ConditionalDecrement { qty, .. } if stock >= qty => {
+                self.commit_stock(now, row, stock - qty, by, out)
             }
-            Op::Decrement { qty, .. } => {
-                self.commit(ctx, row, stock - qty);
-                self.updated(row)
-            }
-            Op::ConditionalDecrement { qty, .. } => {
-                if stock >= qty {
-                    self.commit(ctx, row, stock - qty);
-                    self.updated(row)
-                } else {
-                    Answer::NotEnoughStock
-                }
-            }
+            Op::ConditionalDecrement { .. } => Answer::NotEnoughStock,
             Op::SetPrice {
                 price: new_price, ..
             } => {
-                self.price_commits += 1;
-                self.commit_row(ctx, row, stock, new_price);
+                self.stats.price_commits += 1;
+                self.commit_row(now, row, stock, new_price, by, out);
                 self.updated(row)
             }
             Op::WriteProfile { value, .. } => {
-                self.commit(ctx, row, value);
+                self.commit(now, row, value, by, out);
                 Answer::Written {
                     lsn: self.lsn,
                     version: version + 1,
@@ -311,27 +327,23 @@ impl Primary {
                 expected_version,
                 new_stock,
                 ..
-            } => {
-                if version == expected_version {
-                    self.commit(ctx, row, new_stock);
-                    self.updated(row)
-                } else {
-                    Answer::VersionConflict
-                }
-            }
+            } if version == expected_version => self.commit_stock(now, row, new_stock, by, out),
+            Op::WriteIfVersion { .. } => Answer::VersionConflict,
             other => unreachable!("{other:?} does not take a row lock"),
-        };
-        let committed = matches!(answer, Answer::Updated { .. } | Answer::Written { .. });
-        if committed && self.waits_for_acks() {
-            self.hold(ctx, job, answer);
-        } else {
-            ctx.reply(NodeId::PRIMARY, job, answer);
         }
-        // A transaction's commit releases its lock only now, after its own reply is answered or
-        // held at its own log position: the writes the hand-down runs commit after it.
-        if committed && matches!(job.op, Op::CommitDecrement { .. }) {
-            self.release(ctx, row);
-        }
+    }
+
+    /// Commits a new stock for `row` and answers it.
+    fn commit_stock(
+        &mut self,
+        now: SimTime,
+        row: u32,
+        stock: i64,
+        by: Option<ReqRef>,
+        out: &mut Out,
+    ) -> Answer {
+        self.commit(now, row, stock, by, out);
+        self.updated(row)
     }
 
     /// The answer to a committed stock write: the row as the commit left it.
@@ -352,21 +364,21 @@ impl Primary {
     }
 
     /// Keeps a commit's reply until `sync_acks` replicas have acknowledged its log position.
-    fn hold(&mut self, ctx: &mut Ctx, job: Job, answer: Answer) {
+    fn hold(&mut self, now: SimTime, job: Job, answer: Answer, out: &mut Out) {
         if job.req.is_none() {
             return;
         }
-        self.ack_waits += 1;
+        self.stats.ack_waits += 1;
         self.held.push_back(Held {
             lsn: self.lsn,
             job,
             answer,
-            since: ctx.now,
+            since: now,
         });
         if self.replication.mode == ReplicationMode::SemiSync {
-            ctx.fx.after_fixed(
+            out.after_fixed(
                 self.replication.ack_timeout_us,
-                Event::AckTimeout { lsn: self.lsn },
+                PrimaryTimer::AckTimeout { lsn: self.lsn },
             );
         }
     }
@@ -381,19 +393,19 @@ impl Primary {
             .unwrap_or(0)
     }
 
-    fn release_held(&mut self, ctx: &mut Ctx, up_to: u64) {
+    fn release_held(&mut self, now: SimTime, up_to: u64, out: &mut Out) {
         while let Some(h) = self.held.front().copied().filter(|h| h.lsn <= up_to) {
             self.held.pop_front();
-            self.ack_wait_us.record(ctx.now.since(h.since));
-            ctx.reply(NodeId::PRIMARY, h.job, h.answer);
+            self.stats.ack_wait_us.record(now.since(h.since));
+            self.reply(h.job, h.answer, out);
         }
     }
 
     /// Replica `replica` acknowledges having received the log up to `lsn`.
-    pub fn ack(&mut self, ctx: &mut Ctx, replica: usize, lsn: u64) {
+    fn ack(&mut self, now: SimTime, replica: usize, lsn: u64, out: &mut Out) {
         self.acked[replica] = self.acked[replica].max(lsn);
         let quorum = self.quorum_lsn();
-        self.release_held(ctx, quorum);
+        self.release_held(now, quorum, out);
         if self.degraded && quorum >= self.lsn {
             self.degraded = false;
         }
@@ -401,67 +413,59 @@ impl Primary {
 
     /// Semi-sync: the commit at `lsn` waited too long for acknowledgements; fall back to async:
     /// answer every held commit now, and stop waiting until the replicas catch up.
-    pub fn ack_timeout(&mut self, ctx: &mut Ctx, lsn: u64) {
-        if self.held.front().is_some_and(|h| h.lsn <= lsn) {
+    fn ack_timeout(&mut self, now: SimTime, lsn: u64, out: &mut Out) {
+        if self.is_held(lsn) {
             if !self.degraded {
                 self.degraded = true;
-                self.sync_fallbacks += 1;
+                self.stats.sync_fallbacks += 1;
             }
-            self.release_held(ctx, self.lsn);
+            self.release_held(now, self.lsn, out);
         }
     }
 
     /// Whether a commit at `lsn` still waits for acknowledgements.
-    pub fn is_held(&self, lsn: u64) -> bool {
+    fn is_held(&self, lsn: u64) -> bool {
         self.held.front().is_some_and(|h| h.lsn <= lsn)
     }
 
-    /// When `version` of product `row` was committed (version 0 is the initial stock, at 0).
-    pub fn version_time(&self, row: u32, version: u64) -> SimTime {
-        match version {
-            0 => SimTime::ZERO,
-            v => self.version_times[row as usize][v as usize - 1],
-        }
-    }
-
-    fn wait_for_lock(&mut self, ctx: &mut Ctx, row: u32, job: Job) {
+    fn wait_for_lock(&mut self, now: SimTime, row: u32, job: Job, out: &mut Out) {
         let ticket = self.next_ticket;
         self.next_ticket += 1;
-        self.lock_waits += 1;
+        self.stats.lock_waits += 1;
         self.locks[row as usize].waiters.push_back(Waiter {
             job,
             ticket,
-            since: ctx.now,
+            since: now,
         });
-        ctx.fx.after_fixed(
+        out.after_fixed(
             self.config.lock_timeout_us,
-            Event::LockWaitTimeout { row, ticket },
+            PrimaryTimer::LockWaitTimeout { row, ticket },
         );
     }
 
     /// Releases `row`'s lock and hands it down the wait queue: autocommit writes run at once
     /// and pass the lock on; a lock request takes it and stops the hand-down.
-    fn release(&mut self, ctx: &mut Ctx, row: u32) {
+    fn release(&mut self, now: SimTime, row: u32, out: &mut Out) {
         self.locks[row as usize].lock = None;
         while self.locks[row as usize].lock.is_none() {
             let Some(w) = self.locks[row as usize].waiters.pop_front() else {
                 break;
             };
-            self.lock_wait_us.record(ctx.now.since(w.since));
-            self.run_locked(ctx, w.job);
+            self.stats.lock_wait_us.record(now.since(w.since));
+            self.run_locked(now, w.job, out);
         }
     }
 
-    fn rollback(&mut self, ctx: &mut Ctx, row: u32, txn: u64) {
+    fn rollback(&mut self, now: SimTime, row: u32, txn: u64, out: &mut Out) {
         let r = &mut self.locks[row as usize];
         r.waiters.retain(|w| w.job.op.txn() != Some(txn));
         if r.lock.is_some_and(|l| l.txn == txn) {
-            self.release(ctx, row);
+            self.release(now, row, out);
         }
     }
 
     /// Whether the lock request with this ticket is still waiting.
-    pub fn is_waiting(&self, row: u32, ticket: u64) -> bool {
+    fn is_waiting(&self, row: u32, ticket: u64) -> bool {
         self.locks[row as usize]
             .waiters
             .iter()
@@ -469,83 +473,126 @@ impl Primary {
     }
 
     /// Whether the lock grant `grant` still holds `row`.
-    pub fn holds(&self, row: u32, grant: u64) -> bool {
+    fn holds(&self, row: u32, grant: u64) -> bool {
         self.locks[row as usize]
             .lock
             .is_some_and(|l| l.grant == grant)
     }
 
-    pub fn lock_wait_timeout(&mut self, ctx: &mut Ctx, row: u32, ticket: u64) {
+    fn lock_wait_timeout(&mut self, now: SimTime, row: u32, ticket: u64, out: &mut Out) {
         let r = &mut self.locks[row as usize];
         if let Some(i) = r.waiters.iter().position(|w| w.ticket == ticket) {
             let w = r.waiters.remove(i).expect("position found");
-            self.lock_wait_us.record(ctx.now.since(w.since));
-            self.aborts += 1;
-            ctx.reply(NodeId::PRIMARY, w.job, Answer::Aborted);
+            self.stats.lock_wait_us.record(now.since(w.since));
+            self.stats.aborts += 1;
+            self.reply(w.job, Answer::Aborted, out);
         }
     }
 
-    pub fn txn_idle_timeout(&mut self, ctx: &mut Ctx, row: u32, grant: u64) {
-        if self.locks[row as usize]
-            .lock
-            .is_some_and(|l| l.grant == grant)
-        {
-            self.aborts += 1;
-            self.release(ctx, row);
+    fn txn_idle_timeout(&mut self, now: SimTime, row: u32, grant: u64, out: &mut Out) {
+        if self.holds(row, grant) {
+            self.stats.aborts += 1;
+            self.release(now, row, out);
         }
     }
 
     /// Commits a new stock for `row`, keeping its price.
-    fn commit(&mut self, ctx: &mut Ctx, row: u32, stock: i64) {
+    fn commit(&mut self, now: SimTime, row: u32, stock: i64, by: Option<ReqRef>, out: &mut Out) {
         let price = self.rows[row as usize].price;
-        self.commit_row(ctx, row, stock, price);
+        self.commit_row(now, row, stock, price, by, out);
     }
 
-    fn commit_row(&mut self, ctx: &mut Ctx, row: u32, stock: i64, price: i64) {
+    fn commit_row(
+        &mut self,
+        now: SimTime,
+        row: u32,
+        stock: i64,
+        price: i64,
+        by: Option<ReqRef>,
+        out: &mut Out,
+    ) {
         self.lsn += 1;
-        self.last_commit_at = ctx.now;
-        self.commits += 1;
+        self.stats.last_commit_at = now;
+        self.stats.commits += 1;
         let r = &mut self.rows[row as usize];
+        let taken = r.stock - stock;
         r.stock = stock;
         r.price = price;
         r.version += 1;
         r.lsn = self.lsn;
-        if let Some(times) = self.version_times.get_mut(row as usize) {
-            times.push(ctx.now);
-        }
         let entry = LogEntry {
             lsn: self.lsn,
             row,
             stock,
             price,
             version: r.version,
-            committed_at: ctx.now,
+            committed_at: now,
         };
-        for i in 0..self.replicas {
-            ctx.replicate(NodeId::replica(i), entry);
+        out.observe(Observation::Committed {
+            row,
+            view: self.row(row),
+            by,
+            taken,
+        });
+        for replica in self.topology.replicas() {
+            out.stream(replica, Body::Replicate(entry));
         }
         if (row as usize) < self.products {
+            let cache = self.topology.cache();
             match self.invalidation {
                 Invalidation::None => {}
-                Invalidation::Row => ctx.invalidate(row),
-                Invalidation::AllProducts => ctx.flush_products(),
+                Invalidation::Row => out.send(cache, Body::Invalidate { row }),
+                Invalidation::AllProducts => out.send(cache, Body::FlushProducts),
             }
         }
     }
 
-    /// When the last commit happened (0 if none).
-    pub fn last_commit_at(&self) -> SimTime {
-        self.last_commit_at
-    }
-
     /// Share of worker-time spent busy over [0, end].
     pub fn utilisation(&mut self, end: SimTime) -> f64 {
-        self.account(end);
-        let capacity = u128::from(self.config.workers) * u128::from(end.as_micros());
-        if capacity == 0 {
-            0.0
-        } else {
-            self.busy_us as f64 / capacity as f64
+        self.workers.utilisation(end)
+    }
+
+    /// Every statement's wait for a worker.
+    pub fn queue_wait_us(&self) -> &Histogram {
+        &self.workers.wait_us
+    }
+}
+
+impl Node for Primary {
+    type Timer = PrimaryTimer;
+
+    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out) {
+        match body {
+            Body::Request { req, op } => self.receive(now, Job { from, req, op }, out),
+            Body::Ack { lsn } => {
+                let Role::Replica(replica) = self.topology.role(from) else {
+                    unreachable!("acknowledgements come from replicas")
+                };
+                self.ack(now, replica, lsn, out);
+            }
+            other => unreachable!("the primary does not handle {other:?}"),
+        }
+    }
+
+    fn on_timer(&mut self, now: SimTime, timer: PrimaryTimer, out: &mut Out) {
+        match timer {
+            PrimaryTimer::Done(job) => self.done(now, job, out),
+            PrimaryTimer::LockWaitTimeout { row, ticket } => {
+                self.lock_wait_timeout(now, row, ticket, out)
+            }
+            PrimaryTimer::TxnIdleTimeout { row, grant } => {
+                self.txn_idle_timeout(now, row, grant, out)
+            }
+            PrimaryTimer::AckTimeout { lsn } => self.ack_timeout(now, lsn, out),
+        }
+    }
+
+    fn is_stale(&self, timer: &PrimaryTimer) -> bool {
+        match *timer {
+            PrimaryTimer::Done(_) => false,
+            PrimaryTimer::LockWaitTimeout { row, ticket } => !self.is_waiting(row, ticket),
+            PrimaryTimer::TxnIdleTimeout { row, grant } => !self.holds(row, grant),
+            PrimaryTimer::AckTimeout { lsn } => !self.is_held(lsn),
         }
     }
 }

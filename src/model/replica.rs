@@ -1,19 +1,23 @@
 //! A read replica: receives the primary's log stream, applies it in order, and serves reads.
 //!
-//! Replication lag emerges here. The replica has `workers` execution slots shared by two kinds of
-//! work in one FIFO queue: the reads it serves, and its single applier, which applies one log
-//! entry at a time (like a single SQL/startup thread) and then queues for a slot again. When reads
-//! keep the slots busy, each apply waits behind them; when log entries arrive faster than the
-//! applier gets through them, the relay backlog, and with it the lag, grows. When load falls the
-//! applier catches up and the lag falls again. A pause stops the applier (reads continue); a
-//! slowdown multiplies apply times.
+//! Replication lag emerges here. The replica has `workers` execution slots (a [`Station`])
+//! shared by two kinds of work in one FIFO queue: the reads it serves, and its single applier,
+//! which applies one log entry at a time (like a single SQL/startup thread) and then queues for a
+//! slot again. When reads keep the slots busy, each apply waits behind them; when log entries
+//! arrive faster than the applier gets through them, the relay backlog, and with it the lag,
+//! grows. When load falls the applier catches up and the lag falls again. A pause stops the
+//! applier (reads continue); a slowdown multiplies apply times; a crash loses the work in hand.
 
 use std::collections::VecDeque;
 
-use super::{Answer, Body, Ctx, Event, LogEntry, ReqRef};
+use super::message::{Answer, Body, LogEntry, Op, ReqRef, RowView};
+use super::node::{Node, NodeFault, Observation, Out};
+use super::station::Station;
+use super::timeline::ReadFrom;
 use crate::engine::{Histogram, SimRng, SimTime};
-use crate::scenario::{NodeId, Replica as ReplicaConfig};
+use crate::scenario::{NodeId, Replica as ReplicaConfig, Topology};
 
+/// What a slot works on.
 #[derive(Clone, Copy, Debug)]
 pub enum Task {
     /// Serve a read of `row` (`None`: a background read of a row we do not track).
@@ -28,52 +32,27 @@ pub enum Task {
     Apply,
 }
 
-/// What a finished task did, for the observers (staleness, the lag monitor).
+/// The replica's timers.
+#[derive(Clone, Copy, Debug)]
+pub enum ReplicaTimer {
+    /// A slot finished `task`, started in the replica's life `epoch` (a crash ends a life and
+    /// the work started in it).
+    Done { task: Task, epoch: u32 },
+}
+
+/// What a replica reports about itself at an instant (for the lag monitor and the timeline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Done {
-    /// A tracked read returned `view` of `row`.
-    Read {
-        row: u32,
-        view: RowView,
-    },
-    /// An entry committed at `committed_at` was applied `lag_us` after its commit.
-    Applied {
-        committed_at: SimTime,
-        lag_us: u64,
-    },
-    Nothing,
+pub struct Status {
+    /// The age of the oldest entry received but not applied (0 if none), and its commit time.
+    pub reported_lag_us: u64,
+    pub oldest: SimTime,
+    /// It has entries received but not applied.
+    pub backlog: bool,
 }
 
-/// A row as some node served it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RowView {
-    pub stock: i64,
-    pub price: i64,
-    pub version: u64,
-}
-
-pub struct Replica {
-    pub id: NodeId,
-    /// Acknowledge every entry received (synchronous replication).
-    acks: bool,
-    /// Incremented by each crash: work started in an earlier life never finishes.
-    pub epoch: u32,
-    /// Crashes in force (overlapping crash faults nest): down while above 0.
-    down: u32,
-    config: ReplicaConfig,
-    rng: SimRng,
-    /// The tracked (product) rows as of `applied_lsn`.
-    pub rows: Vec<RowView>,
-    pub applied_lsn: u64,
-    relay: VecDeque<LogEntry>,
-    /// The applier has a task queued or running.
-    applier_active: bool,
-    /// Active pauses (overlapping pause faults nest).
-    pauses: u32,
-    /// Factors of the active slowdowns; apply times are multiplied by all of them.
-    slowdowns: Vec<f64>,
-    queue: VecDeque<Task>,
-    busy: u32,
+/// What a replica counts.
+#[derive(Clone, Debug, Default)]
+pub struct ReplicaStats {
     pub reads: u64,
     pub applied: u64,
     /// When the last entry was applied: the replica has matched the primary since.
@@ -84,58 +63,69 @@ pub struct Replica {
     pub crashes: u64,
 }
 
+pub struct Replica {
+    /// Its index among the replicas (file order).
+    index: usize,
+    primary: NodeId,
+    /// Acknowledge every entry received (synchronous replication).
+    acks: bool,
+    /// Incremented by each crash: work started in an earlier life never finishes.
+    epoch: u32,
+    /// Crashes in force (overlapping crash faults nest): down while above 0.
+    down: u32,
+    config: ReplicaConfig,
+    rng: SimRng,
+    /// The tracked (product and profile) rows as of `applied_lsn`.
+    rows: Vec<RowView>,
+    applied_lsn: u64,
+    relay: VecDeque<LogEntry>,
+    /// The applier has a task queued or running.
+    applier_active: bool,
+    /// Active pauses (overlapping pause faults nest).
+    pauses: u32,
+    /// Factors of the active slowdowns; apply times are multiplied by all of them.
+    slowdowns: Vec<f64>,
+    slots: Station<Task>,
+    pub stats: ReplicaStats,
+}
+
 impl Replica {
+    /// Replica `index` of `topology`, holding `tracked` rows (their initial values) of the many
+    /// the primary has; `acks`: it acknowledges what it receives (sync and semi-sync).
     pub fn new(
-        id: NodeId,
+        topology: &Topology,
+        index: usize,
         config: ReplicaConfig,
         acks: bool,
         rng: SimRng,
-        initial: &[(i64, i64)],
-        profile_rows: u32,
+        tracked: Vec<RowView>,
     ) -> Self {
-        let mut rows: Vec<RowView> = initial
-            .iter()
-            .map(|&(stock, price)| RowView {
-                stock,
-                price,
-                version: 0,
-            })
-            .collect();
-        rows.resize(rows.len() + profile_rows as usize, RowView::default());
         Self {
-            id,
+            index,
+            primary: topology.primary(),
             acks,
             epoch: 0,
             down: 0,
+            slots: Station::new(config.workers),
             config,
             rng,
-            rows,
+            rows: tracked,
             applied_lsn: 0,
             relay: VecDeque::new(),
             applier_active: false,
             pauses: 0,
             slowdowns: Vec::new(),
-            queue: VecDeque::new(),
-            busy: 0,
-            reads: 0,
-            applied: 0,
-            last_apply: SimTime::ZERO,
-            lag_us: Histogram::new(),
-            relay_max: 0,
-            crashes: 0,
+            stats: ReplicaStats::default(),
         }
     }
 
-    fn submit(&mut self, ctx: &mut Ctx, task: Task) {
-        if self.busy < self.config.workers {
-            self.start(ctx, task);
-        } else {
-            self.queue.push_back(task);
+    fn submit(&mut self, now: SimTime, task: Task, out: &mut Out) {
+        if let Some(task) = self.slots.arrive(now, task) {
+            self.start(task, out);
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx, task: Task) {
-        self.busy += 1;
+    fn start(&mut self, task: Task, out: &mut Out) {
         let service = match task {
             Task::Read { .. } => self.config.read_time.sample(&mut self.rng),
             Task::Apply => {
@@ -145,158 +135,145 @@ impl Replica {
                     .fold(base, |us, f| libm::round(us as f64 * f) as u64)
             }
         };
-        ctx.fx.after(
-            service,
-            Event::ReplicaDone {
-                replica: self.id,
-                task,
-                epoch: self.epoch,
-            },
-        );
+        let epoch = self.epoch;
+        out.after(service, ReplicaTimer::Done { task, epoch });
     }
 
     /// Queues the applier's next step if there is an entry to apply and nothing stops it.
-    fn wake_applier(&mut self, ctx: &mut Ctx) {
+    fn wake_applier(&mut self, now: SimTime, out: &mut Out) {
         if !self.applier_active && self.pauses == 0 && !self.relay.is_empty() {
             self.applier_active = true;
-            self.submit(ctx, Task::Apply);
+            self.submit(now, Task::Apply, out);
         }
     }
 
-    pub fn receive_entry(&mut self, ctx: &mut Ctx, entry: LogEntry) {
+    fn receive_entry(&mut self, now: SimTime, entry: LogEntry, out: &mut Out) {
         if self.acks && self.down == 0 {
             // Acknowledge receipt (the relay log is durable), on the replication connection:
             // reliable and in order, like the stream itself.
-            ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: entry.lsn });
+            out.stream(self.primary, Body::Ack { lsn: entry.lsn });
         }
         self.relay.push_back(entry);
-        self.relay_max = self.relay_max.max(self.relay.len());
-        self.wake_applier(ctx);
+        self.stats.relay_max = self.stats.relay_max.max(self.relay.len());
+        self.wake_applier(now, out);
     }
 
-    pub fn receive_read(
+    fn receive_read(&mut self, now: SimTime, task: Task, out: &mut Out) {
+        self.stats.reads += 1;
+        self.submit(now, task, out);
+    }
+
+    /// A slot finished `task`; the slot goes to the next task in line.
+    fn done(&mut self, now: SimTime, task: Task, out: &mut Out) {
+        let next = self.slots.complete(now);
+        match task {
+            Task::Read {
+                from,
+                req,
+                row,
+                min_lsn,
+            } => self.serve(from, req, row, min_lsn, out),
+            Task::Apply => self.apply(now, out),
+        }
+        if let Some(next) = next {
+            self.start(next, out);
+        }
+        if matches!(task, Task::Apply) {
+            self.wake_applier(now, out);
+        }
+    }
+
+    fn serve(
         &mut self,
-        ctx: &mut Ctx,
         from: NodeId,
         req: Option<ReqRef>,
         row: Option<u32>,
         min_lsn: u64,
+        out: &mut Out,
     ) {
-        self.reads += 1;
-        self.submit(
-            ctx,
-            Task::Read {
-                from,
-                req,
-                row,
-                min_lsn,
-            },
-        );
+        if self.applied_lsn < min_lsn {
+            // Not caught up with the reader's own write yet: say so, serve nothing.
+            if let Some(req) = req {
+                out.reply(from, req, Answer::TooStale);
+            }
+            return;
+        }
+        let (Some(row), Some(req)) = (row, req) else {
+            return; // a background read: load, nothing anybody looks at
+        };
+        let view = self.rows[row as usize];
+        out.reply(from, req, Answer::row(view));
+        out.observe(Observation::Served {
+            req,
+            row,
+            view,
+            by: ReadFrom::Replica(self.index),
+        });
     }
 
-    /// A slot finished `task`. Returns the row and version a tracked read returned, so the caller
-    /// can judge its staleness.
-    pub fn done(&mut self, ctx: &mut Ctx, task: Task) -> Done {
-        self.busy -= 1;
-        let served = match task {
-            Task::Read {
-                from,
-                req,
-                row,
-                min_lsn,
-            } => {
-                if self.applied_lsn < min_lsn {
-                    // Not caught up with the reader's own write yet: say so, serve nothing.
-                    if let Some(req) = req {
-                        ctx.reply_to(self.id, from, req, Answer::TooStale);
-                    }
-                    Done::Nothing
-                } else {
-                    let served = row.map(|r| (r, self.rows[r as usize]));
-                    if let (Some(req), Some((_, view))) = (req, served) {
-                        let answer = Answer::Row {
-                            stock: view.stock,
-                            price: view.price,
-                            version: view.version,
-                        };
-                        ctx.reply_to(self.id, from, req, answer);
-                    }
-                    match served {
-                        Some((row, view)) => Done::Read { row, view },
-                        None => Done::Nothing,
-                    }
-                }
-            }
-            Task::Apply => {
-                let entry = self
-                    .relay
-                    .pop_front()
-                    .expect("the applier runs only with a backlog");
-                if let Some(view) = self.rows.get_mut(entry.row as usize) {
-                    *view = RowView {
-                        stock: entry.stock,
-                        price: entry.price,
-                        version: entry.version,
-                    };
-                }
-                self.applied_lsn = entry.lsn;
-                self.applied += 1;
-                self.last_apply = ctx.now;
-                let lag_us = ctx.now.since(entry.committed_at);
-                self.lag_us.record(lag_us);
-                self.applier_active = false;
-                Done::Applied {
-                    committed_at: entry.committed_at,
-                    lag_us,
-                }
-            }
-        };
-        if let Some(next) = self.queue.pop_front() {
-            self.start(ctx, next);
+    fn apply(&mut self, now: SimTime, out: &mut Out) {
+        let entry = self
+            .relay
+            .pop_front()
+            .expect("the applier runs only with a backlog");
+        if let Some(view) = self.rows.get_mut(entry.row as usize) {
+            *view = RowView {
+                stock: entry.stock,
+                price: entry.price,
+                version: entry.version,
+            };
         }
-        if matches!(task, Task::Apply) {
-            self.wake_applier(ctx);
-        }
-        served
+        self.applied_lsn = entry.lsn;
+        let lag_us = now.since(entry.committed_at);
+        let s = &mut self.stats;
+        s.applied += 1;
+        s.last_apply = now;
+        s.lag_us.record(lag_us);
+        self.applier_active = false;
+        out.observe(Observation::Applied {
+            replica: self.index,
+            row: entry.row,
+            stock: entry.stock,
+            committed_at: entry.committed_at,
+            lag_us,
+        });
     }
 
     /// A crash: every read queued or running is lost (its client will time out) and so is the
-    /// apply in progress; applied rows and the relay log survive (they are on disk). The caller
-    /// also pauses the applier until the restart.
-    pub fn crash(&mut self) {
+    /// apply in progress; applied rows and the relay log survive (they are on disk).
+    fn crash(&mut self, now: SimTime) {
         self.down += 1;
         self.epoch += 1;
-        self.queue.clear();
-        self.busy = 0;
+        self.slots.reset(now);
         self.applier_active = false;
-        self.crashes += 1;
+        self.stats.crashes += 1;
     }
 
     /// The end of a crash: the replica is up again (its applier resumes with the pause's end).
     /// It acknowledges what it received while down, so held commits need not wait for the next.
-    pub fn restart(&mut self, ctx: &mut Ctx) {
+    fn restart(&mut self, out: &mut Out) {
         self.down = self.down.saturating_sub(1);
         if self.down > 0 {
             return;
         }
         let received = self.relay.back().map_or(self.applied_lsn, |e| e.lsn);
         if self.acks && received > 0 {
-            ctx.send_stream(self.id, NodeId::PRIMARY, Body::Ack { lsn: received });
+            out.stream(self.primary, Body::Ack { lsn: received });
         }
     }
 
     /// Starts (`true`) or ends one pause of the applier.
-    pub fn pause(&mut self, ctx: &mut Ctx, starts: bool) {
+    fn pause(&mut self, now: SimTime, starts: bool, out: &mut Out) {
         if starts {
             self.pauses += 1;
         } else {
             self.pauses = self.pauses.saturating_sub(1);
         }
-        self.wake_applier(ctx);
+        self.wake_applier(now, out);
     }
 
     /// Starts (`true`) or ends one slowdown by `factor`.
-    pub fn slow_down(&mut self, factor: f64, starts: bool) {
+    fn slow_down(&mut self, factor: f64, starts: bool) {
         if starts {
             self.slowdowns.push(factor);
         } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
@@ -304,16 +281,74 @@ impl Replica {
         }
     }
 
-    /// The lag this replica reports at `now`: the age of the oldest entry it has received but not
-    /// applied (0 if none), with that entry's commit time.
-    pub fn reported_lag(&self, now: SimTime) -> (u64, SimTime) {
-        self.relay
+    /// The replica's own account of itself at `now` (like MySQL's `Seconds_Behind_Source`: it
+    /// cannot see entries still on the wire or held by a cut link).
+    pub fn status(&self, now: SimTime) -> Status {
+        let (reported_lag_us, oldest) = self
+            .relay
             .front()
-            .map_or((0, now), |e| (now.since(e.committed_at), e.committed_at))
+            .map_or((0, now), |e| (now.since(e.committed_at), e.committed_at));
+        Status {
+            reported_lag_us,
+            oldest,
+            backlog: !self.relay.is_empty(),
+        }
     }
 
-    /// Whether it has entries received but not applied.
-    pub fn has_backlog(&self) -> bool {
-        !self.relay.is_empty()
+    /// Tracked row `row` as applied here.
+    pub fn row(&self, row: u32) -> RowView {
+        self.rows[row as usize]
+    }
+}
+
+impl Node for Replica {
+    type Timer = ReplicaTimer;
+
+    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out) {
+        let read = |req, row, min_lsn| Task::Read {
+            from,
+            req,
+            row,
+            min_lsn,
+        };
+        match body {
+            Body::Replicate(entry) => self.receive_entry(now, entry, out),
+            Body::Request { req, op } => {
+                let task = match op {
+                    Op::Read { row } => read(req, Some(row), 0),
+                    Op::ReadAtLeast { row, lsn } => read(req, Some(row), lsn),
+                    Op::BackgroundRead => read(req, None, 0),
+                    other => unreachable!("a replica does not run {other:?}"),
+                };
+                self.receive_read(now, task, out);
+            }
+            other => unreachable!("a replica does not handle {other:?}"),
+        }
+    }
+
+    fn on_timer(&mut self, now: SimTime, timer: ReplicaTimer, out: &mut Out) {
+        let ReplicaTimer::Done { task, .. } = timer;
+        self.done(now, task, out);
+    }
+
+    fn on_fault(&mut self, now: SimTime, fault: NodeFault, starts: bool, out: &mut Out) {
+        match fault {
+            NodeFault::Crash => {
+                if starts {
+                    self.crash(now);
+                } else {
+                    self.restart(out);
+                }
+                // A crashed replica's applier is stopped until it restarts.
+                self.pause(now, starts, out);
+            }
+            NodeFault::Pause => self.pause(now, starts, out),
+            NodeFault::SlowDown(factor) => self.slow_down(factor, starts),
+        }
+    }
+
+    fn is_stale(&self, timer: &ReplicaTimer) -> bool {
+        let ReplicaTimer::Done { epoch, .. } = *timer;
+        epoch != self.epoch
     }
 }

@@ -13,15 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::{Histogram, SimRng, SimTime, StreamId};
+pub use crate::scenario::ServiceKind;
 use crate::scenario::{Saga as SagaConfig, SagaService};
-
-/// Which service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ServiceKind {
-    Inventory,
-    Payment,
-    Order,
-}
 
 /// What the orchestrator asks of a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,9 @@
-//! The saga services as network nodes: each a pool of workers over a FIFO queue, in front of the
-//! state that [`Services`] owns. A request waits for a worker, takes its service time, then has
-//! its effect and sends its reply (unless the reply is lost).
+//! The saga services as network nodes: inventory, payment and order, each a pool of workers (a
+//! [`Station`]) in front of the state that [`Services`] owns. A request waits for a worker,
+//! takes its service time, then has its effect and sends its reply (unless the reply is lost).
+//!
+//! One node value serves the three services' addresses: their requests share one job table, so
+//! that a job's key (which the trace shows) is the same whichever service holds it.
 //!
 //! Under two-phase commit a prepare of a product whose row lock another order's prepared
 //! reservation holds waits for that lock, in line per product. A waiting request does not keep
@@ -9,11 +12,13 @@
 
 use std::collections::VecDeque;
 
+use super::message::Body;
+use super::node::{Node, Out};
 use super::orchestrator::SagaRef;
-use super::saga::{Call, ServiceKind, Services};
-use super::{Body, Ctx, Event};
+use super::saga::{Call, Services};
+use super::station::Station;
 use crate::engine::{Histogram, Key, SimRng, SimTime, Slab, StreamId};
-use crate::scenario::{NodeId, Saga as SagaConfig};
+use crate::scenario::{NodeId, Saga as SagaConfig, ServiceKind, Topology};
 
 /// A request being served or waiting for a worker.
 #[derive(Clone, Copy, Debug)]
@@ -28,20 +33,21 @@ pub struct Job {
     parked_at: Option<SimTime>,
 }
 
+/// The services' timers.
+#[derive(Clone, Copy, Debug)]
+pub enum ServiceTimer {
+    /// A worker finished the job with this key.
+    Done(Key),
+}
+
 struct Pool {
-    workers: u32,
-    busy: u32,
-    queue: VecDeque<Key>,
+    workers: Station<Key>,
     rng: SimRng,
 }
 
-pub struct ServiceNodes {
-    pub state: Services,
-    pools: [Pool; 3],
-    jobs: Slab<Job>,
-    /// Per product: prepares waiting for its row lock, first come first served.
-    waiting: Vec<VecDeque<Key>>,
-    replicas: usize,
+/// What the services count, besides what their state holds.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceStats {
     pub requests: u64,
     pub replies_lost: u64,
     /// Prepares that had to wait for a row lock, and how long they waited.
@@ -49,15 +55,26 @@ pub struct ServiceNodes {
     pub lock_wait_us: Histogram,
 }
 
+pub struct ServiceNodes {
+    app: NodeId,
+    ids: [NodeId; 3],
+    pub state: Services,
+    pools: [Pool; 3],
+    jobs: Slab<Job>,
+    /// Per product: prepares waiting for its row lock, first come first served.
+    waiting: Vec<VecDeque<Key>>,
+    pub stats: ServiceStats,
+}
+
 impl ServiceNodes {
-    pub fn new(config: &SagaConfig, stock: &[i64], replicas: usize, seed: u64) -> Self {
+    pub fn new(topology: &Topology, config: &SagaConfig, stock: &[i64], seed: u64) -> Self {
         let pool = |workers, i| Pool {
-            workers,
-            busy: 0,
-            queue: VecDeque::new(),
+            workers: Station::new(workers),
             rng: SimRng::stream(seed, StreamId::new("saga-service-time", i)),
         };
         Self {
+            app: topology.app(),
+            ids: ServiceKind::ALL.map(|k| topology.service(k)),
             state: Services::new(config, stock, seed),
             pools: [
                 pool(config.inventory.workers, 0),
@@ -66,116 +83,116 @@ impl ServiceNodes {
             ],
             jobs: Slab::default(),
             waiting: vec![VecDeque::new(); stock.len()],
-            replicas,
-            requests: 0,
-            replies_lost: 0,
-            lock_waits: 0,
-            lock_wait_us: Histogram::new(),
+            stats: ServiceStats::default(),
         }
-    }
-
-    /// Whether `node` is one of the services.
-    pub fn owns(&self, node: NodeId) -> bool {
-        (0..3).any(|k| NodeId::service(self.replicas, k) == node)
     }
 
     /// A request arrives at its service.
-    pub fn receive(
-        &mut self,
-        ctx: &mut Ctx,
-        saga: SagaRef,
-        ticket: u32,
-        order: u64,
-        call: Call,
-        keyed: bool,
-    ) {
-        self.requests += 1;
-        let service = call.service();
-        let job = self.jobs.insert(Job {
-            service,
-            saga,
-            ticket,
-            order,
-            call,
-            keyed,
-            parked_at: None,
-        });
-        let pool = &mut self.pools[service as usize];
-        if pool.busy < pool.workers {
-            self.start(ctx, job);
-        } else {
-            pool.queue.push_back(job);
+    fn receive(&mut self, now: SimTime, job: Job, out: &mut Out) {
+        self.stats.requests += 1;
+        let service = job.service;
+        let key = self.jobs.insert(job);
+        if let Some(key) = self.pools[service as usize].workers.arrive(now, key) {
+            self.start(key, out);
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx, job: Key) {
+    fn start(&mut self, job: Key, out: &mut Out) {
         let service = self.jobs.get(job).expect("live job").service;
         let time = self.state.config(service).service_time;
         let pool = &mut self.pools[service as usize];
-        pool.busy += 1;
-        ctx.fx
-            .after(time.sample(&mut pool.rng), Event::ServiceDone(job));
+        out.after(time.sample(&mut pool.rng), ServiceTimer::Done(job));
     }
 
     /// A worker finished `job`: its effect happens now (or, if it needs a row lock another order
     /// holds, it waits for the lock without its worker), and the next request in line starts.
-    pub fn done(&mut self, ctx: &mut Ctx, job: Key) {
+    fn done(&mut self, now: SimTime, job: Key, out: &mut Out) {
         let j = self.jobs.get_mut(job).expect("live job");
         let (service, order, call) = (j.service, j.order, j.call);
         if self.state.must_wait(order, call) {
             let Call::PrepareReserve { product, .. } = call else {
                 unreachable!("only a prepared reservation takes a lock")
             };
-            j.parked_at = Some(ctx.now);
-            self.lock_waits += 1;
+            j.parked_at = Some(now);
+            self.stats.lock_waits += 1;
             self.waiting[product as usize].push_back(job);
         } else {
-            self.finish(ctx, job);
+            self.finish(now, job, out);
         }
-        let pool = &mut self.pools[service as usize];
-        pool.busy -= 1;
-        if let Some(next) = pool.queue.pop_front() {
-            self.start(ctx, next);
+        if let Some(next) = self.pools[service as usize].workers.complete(now) {
+            self.start(next, out);
         }
     }
 
     /// `job` has its effect and answers.
-    fn finish(&mut self, ctx: &mut Ctx, job: Key) {
+    fn finish(&mut self, now: SimTime, job: Key, out: &mut Out) {
         let j = self.jobs.remove(job).expect("live job");
+        // A job finishes while its own service is handling something: a completion, or a
+        // decision of the same service releasing the lock it waited for.
+        debug_assert_eq!(out.node(), self.ids[j.service as usize]);
         if let Some(since) = j.parked_at {
-            self.lock_wait_us.record(ctx.now.since(since));
+            self.stats.lock_wait_us.record(now.since(since));
         }
-        let effect = self.state.perform(j.order, j.call, j.keyed, ctx.now);
-        let node = NodeId::service(self.replicas, j.service as usize);
+        let effect = self.state.perform(j.order, j.call, j.keyed, now);
         if effect.reply_lost {
-            self.replies_lost += 1;
+            self.stats.replies_lost += 1;
         } else {
-            ctx.send(
-                node,
-                NodeId::APP,
-                Body::SagaReply {
-                    saga: j.saga,
-                    ticket: j.ticket,
-                    call: j.call,
-                    answer: effect.answer,
-                },
-            );
+            let reply = Body::SagaReply {
+                saga: j.saga,
+                ticket: j.ticket,
+                call: j.call,
+                answer: effect.answer,
+            };
+            out.send(self.app, reply);
         }
         if let Some(product) = effect.released {
-            self.wake(ctx, product);
+            self.wake(now, product, out);
         }
     }
 
     /// A product's row lock was released: the prepares waiting for it go, in order, until one
     /// takes the lock again.
-    fn wake(&mut self, ctx: &mut Ctx, product: u32) {
+    fn wake(&mut self, now: SimTime, product: u32, out: &mut Out) {
         while let Some(&job) = self.waiting[product as usize].front() {
             let j = self.jobs.get(job).expect("live job");
             if self.state.must_wait(j.order, j.call) {
                 break;
             }
             self.waiting[product as usize].pop_front();
-            self.finish(ctx, job);
+            self.finish(now, job, out);
         }
+    }
+}
+
+impl Node for ServiceNodes {
+    type Timer = ServiceTimer;
+
+    fn on_message(&mut self, now: SimTime, _from: NodeId, body: Body, out: &mut Out) {
+        let Body::SagaRequest {
+            saga,
+            ticket,
+            order,
+            call,
+            keyed,
+        } = body
+        else {
+            unreachable!("a saga service does not handle {body:?}")
+        };
+        debug_assert_eq!(out.node(), self.ids[call.service() as usize]);
+        let job = Job {
+            service: call.service(),
+            saga,
+            ticket,
+            order,
+            call,
+            keyed,
+            parked_at: None,
+        };
+        self.receive(now, job, out);
+    }
+
+    fn on_timer(&mut self, now: SimTime, timer: ServiceTimer, out: &mut Out) {
+        let ServiceTimer::Done(job) = timer;
+        self.done(now, job, out);
     }
 }

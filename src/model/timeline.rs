@@ -2,19 +2,20 @@
 //! a fixed step of simulated time, plus the instants that matter (sell-outs, oversold orders,
 //! faults, lag alerts) and the run's final distributions.
 //!
-//! Like the history [`Recorder`](super::recorder), it is recorded only when asked for
-//! ([`Recording::timeline`](super::Recording)) and never influences the run: no event is added to
-//! the queue and no random number is drawn, so the trace hash is the same with and without it.
-//! Samples are taken lazily by the model: before it handles an event whose time has reached the
-//! next sample instant, it records one sample for each sample instant crossed. A sample at `t` is
+//! Like the history recorder, it is an observer, recorded only when asked for
+//! ([`Recording::timeline`](super::Recording)), and never influences the run: no event is added
+//! to the queue and no random number is drawn, so the trace hash is the same with and without it.
+//! Samples are taken lazily: before the router handles an event whose time has reached the next
+//! sample instant, one sample is recorded for each sample instant crossed. A sample at `t` is
 //! therefore the state after every event strictly before `t`.
 //!
 //! Memory is bounded by the number of samples, not the length of the run: at most
 //! [`MAX_SAMPLES`] samples (plus the final one), [`MAX_MARKS`] oversold orders and lag-alert
 //! changes, and three fixed-size histograms.
 
+use super::observe::Counters;
 use crate::engine::{Histogram, SimTime};
-use crate::scenario::{Config, FaultKind, NodeId};
+use crate::scenario::{Config, FaultKind, Topology};
 
 /// The step is chosen to give about this many samples over the traffic window (or up to the end
 /// of the last fault, when that is later).
@@ -168,19 +169,17 @@ pub struct Timeline {
     next_at: SimTime,
 }
 
-/// The state of the world at one instant, as the model reads it for a sample.
-pub struct Snapshot<'a> {
-    pub primary_stock: &'a mut dyn Iterator<Item = i64>,
-    pub replica_stock: &'a mut dyn Iterator<Item = i64>,
-    pub cache_stock: &'a mut dyn Iterator<Item = Option<i64>>,
+/// The state of the world at one instant, as read for a sample.
+pub struct Snapshot {
+    /// Per product.
+    pub primary_stock: Vec<i64>,
+    /// Per replica, then per product.
+    pub replica_stock: Vec<i64>,
+    /// Per product.
+    pub cache_stock: Vec<Option<i64>>,
     /// Per replica: (true lag, reported lag), µs.
-    pub lags_us: &'a mut dyn Iterator<Item = (u64, u64)>,
-    pub shoppers: u64,
-    pub orders_confirmed: u64,
-    pub orders_failed: u64,
-    pub ryw_violations: u64,
-    pub requests: u64,
-    pub request_timeouts: u64,
+    pub lags_us: Vec<(u64, u64)>,
+    pub counters: Counters,
 }
 
 /// The sampling step for a configuration: the traffic window (or the time up to the last fault's
@@ -196,9 +195,9 @@ pub fn step_us(config: &Config) -> u64 {
     span.div_ceil(TARGET_SAMPLES).div_ceil(MIN_STEP_US).max(1) * MIN_STEP_US
 }
 
-fn fault_label(kind: &FaultKind, names: &[&str]) -> (String, bool) {
-    let name = |n: NodeId| names.get(usize::from(n.0)).copied().unwrap_or("service");
-    let replica = |i: usize| names.get(3 + i).copied().unwrap_or("replica");
+fn fault_label(kind: &FaultKind, topology: &Topology) -> (String, bool) {
+    let name = |n| topology.name(n);
+    let replica = |i| topology.name(topology.replica(i));
     match *kind {
         FaultKind::Partition {
             from,
@@ -223,7 +222,6 @@ impl Timeline {
         let products = config.products.len();
         let replicas = config.replicas.len();
         let step_us = step_us(config);
-        let names = config.node_names();
         Self {
             step_us,
             t_us: Vec::new(),
@@ -251,7 +249,7 @@ impl Timeline {
                 .faults
                 .iter()
                 .map(|f| {
-                    let (label, cuts_links) = fault_label(&f.kind, &names);
+                    let (label, cuts_links) = fault_label(&f.kind, &config.topology);
                     FaultSpan {
                         start_us: f.start.as_micros(),
                         end_us: f.end.as_micros(),
@@ -321,58 +319,58 @@ impl Timeline {
         fn rep<T: Clone>(column: &mut Vec<T>, x: T, copies: usize) {
             column.extend(std::iter::repeat_n(x, copies));
         }
-        for (column, x) in self.primary_stock.iter_mut().zip(&mut *s.primary_stock) {
+        for (column, x) in self.primary_stock.iter_mut().zip(s.primary_stock) {
             rep(column, x, copies);
         }
-        for column in self.replica_stock.iter_mut().flatten() {
-            let x = s
-                .replica_stock
-                .next()
-                .expect("one value per replica and product");
+        for (column, x) in self.replica_stock.iter_mut().flatten().zip(s.replica_stock) {
             rep(column, x, copies);
         }
-        for (column, x) in self.cache_stock.iter_mut().zip(&mut *s.cache_stock) {
+        for (column, x) in self.cache_stock.iter_mut().zip(s.cache_stock) {
             rep(column, x, copies);
         }
         for ((t, r), (true_lag, reported)) in self
             .replica_lag_us
             .iter_mut()
             .zip(self.replica_reported_lag_us.iter_mut())
-            .zip(&mut *s.lags_us)
+            .zip(s.lags_us)
         {
             rep(t, true_lag, copies);
             rep(r, reported, copies);
         }
+        let c = s.counters;
         for (column, x) in [
-            (&mut self.shoppers, s.shoppers),
-            (&mut self.orders_confirmed, s.orders_confirmed),
-            (&mut self.orders_failed, s.orders_failed),
-            (&mut self.ryw_violations, s.ryw_violations),
-            (&mut self.requests, s.requests),
-            (&mut self.request_timeouts, s.request_timeouts),
+            (&mut self.shoppers, c.shoppers),
+            (&mut self.orders_confirmed, c.orders_confirmed),
+            (&mut self.orders_failed, c.orders_failed),
+            (&mut self.ryw_violations, c.ryw_violations),
+            (&mut self.requests, c.requests),
+            (&mut self.request_timeouts, c.request_timeouts),
         ] {
             rep(column, x, copies);
         }
     }
 
-    /// Product `product`'s stock on the primary is now `stock`: marks its sell-out.
+    /// Row `row`'s stock on the primary is now `stock`: marks a product's sell-out.
     #[inline]
-    pub fn observe_stock(&mut self, now: SimTime, product: usize, stock: i64) {
-        if stock <= 0 && self.sold_out_us[product].is_none() && self.initial_stock[product] > 0 {
+    pub fn observe_stock(&mut self, now: SimTime, row: u32, stock: i64) {
+        let product = row as usize;
+        if product < self.products.len()
+            && stock <= 0
+            && self.sold_out_us[product].is_none()
+            && self.initial_stock[product] > 0
+        {
             self.sold_out_us[product] = Some(now.as_micros());
         }
     }
 
-    /// Replica `replica`'s copy of `product` now shows `stock`: marks when it first shows the
-    /// sell-out.
+    /// Replica `replica`'s copy of row `row` now shows `stock`: marks when it first shows a
+    /// product sold out.
     #[inline]
-    pub fn observe_replica_stock(
-        &mut self,
-        now: SimTime,
-        replica: usize,
-        product: usize,
-        stock: i64,
-    ) {
+    pub fn observe_replica_stock(&mut self, now: SimTime, replica: usize, row: u32, stock: i64) {
+        let product = row as usize;
+        if product >= self.products.len() {
+            return;
+        }
         let mark = &mut self.replica_sold_out_us[replica][product];
         if stock <= 0 && mark.is_none() && self.initial_stock[product] > 0 {
             *mark = Some(now.as_micros());
@@ -463,18 +461,15 @@ mod tests {
     /// Records a snapshot where every value derives from `v`: `copies` samples, or the final
     /// one at `end`. Returns how many samples were due.
     fn take(t: &mut Timeline, now: SimTime, v: i64, end: bool) -> usize {
-        let (mut p, mut r, mut c, mut l) = (vec![v], vec![v + 1], vec![Some(v + 2)], vec![(7, 3)]);
         let s = Snapshot {
-            primary_stock: &mut p.drain(..),
-            replica_stock: &mut r.drain(..),
-            cache_stock: &mut c.drain(..),
-            lags_us: &mut l.drain(..),
-            shoppers: v as u64,
-            orders_confirmed: 0,
-            orders_failed: 0,
-            ryw_violations: 0,
-            requests: 0,
-            request_timeouts: 0,
+            primary_stock: vec![v],
+            replica_stock: vec![v + 1],
+            cache_stock: vec![Some(v + 2)],
+            lags_us: vec![(7, 3)],
+            counters: Counters {
+                shoppers: v as u64,
+                ..Counters::default()
+            },
         };
         if end {
             t.record_final(now, s);

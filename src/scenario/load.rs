@@ -402,14 +402,10 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
 
     let replicas = read_replicas(root)?;
     let replicas_n = replicas.len();
-    let mut node_names = vec!["app", "primary", "cache"];
-    node_names.extend(replicas.iter().map(|r| r.name.as_str()));
     let saga = read_saga(root)?;
-    if saga.is_some() {
-        // After the replicas, so that scenarios without services keep every node id.
-        node_names.extend(SAGA_SERVICES);
-    }
-    let network = read_network(root, &node_names)?;
+    let replica_names: Vec<String> = replicas.iter().map(|r| r.name.clone()).collect();
+    let topology = Topology::new(&replica_names, saga.is_some());
+    let network = read_network(root, &topology)?;
     let primary = read_primary(root)?;
     let cache = read_cache(root)?;
     let shoppers = read_shoppers(root)?;
@@ -418,14 +414,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
     let products = read_products(root)?;
     let price_changes = read_price_changes(root, &products, horizon)?;
     let checkout = read_checkout(root)?;
-    let faults = read_faults(
-        root,
-        &node_names,
-        replicas.len(),
-        saga.is_some(),
-        horizon_s,
-        horizon,
-    )?;
+    let faults = read_faults(root, &topology, horizon_s, horizon)?;
     let monitor = read_monitor(root)?;
     let converge_within_us = {
         let t = section(root, "convergence", &["must_converge_within_s"])?;
@@ -437,6 +426,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         traffic_end: SimTime::from_micros(traffic_end),
         horizon: SimTime::from_micros(horizon),
         max_events,
+        topology,
         network,
         primary,
         replicas,
@@ -455,9 +445,6 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         saga,
     })
 }
-
-/// The saga services' node names, in node-id order after the replicas.
-const SAGA_SERVICES: [&str; 3] = ["inventory", "payment", "order"];
 
 /// `[saga]` and its three service tables.
 fn read_saga(root: &Tab<'_, '_>) -> R<Option<Saga>> {
@@ -696,19 +683,14 @@ fn read_replicas(root: &Tab<'_, '_>) -> R<Vec<Replica>> {
     Ok(replicas)
 }
 
-fn node(v: &Val<'_, '_>, names: &[&str]) -> R<NodeId> {
-    let expected = format!("a node name: {}", list_or(names));
+fn node(v: &Val<'_, '_>, topology: &Topology) -> R<NodeId> {
+    let expected = format!("a node name: {}", list_or(&topology.names()));
     let name = v.string().map_err(|_| v.expected(&expected))?;
-    names
-        .iter()
-        .position(|n| *n == name)
-        .and_then(|i| u16::try_from(i).ok())
-        .map(NodeId)
-        .ok_or_else(|| v.expected(&expected))
+    topology.find(name).ok_or_else(|| v.expected(&expected))
 }
 
 /// The endpoints of a link or a partition: `between = [a, b]` (both ways) or `from`/`to`.
-fn endpoints(t: &Tab<'_, '_>, what: &str, names: &[&str]) -> R<(NodeId, NodeId, bool)> {
+fn endpoints(t: &Tab<'_, '_>, what: &str, topology: &Topology) -> R<(NodeId, NodeId, bool)> {
     let shape = format!(
         "a {what} takes either `between = [\"a\", \"b\"]` (both ways) or `from` and `to` (one way)"
     );
@@ -721,9 +703,9 @@ fn endpoints(t: &Tab<'_, '_>, what: &str, names: &[&str]) -> R<(NodeId, NodeId, 
                     ends.len()
                 )));
             };
-            (node(a, names)?, node(z, names)?, true, z.clone())
+            (node(a, topology)?, node(z, topology)?, true, z.clone())
         }
-        (None, Some(f), Some(to)) => (node(&f, names)?, node(&to, names)?, false, to),
+        (None, Some(f), Some(to)) => (node(&f, topology)?, node(&to, topology)?, false, to),
         (Some(_), _, _) => {
             let key = if t.has("from") { "from" } else { "to" };
             let span = t.key_span(key).unwrap_or(t.span.clone());
@@ -751,13 +733,13 @@ fn endpoints(t: &Tab<'_, '_>, what: &str, names: &[&str]) -> R<(NodeId, NodeId, 
     if from == to {
         return Err(second.issue(format!(
             "a node cannot be linked to itself: both ends are `{}`",
-            names[usize::from(from.0)]
+            topology.name(from)
         )));
     }
     Ok((from, to, both_ways))
 }
 
-fn read_network(root: &Tab<'_, '_>, names: &[&str]) -> R<Network> {
+fn read_network(root: &Tab<'_, '_>, topology: &Topology) -> R<Network> {
     let t = section(root, "network", &["default_latency", "links"])?;
     let default_latency = dist_or(&t, "default_latency", Dist::Constant { us: 500 })?;
     let mut links: Vec<Link> = Vec::new();
@@ -769,7 +751,7 @@ fn read_network(root: &Tab<'_, '_>, names: &[&str]) -> R<Network> {
                 &["latency", "between", "from", "to"],
             )?;
             let latency = dist(&lt.req("latency")?)?;
-            let (from, to, both_ways) = endpoints(&lt, "link", names)?;
+            let (from, to, both_ways) = endpoints(&lt, "link", topology)?;
             let mut pairs = vec![(from, to)];
             if both_ways {
                 pairs.push((to, from));
@@ -778,8 +760,8 @@ fn read_network(root: &Tab<'_, '_>, names: &[&str]) -> R<Network> {
                 if let Some((_, _, other)) = defined.iter().find(|(x, y, _)| (*x, *y) == (a, b)) {
                     return Err(item.issue(format!(
                         "the link from `{}` to `{}` is already defined by {other}; each direction may be defined once",
-                        names[usize::from(a.0)],
-                        names[usize::from(b.0)]
+                        topology.name(a),
+                        topology.name(b)
                     )));
                 }
                 defined.push((a, b, item.path.clone()));
@@ -1048,16 +1030,15 @@ const FAULT_KINDS: [(&str, &[&str]); 6] = [
 
 fn read_faults(
     root: &Tab<'_, '_>,
-    names: &[&str],
-    replicas: usize,
-    has_saga: bool,
+    topology: &Topology,
     horizon_s: f64,
     horizon_us: u64,
 ) -> R<Vec<Fault>> {
     let Some(v) = root.get("faults") else {
         return Ok(Vec::new());
     };
-    let replica_names = &names[3..3 + replicas];
+    let has_saga = topology.has_services();
+    let replica_names: Vec<&str> = topology.replicas().map(|r| topology.name(r)).collect();
     let mut faults = Vec::new();
     let items = v.array("an array of tables ([[faults]])")?;
     if items.len() > MAX_SCHEDULED {
@@ -1118,7 +1099,7 @@ fn read_faults(
             let expected = if replica_names.is_empty() {
                 "a replica name, but the scenario has no [[replicas]]".to_string()
             } else {
-                format!("a replica name: {}", list_or(replica_names))
+                format!("a replica name: {}", list_or(&replica_names))
             };
             let name = rv.string().map_err(|_| rv.expected(&expected))?;
             replica_names
@@ -1128,7 +1109,7 @@ fn read_faults(
         };
         let kind = match kind_name {
             "partition" => {
-                let (from, to, both_ways) = endpoints(&t, "partition", names)?;
+                let (from, to, both_ways) = endpoints(&t, "partition", topology)?;
                 FaultKind::Partition {
                     from,
                     to,

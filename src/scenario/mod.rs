@@ -21,6 +21,7 @@ mod set;
 mod shrink;
 #[cfg(test)]
 mod tests;
+mod topology;
 mod types;
 
 pub use error::{ErrorInput, ScenarioError};

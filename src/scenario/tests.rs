@@ -260,10 +260,8 @@ fn full_scenario_converts_every_key() {
     assert_eq!(c.traffic_end, SimTime::from_micros(120_500_000));
     assert_eq!(c.horizon, SimTime::from_secs(900));
     assert_eq!(c.max_events, 1_000_000);
-    assert_eq!(
-        c.node_names(),
-        vec!["app", "primary", "cache", "eu-1", "us_2"]
-    );
+    let t = &c.topology;
+    assert_eq!(t.names(), vec!["app", "primary", "cache", "eu-1", "us_2"]);
     assert_eq!(
         c.network.default_latency,
         Dist::Uniform {
@@ -281,9 +279,9 @@ fn full_scenario_converts_every_key() {
     assert_eq!(
         links,
         vec![
-            (NodeId::APP, NodeId::PRIMARY, Dist::Constant { us: 1500 }),
-            (NodeId::PRIMARY, NodeId::APP, Dist::Constant { us: 1500 }),
-            (NodeId::PRIMARY, NodeId::replica(0), lognormal),
+            (t.app(), t.primary(), Dist::Constant { us: 1500 }),
+            (t.primary(), t.app(), Dist::Constant { us: 1500 }),
+            (t.primary(), t.replica(0), lognormal),
         ]
     );
     assert_eq!(c.primary.workers, 16);
@@ -354,8 +352,8 @@ fn full_scenario_converts_every_key() {
                 10_000_000,
                 15_000_000,
                 FaultKind::Partition {
-                    from: NodeId::PRIMARY,
-                    to: NodeId::replica(0),
+                    from: t.primary(),
+                    to: t.replica(0),
                     both_ways: true
                 }
             ),
@@ -363,8 +361,8 @@ fn full_scenario_converts_every_key() {
                 20_000_000,
                 21_500_000,
                 FaultKind::Partition {
-                    from: NodeId::APP,
-                    to: NodeId::CACHE,
+                    from: t.app(),
+                    to: t.cache(),
                     both_ways: false
                 }
             ),

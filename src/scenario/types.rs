@@ -3,29 +3,7 @@
 
 use crate::engine::{Dist, SimTime};
 
-/// A node of the simulated network. The first three are fixed; replicas follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeId(pub u16);
-
-impl NodeId {
-    /// The application servers, where every shopper's requests start.
-    pub const APP: NodeId = NodeId(0);
-    pub const PRIMARY: NodeId = NodeId(1);
-    pub const CACHE: NodeId = NodeId(2);
-    /// The `i`-th replica (0-based).
-    pub const fn replica(i: usize) -> NodeId {
-        NodeId(3 + i as u16)
-    }
-    /// The replica index of this node, if it is a replica (callers know the node is not a
-    /// saga service: those come after the replicas, see [`NodeId::service`]).
-    pub fn replica_index(self) -> Option<usize> {
-        (self.0 >= 3).then(|| usize::from(self.0 - 3))
-    }
-    /// Saga service `k` (0 inventory, 1 payment, 2 order) of a scenario with `replicas`.
-    pub const fn service(replicas: usize, k: usize) -> NodeId {
-        NodeId(3 + replicas as u16 + k as u16)
-    }
-}
+pub use super::topology::{NodeId, Role, ServiceKind, Topology};
 
 /// A whole scenario file: shared identity, and one fully resolved configuration per variant.
 #[derive(Clone, Debug)]
@@ -257,6 +235,8 @@ pub struct Config {
     /// No event may be due after this instant; the run must have drained by then.
     pub horizon: SimTime,
     pub max_events: u64,
+    /// The nodes: their ids by role, and their names.
+    pub topology: Topology,
     pub network: Network,
     pub primary: Primary,
     pub replicas: Vec<Replica>,
@@ -367,15 +347,6 @@ impl Shoppers {
         } else {
             2
         }
-    }
-}
-
-impl Config {
-    /// Every node's name, indexed by `NodeId.0`.
-    pub fn node_names(&self) -> Vec<&str> {
-        let mut names = vec!["app", "primary", "cache"];
-        names.extend(self.replicas.iter().map(|r| r.name.as_str()));
-        names
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{Checkout, CheckoutStrategy, Outcome, Reply, Statement, Step, unexpected};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConditionalDecrement;
 
 impl CheckoutStrategy for ConditionalDecrement {

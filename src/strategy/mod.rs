@@ -1,26 +1,31 @@
 //! Checkout strategies: how a checkout decides which statements to send, and what it concludes
 //! from the replies.
 //!
-//! Each strategy lives in its own file behind one narrow trait, [`CheckoutStrategy`]: given the
+//! Each strategy is a small state machine behind one narrow trait, [`CheckoutStrategy`]: given the
 //! checkout in progress and the reply to its last statement, return the next [`Step`]. A strategy
 //! knows nothing of time, queues, networks or replicas; the model carries its statements out and
 //! brings back what a real client would see, including timeouts.
+//!
+//! - [`CheckThenAct`]: read the stock somewhere (a replica, the cache, the primary, or wherever the
+//!   lag monitor says), then decrement blindly: `replica-read`, `cache-read`, `primary-read`,
+//!   `lag-aware`.
+//! - [`PessimisticLock`]: `SELECT … FOR UPDATE`, check, decrement, commit.
+//! - [`Optimistic`]: a version-checked write, retried on conflict.
+//! - [`ConditionalDecrement`]: one atomic `UPDATE … WHERE stock >= qty`.
+//!
+//! A saga checkout (`checkout = "saga"`) is not a statement-by-statement conversation with the
+//! primary: the app tier's saga orchestrator runs it across three services, and
+//! [`Strategy::of`] says so by having none.
 
-mod cache_read;
+mod check_then_act;
 mod conditional_decrement;
-mod lag_aware;
 mod optimistic;
 mod pessimistic_lock;
-mod primary_read;
-mod replica_read;
 
-pub use cache_read::CacheRead;
+pub use check_then_act::CheckThenAct;
 pub use conditional_decrement::ConditionalDecrement;
-pub use lag_aware::LagAware;
 pub use optimistic::Optimistic;
 pub use pessimistic_lock::PessimisticLock;
-pub use primary_read::PrimaryRead;
-pub use replica_read::ReplicaRead;
 
 use crate::scenario::{CheckoutKind, ReadSource};
 
@@ -127,72 +132,50 @@ pub trait CheckoutStrategy {
     fn on_reply(&self, co: &mut Checkout, reply: Reply) -> Step;
 }
 
-/// The strategy for a [`CheckoutKind`], dispatched statically (no boxing in the event loop).
-#[derive(Clone, Copy, Debug)]
-pub struct Strategy(CheckoutKind);
-
-impl Strategy {
-    pub fn new(kind: CheckoutKind) -> Self {
-        Strategy(kind)
-    }
+/// The statement strategies, dispatched statically (no boxing in the event loop).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    CheckThenAct(CheckThenAct),
+    PessimisticLock(PessimisticLock),
+    Optimistic(Optimistic),
+    ConditionalDecrement(ConditionalDecrement),
 }
 
-macro_rules! dispatch {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self.0 {
-            CheckoutKind::ReplicaRead => {
-                let $s = ReplicaRead;
-                $e
-            }
-            CheckoutKind::CacheRead => {
-                let $s = CacheRead;
-                $e
-            }
-            CheckoutKind::PrimaryRead => {
-                let $s = PrimaryRead;
-                $e
-            }
-            CheckoutKind::PessimisticLock => {
-                let $s = PessimisticLock;
-                $e
-            }
-            CheckoutKind::Optimistic => {
-                let $s = Optimistic;
-                $e
-            }
+impl Strategy {
+    /// The strategy a checkout kind runs, or `None` for a saga: the saga orchestrator runs those
+    /// (docs/design/sagas.md), not a strategy.
+    pub fn of(kind: CheckoutKind) -> Option<Strategy> {
+        let read = |from| Some(Strategy::CheckThenAct(CheckThenAct { from }));
+        match kind {
+            CheckoutKind::ReplicaRead => read(ReadSource::Replica),
+            CheckoutKind::CacheRead => read(ReadSource::Cache),
+            CheckoutKind::PrimaryRead => read(ReadSource::Primary),
+            CheckoutKind::LagAware => read(ReadSource::LagAware),
+            CheckoutKind::PessimisticLock => Some(Strategy::PessimisticLock(PessimisticLock)),
+            CheckoutKind::Optimistic => Some(Strategy::Optimistic(Optimistic)),
             CheckoutKind::ConditionalDecrement => {
-                let $s = ConditionalDecrement;
-                $e
+                Some(Strategy::ConditionalDecrement(ConditionalDecrement))
             }
-            CheckoutKind::LagAware => {
-                let $s = LagAware;
-                $e
-            }
-            // A saga is not a statement-by-statement strategy on the primary: the app hands it
-            // to the saga orchestrator (docs/design/sagas.md) and never asks a strategy.
-            CheckoutKind::Saga => unreachable!("saga checkouts are run by the saga orchestrator"),
+            CheckoutKind::Saga => None,
         }
-    };
+    }
+
+    fn get(&self) -> &dyn CheckoutStrategy {
+        match self {
+            Strategy::CheckThenAct(s) => s,
+            Strategy::PessimisticLock(s) => s,
+            Strategy::Optimistic(s) => s,
+            Strategy::ConditionalDecrement(s) => s,
+        }
+    }
 }
 
 impl CheckoutStrategy for Strategy {
     fn begin(&self, co: &mut Checkout) -> Step {
-        dispatch!(self, s => s.begin(co))
+        self.get().begin(co)
     }
     fn on_reply(&self, co: &mut Checkout, reply: Reply) -> Step {
-        dispatch!(self, s => s.on_reply(co, reply))
-    }
-}
-
-/// The shared shape of the three check-then-act strategies: read the stock somewhere, then send a
-/// blind decrement to the primary if the read said there was enough.
-fn check_then_decrement(from: ReadSource, co: &Checkout, reply: Option<Reply>) -> Step {
-    match reply {
-        None => Step::Send(Statement::Read { from }),
-        Some(Reply::Row { stock, .. }) if stock < co.qty => Step::finish(Outcome::OutOfStock),
-        Some(Reply::Row { .. }) => Step::Send(Statement::Decrement { qty: co.qty }),
-        Some(Reply::Updated) => Step::finish(Outcome::Confirmed),
-        Some(other) => unexpected(other),
+        self.get().on_reply(co, reply)
     }
 }
 
@@ -210,7 +193,7 @@ mod tests {
 
     /// Drives a strategy against a scripted sequence of replies; returns the steps it took.
     pub(super) fn script(kind: CheckoutKind, qty: i64, replies: &[Reply]) -> Vec<Step> {
-        let s = Strategy::new(kind);
+        let s = Strategy::of(kind).expect("a statement strategy");
         let mut co = Checkout::new(qty, 2);
         let mut steps = vec![s.begin(&mut co)];
         for &r in replies {
@@ -224,58 +207,9 @@ mod tests {
     }
 
     #[test]
-    fn replica_read_trusts_a_stale_row_and_decrements_blindly() {
-        let steps = script(
-            CheckoutKind::ReplicaRead,
-            2,
-            &[
-                Reply::Row {
-                    stock: 5,
-                    version: 1,
-                },
-                Reply::Updated,
-            ],
-        );
-        assert_eq!(
-            steps,
-            vec![
-                Step::Send(Statement::Read {
-                    from: ReadSource::Replica
-                }),
-                Step::Send(Statement::Decrement { qty: 2 }),
-                Step::finish(Outcome::Confirmed),
-            ]
-        );
-    }
-
-    #[test]
-    fn check_then_act_strategies_reject_when_the_read_shows_too_little() {
-        for (kind, from) in [
-            (CheckoutKind::ReplicaRead, ReadSource::Replica),
-            (CheckoutKind::CacheRead, ReadSource::Cache),
-            (CheckoutKind::PrimaryRead, ReadSource::Primary),
-        ] {
-            let steps = script(
-                kind,
-                3,
-                &[Reply::Row {
-                    stock: 2,
-                    version: 9,
-                }],
-            );
-            assert_eq!(
-                steps,
-                vec![
-                    Step::Send(Statement::Read { from }),
-                    Step::finish(Outcome::OutOfStock)
-                ]
-            );
-        }
-    }
-
-    #[test]
     fn every_strategy_fails_on_a_timeout() {
         // A saga is run by the orchestrator, not by a strategy (tests/integration/sagas.rs).
+        assert_eq!(Strategy::of(CheckoutKind::Saga), None);
         for &(_, kind) in CheckoutKind::ALL
             .iter()
             .filter(|(_, k)| *k != CheckoutKind::Saga)

@@ -7,6 +7,7 @@
 use super::{Checkout, CheckoutStrategy, FailReason, Outcome, Reply, Statement, Step, unexpected};
 use crate::scenario::ReadSource;
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Optimistic;
 
 impl CheckoutStrategy for Optimistic {

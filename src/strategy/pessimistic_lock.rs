@@ -6,6 +6,7 @@
 
 use super::{Checkout, CheckoutStrategy, FailReason, Outcome, Reply, Statement, Step, unexpected};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PessimisticLock;
 
 impl CheckoutStrategy for PessimisticLock {

@@ -12,15 +12,12 @@
 //! is the parent's.
 
 use super::{MAX_COMPENSATION_ATTEMPTS, Orchestrator, SagaOutcome, SagaRef};
+use crate::model::app::AppTimer;
+use crate::model::message::Body;
+use crate::model::node::Out;
 use crate::model::saga::{Answer, Call, ServiceKind};
-use crate::model::{Body, Ctx, Event};
-use crate::scenario::NodeId;
 
-const PARTICIPANTS: [ServiceKind; 3] = [
-    ServiceKind::Inventory,
-    ServiceKind::Payment,
-    ServiceKind::Order,
-];
+const PARTICIPANTS: [ServiceKind; 3] = ServiceKind::ALL;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -67,12 +64,12 @@ impl<S> Txn<S> {
 impl<S: Copy> Orchestrator<S> {
     pub(super) fn tpc_start(
         &mut self,
-        ctx: &mut Ctx,
         shopper: S,
         order: u64,
         product: u32,
         qty: i64,
         amount: i64,
+        out: &mut Out,
     ) {
         let txn = self.txns.insert(Txn {
             shopper,
@@ -85,14 +82,13 @@ impl<S: Copy> Orchestrator<S> {
             attempts: 0,
             ticket: 0,
         });
-        self.tpc_send(ctx, txn);
+        self.tpc_send(txn, out);
     }
 
     /// Sends the current phase's request to every participant that has not answered it yet,
     /// and arms one timeout for the round.
-    fn tpc_send(&mut self, ctx: &mut Ctx, txn: SagaRef) {
+    fn tpc_send(&mut self, txn: SagaRef, out: &mut Out) {
         let timeout = self.config.step_timeout_us;
-        let replicas = self.replicas;
         let t = self.txns.get_mut(txn).expect("live transaction");
         t.attempts += 1;
         t.ticket = t.ticket.wrapping_add(1);
@@ -100,9 +96,8 @@ impl<S: Copy> Orchestrator<S> {
             if t.answers[i].is_some() {
                 continue;
             }
-            ctx.send(
-                NodeId::APP,
-                NodeId::service(replicas, to as usize),
+            out.send(
+                self.services[to as usize],
                 Body::SagaRequest {
                     saga: txn,
                     ticket: t.ticket,
@@ -112,9 +107,9 @@ impl<S: Copy> Orchestrator<S> {
                 },
             );
         }
-        ctx.fx.after(
+        out.after(
             timeout,
-            Event::SagaTimeout {
+            AppTimer::SagaTimeout {
                 saga: txn,
                 ticket: t.ticket,
             },
@@ -123,10 +118,10 @@ impl<S: Copy> Orchestrator<S> {
 
     pub(super) fn tpc_on_reply(
         &mut self,
-        ctx: &mut Ctx,
         txn: SagaRef,
         call: Call,
         answer: Answer,
+        out: &mut Out,
     ) -> Option<(S, SagaOutcome)> {
         let t = self.txns.get_mut(txn)?;
         let to = call.service();
@@ -146,14 +141,14 @@ impl<S: Copy> Orchestrator<S> {
                     } else {
                         SagaOutcome::Failed
                     };
-                    return Some(self.tpc_decide(ctx, txn, Phase::Aborting, outcome));
+                    return Some(self.tpc_decide(txn, Phase::Aborting, outcome, out));
                 }
                 if t.answers.iter().all(|a| *a == Some(Answer::Done)) {
                     return Some(self.tpc_decide(
-                        ctx,
                         txn,
                         Phase::Committing,
                         SagaOutcome::Confirmed,
+                        out,
                     ));
                 }
                 None
@@ -176,10 +171,10 @@ impl<S: Copy> Orchestrator<S> {
     /// participant; the shopper learns the outcome now.
     fn tpc_decide(
         &mut self,
-        ctx: &mut Ctx,
         txn: SagaRef,
         phase: Phase,
         outcome: SagaOutcome,
+        out: &mut Out,
     ) -> (S, SagaOutcome) {
         let t = self.txns.get_mut(txn).expect("live transaction");
         t.phase = phase;
@@ -188,15 +183,15 @@ impl<S: Copy> Orchestrator<S> {
         // still be on its way, and the participant must know to refuse it.
         t.answers = [None; 3];
         let shopper = t.shopper;
-        self.tpc_send(ctx, txn);
+        self.tpc_send(txn, out);
         (shopper, outcome)
     }
 
     pub(super) fn tpc_on_timeout(
         &mut self,
-        ctx: &mut Ctx,
         txn: SagaRef,
         ticket: u32,
+        out: &mut Out,
     ) -> Option<(S, SagaOutcome)> {
         let t = self.txns.get_mut(txn).filter(|t| t.ticket == ticket)?;
         t.ticket = t.ticket.wrapping_add(1);
@@ -205,17 +200,17 @@ impl<S: Copy> Orchestrator<S> {
         match phase {
             Phase::Preparing if attempts < self.config.max_attempts => {
                 let backoff = self.backoff(self.config.retry_backoff, attempts);
-                ctx.fx.after(backoff, Event::SagaRetry(txn));
+                out.after(backoff, AppTimer::SagaRetry(txn));
                 None
             }
             // No vote from someone after every attempt: presumed no.
             Phase::Preparing => {
-                Some(self.tpc_decide(ctx, txn, Phase::Aborting, SagaOutcome::Failed))
+                Some(self.tpc_decide(txn, Phase::Aborting, SagaOutcome::Failed, out))
             }
             // A decision must get through, like a reliable compensation, and backs off like one.
             _ if attempts < MAX_COMPENSATION_ATTEMPTS => {
                 let backoff = self.backoff(self.config.compensation_backoff, attempts);
-                ctx.fx.after(backoff, Event::SagaRetry(txn));
+                out.after(backoff, AppTimer::SagaRetry(txn));
                 None
             }
             _ => {
@@ -226,19 +221,19 @@ impl<S: Copy> Orchestrator<S> {
         }
     }
 
-    pub(super) fn tpc_on_retry(&mut self, ctx: &mut Ctx, txn: SagaRef) {
+    pub(super) fn tpc_on_retry(&mut self, txn: SagaRef, out: &mut Out) {
         if self.txns.get(txn).is_some() {
-            self.tpc_send(ctx, txn);
+            self.tpc_send(txn, out);
         }
     }
 
     /// After a crash: every transaction goes on from its log, asking again whoever has not
     /// answered the current phase.
-    pub(super) fn tpc_recover(&mut self, ctx: &mut Ctx) {
+    pub(super) fn tpc_recover(&mut self, out: &mut Out) {
         let live: Vec<SagaRef> = self.txns.keys().collect();
         for txn in live {
             self.txns.get_mut(txn).expect("live transaction").attempts = 0;
-            self.tpc_send(ctx, txn);
+            self.tpc_send(txn, out);
         }
     }
 }

@@ -1,22 +1,25 @@
 //! Records what the clients saw, as a [`History`] for the checkers and `--history`.
 //!
-//! The application asks the recorder for a [`Call`] when it sends a client-visible operation and
-//! hands it back with the answer (or the timeout) when the client learns the outcome. The
-//! recorder knows rows only as keys: a product's stock (`stock/<product>`) and a user's profile
-//! (`profile/<n>`). It never influences the run: recording on or off gives the same trace.
+//! From the app tier's observations: a client operation begins when its first request is sent
+//! and ends when the client learns the outcome (the answer, or a timeout); a cache miss is not an
+//! outcome, and the fill that follows it goes on with the same operation. The recorder knows rows
+//! only as keys: a product's stock (`stock/<product>`) and a user's profile (`profile/<n>`). It
+//! never influences the run: recording on or off gives the same trace.
 
 use std::collections::BTreeMap;
 
-use super::{Answer, Op};
+use super::ReqTable;
 use crate::engine::SimTime;
 use crate::history::{
     Func, History, HistoryBuilder, KeyId, KeyKind, Operation, Outcome, ProcessId, Source, TimeUnit,
 };
+use crate::model::message::{Answer, Op};
+use crate::model::node::{Observation, ProcessName};
 use crate::scenario::Config;
 
 /// An operation in flight: what the client asked, of which key, and since when.
 #[derive(Clone, Copy, Debug)]
-pub struct Call {
+struct Call {
     pub process: ProcessId,
     pub key: KeyId,
     pub func: Func,
@@ -25,6 +28,10 @@ pub struct Call {
 
 pub struct Recorder {
     builder: HistoryBuilder,
+    /// The operation each request in flight is part of.
+    calls: ReqTable<Call>,
+    /// The operation of a cache get that missed, until its fill is sent.
+    carried: Option<Call>,
     /// The key of each product row (rows `0..products`).
     stock: Vec<KeyId>,
     first_profile_row: u32,
@@ -48,15 +55,62 @@ impl Recorder {
             .collect();
         Self {
             builder,
+            calls: ReqTable::default(),
+            carried: None,
             stock,
             first_profile_row: config.products.len() as u32,
             profiles: BTreeMap::new(),
         }
     }
 
-    /// A new client process (a shopper or a profile session); names are unique by construction.
-    pub fn process(&mut self, name: String) -> ProcessId {
-        self.builder.new_process(name)
+    /// Records what one observation says about the clients.
+    pub fn observe(&mut self, now: SimTime, o: &Observation) {
+        match *o {
+            Observation::ProcessStarted { process, name } => {
+                let name = match name {
+                    ProcessName::Shopper(n) => format!("shopper-{n}"),
+                    ProcessName::Session(n) => format!("session-{n}"),
+                };
+                let id = self.builder.new_process(name);
+                debug_assert_eq!(
+                    id, process,
+                    "processes are numbered in the order they start"
+                );
+            }
+            Observation::Sent {
+                req,
+                process,
+                op,
+                qty,
+                continues,
+                ..
+            } => {
+                let call = if continues {
+                    self.carried.take()
+                } else {
+                    self.call(process, op, qty, now)
+                };
+                if let Some(call) = call {
+                    self.calls.insert(req, call);
+                }
+            }
+            Observation::Closed { req, answer } => {
+                let Some(call) = self.calls.remove(req) else {
+                    return;
+                };
+                if answer == Some(Answer::Miss) {
+                    self.carried = Some(call);
+                } else {
+                    self.complete(call, answer, now);
+                }
+            }
+            Observation::Unfinished { req } => {
+                if let Some(call) = self.calls.remove(req) {
+                    self.unfinished(call);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn key(&mut self, row: u32) -> KeyId {
@@ -77,7 +131,7 @@ impl Recorder {
 
     /// The call a client makes by sending `op`, or `None` if `op` is not client-visible.
     /// `qty` is the checkout's quantity (it turns a version-checked write into a cas).
-    pub fn call(&mut self, process: ProcessId, op: Op, qty: i64, now: SimTime) -> Option<Call> {
+    fn call(&mut self, process: ProcessId, op: Op, qty: i64, now: SimTime) -> Option<Call> {
         let func = match op {
             Op::Read { .. } | Op::ReadAtLeast { .. } | Op::LockRead { .. } => Func::Read,
             Op::WriteProfile { value, .. } => Func::Write { value },
@@ -110,7 +164,7 @@ impl Recorder {
     }
 
     /// The client learnt the outcome of `call`: `Some(answer)`, or `None` for a timeout.
-    pub fn complete(&mut self, call: Call, answer: Option<Answer>, now: SimTime) {
+    fn complete(&mut self, call: Call, answer: Option<Answer>, now: SimTime) {
         let (outcome, value, version) = match answer {
             Some(Answer::Row { stock, version, .. }) => (Outcome::Ok, Some(stock), Some(version)),
             Some(Answer::Updated { stock, version }) => (Outcome::Ok, Some(stock), Some(version)),
@@ -133,7 +187,7 @@ impl Recorder {
     }
 
     /// The run ended with `call` still in flight.
-    pub fn unfinished(&mut self, call: Call) {
+    fn unfinished(&mut self, call: Call) {
         self.push(call, Outcome::Info, None, None, None);
     }
 

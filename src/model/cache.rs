@@ -168,3 +168,131 @@ impl Node for Cache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Dist, Key, StreamId};
+    use crate::model::node::bench::Bench;
+    use crate::scenario::Topology;
+
+    fn ms(x: u64) -> SimTime {
+        SimTime::from_millis(x)
+    }
+
+    /// A cache of two product rows, answering after 1 ms, entries living 10 ms.
+    fn cache(ttl_ms: u64) -> (Bench<Cache>, Topology) {
+        let t = Topology::new(&[], false);
+        let config = CacheConfig {
+            ttl_us: ttl_ms * 1_000,
+            invalidate_on_write: false,
+            flush_all_on_write: false,
+            op_time: Dist::Constant { us: 1_000 },
+            fill_from: crate::scenario::ReadSource::Primary,
+        };
+        let c = Cache::new(config, SimRng::stream(1, StreamId::new("test", 0)), 2);
+        (
+            Bench::new(c, t.cache(), |t| panic!("the cache sets no timer: {t:?}")),
+            t,
+        )
+    }
+
+    fn get(b: &mut Bench<Cache>, t: &Topology, row: u32) -> (SimTime, Answer) {
+        let req = Key {
+            index: 0,
+            generation: 0,
+        };
+        b.deliver(
+            t.app(),
+            Body::Request {
+                req: Some(req),
+                op: Op::Read { row },
+            },
+        );
+        match b.take_sent()[..] {
+            [
+                (
+                    at,
+                    Message {
+                        body: Body::Reply { answer, .. },
+                        ..
+                    },
+                ),
+            ] => (at, answer),
+            ref other => panic!("one reply expected, got {other:?}"),
+        }
+    }
+
+    fn set(b: &mut Bench<Cache>, t: &Topology, row: u32, stock: i64, version: u64) {
+        let op = Op::CacheSet {
+            row,
+            stock,
+            price: 1,
+            version,
+        };
+        b.deliver(t.app(), Body::Request { req: None, op });
+    }
+
+    use crate::model::message::Message;
+
+    #[test]
+    fn an_entry_is_served_until_its_ttl_then_missed() {
+        let (mut b, t) = cache(10);
+        assert_eq!(get(&mut b, &t, 0), (ms(1), Answer::Miss));
+        set(&mut b, &t, 0, 7, 3);
+        b.advance(ms(9));
+        let hit = Answer::Row {
+            stock: 7,
+            price: 1,
+            version: 3,
+        };
+        assert_eq!(get(&mut b, &t, 0), (ms(10), hit), "answered after op_time");
+        b.advance(ms(10));
+        assert_eq!(get(&mut b, &t, 0).1, Answer::Miss, "expired at 10 ms");
+        assert_eq!((b.node.stats.hits, b.node.stats.misses), (1, 2));
+        let served = b
+            .seen
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    Observation::Served {
+                        by: ReadFrom::Cache,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(served, 1, "only a hit is a read the cache served");
+    }
+
+    #[test]
+    fn invalidations_flushes_and_crashes_empty_it() {
+        let (mut b, t) = cache(1_000);
+        set(&mut b, &t, 0, 7, 1);
+        set(&mut b, &t, 1, 8, 1);
+        b.deliver(t.primary(), Body::Invalidate { row: 0 });
+        assert_eq!(get(&mut b, &t, 0).1, Answer::Miss);
+        assert!(matches!(get(&mut b, &t, 1).1, Answer::Row { stock: 8, .. }));
+        b.deliver(t.primary(), Body::FlushProducts);
+        assert_eq!(get(&mut b, &t, 1).1, Answer::Miss);
+        set(&mut b, &t, 1, 8, 1);
+        b.fault(NodeFault::Crash, true);
+        b.fault(NodeFault::Crash, false);
+        assert_eq!(get(&mut b, &t, 1).1, Answer::Miss, "it restarts cold");
+        let s = &b.node.stats;
+        assert_eq!((s.invalidations, s.crashes), (2, 1));
+    }
+
+    #[test]
+    fn with_no_ttl_nothing_is_stored() {
+        let (mut b, t) = cache(0);
+        set(&mut b, &t, 0, 7, 1);
+        assert_eq!(get(&mut b, &t, 0).1, Answer::Miss);
+        assert!(
+            !b.seen
+                .iter()
+                .any(|o| matches!(o, Observation::CacheStored { .. }))
+        );
+    }
+}

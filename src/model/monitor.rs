@@ -137,3 +137,51 @@ impl Monitor {
             }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(lag_s: u64, now_s: u64) -> Status {
+        Status {
+            reported_lag_us: lag_s * 1_000_000,
+            oldest: SimTime::from_secs(now_s - lag_s),
+            backlog: lag_s > 0,
+        }
+    }
+
+    #[test]
+    fn it_raises_above_the_threshold_clears_below_and_polls_while_there_is_work() {
+        let s = SimTime::from_secs;
+        let config = MonitorConfig {
+            sample_every_us: 5_000_000,
+            threshold_us: 2_000_000,
+        };
+        let mut m = Monitor::new(config, s(10), SimTime::ZERO, s(100));
+        let mut out = Out::new(crate::scenario::Topology::new(&[], false).app());
+        let mut poll = |m: &mut Monitor, now, lags: &[Status]| {
+            m.on_timer(s(now), MonitorTimer::Sample, lags, &mut out);
+            let next = out.events.drain(..).map(|(due, _)| due).collect::<Vec<_>>();
+            let notices = std::mem::take(&mut out.notices);
+            out.observations.clear();
+            (next, notices)
+        };
+        let (next, notices) = poll(&mut m, 5, &[status(1, 5)]);
+        assert!(matches!(next[..], [Due::Fixed(5_000_000)]));
+        assert_eq!(notices, vec![Notice::LagAlert(false)]);
+        // 3 s reported: raise (an announcement now, and the next poll).
+        let (next, notices) = poll(&mut m, 10, &[status(3, 10)]);
+        assert!(matches!(next[..], [Due::After(0), Due::Fixed(5_000_000)]));
+        assert_eq!(notices, vec![Notice::LagAlert(true)]);
+        // After the traffic, with the replica caught up: clear, and stop polling.
+        let (next, notices) = poll(&mut m, 20, &[status(0, 20)]);
+        assert!(matches!(next[..], [Due::After(0)]));
+        assert_eq!(notices, vec![Notice::LagAlert(false)]);
+        assert_eq!((m.stats.samples, m.stats.alerts), (3, 1));
+        assert_eq!(
+            m.alerting_us(s(30)),
+            10_000_000,
+            "alerting from 10 s to 20 s"
+        );
+    }
+}

@@ -298,3 +298,110 @@ impl Out {
         &self.observations
     }
 }
+
+/// A test bench for one node: messages and faults in, timers fired in time order (stale ones
+/// dropped, as the engine does), and what the node sent and observed, out.
+#[cfg(test)]
+pub mod bench {
+    use super::*;
+
+    pub struct Bench<N: Node> {
+        pub node: N,
+        pub now: SimTime,
+        me: NodeId,
+        /// Timers set and not yet fired: (due, order set, timer).
+        pending: Vec<(SimTime, u64, N::Timer)>,
+        set: u64,
+        /// Messages sent, with when they left (after any processing delay).
+        pub sent: Vec<(SimTime, Message)>,
+        pub seen: Vec<Observation>,
+        pub notices: Vec<Notice>,
+        unwrap: fn(Timer) -> N::Timer,
+        out: Out,
+    }
+
+    impl<N: Node> Bench<N> {
+        /// A bench for `node` at `me`; `unwrap` takes the node's own timer out of [`Timer`].
+        pub fn new(node: N, me: NodeId, unwrap: fn(Timer) -> N::Timer) -> Self {
+            Self {
+                node,
+                now: SimTime::ZERO,
+                me,
+                pending: Vec::new(),
+                set: 0,
+                sent: Vec::new(),
+                seen: Vec::new(),
+                notices: Vec::new(),
+                unwrap,
+                out: Out::new(me),
+            }
+        }
+
+        fn collect(&mut self) {
+            for (due, e) in self.out.events.drain(..) {
+                let at = match due {
+                    Due::After(d) | Due::Fixed(d) => self.now.after(d),
+                    Due::At(t) => t,
+                };
+                if let Event::Timer(node, t) = e {
+                    assert_eq!(node, self.me, "a node sets only its own timers");
+                    self.pending.push((at, self.set, (self.unwrap)(t)));
+                    self.set += 1;
+                }
+            }
+            for s in self.out.sends.drain(..) {
+                match s {
+                    Outgoing::Rpc { msg, extra_us } => {
+                        self.sent.push((self.now.after(extra_us), msg))
+                    }
+                    Outgoing::Stream(msg) => self.sent.push((self.now, msg)),
+                }
+            }
+            self.seen.append(&mut self.out.observations);
+            self.notices.append(&mut self.out.notices);
+        }
+
+        /// `body` from `from` reaches the node now.
+        pub fn deliver(&mut self, from: NodeId, body: Body) {
+            self.node.on_message(self.now, from, body, &mut self.out);
+            self.collect();
+        }
+
+        pub fn fault(&mut self, fault: NodeFault, starts: bool) {
+            self.node.on_fault(self.now, fault, starts, &mut self.out);
+            self.collect();
+        }
+
+        /// Fires, in time order, every timer due by `until`, then moves the clock there.
+        pub fn advance(&mut self, until: SimTime) {
+            loop {
+                let next = self
+                    .pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.0 <= until)
+                    .min_by_key(|(_, p)| (p.0, p.1))
+                    .map(|(i, _)| i);
+                let Some(i) = next else { break };
+                let (at, _, timer) = self.pending.remove(i);
+                if self.node.is_stale(&timer) {
+                    continue;
+                }
+                self.now = at;
+                self.node.on_timer(at, timer, &mut self.out);
+                self.collect();
+            }
+            self.now = until;
+        }
+
+        /// The messages sent since the last call, with when they left.
+        pub fn take_sent(&mut self) -> Vec<(SimTime, Message)> {
+            std::mem::take(&mut self.sent)
+        }
+
+        /// Timers still pending.
+        pub fn pending(&self) -> usize {
+            self.pending.len()
+        }
+    }
+}

@@ -393,3 +393,192 @@ impl<S: Copy> Orchestrator<S> {
         self.sagas.len() + self.txns.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Dist;
+    use crate::model::node::{Due, Timer};
+    use crate::model::{Event, message::Message};
+    use crate::scenario::SagaService;
+
+    fn config() -> SagaConfig {
+        let service = SagaService {
+            service_time: Dist::Constant { us: 1_000 },
+            workers: 1,
+            failure_probability: 0.0,
+            lost_reply_probability: 0.0,
+        };
+        SagaConfig {
+            inventory: service.clone(),
+            payment: service.clone(),
+            order: service,
+            step_timeout_us: 100_000,
+            max_attempts: 2,
+            retry_backoff: Dist::Constant { us: 10_000 },
+            compensation_backoff: Dist::Constant { us: 20_000 },
+            backoff_multiplier: 2.0,
+            max_backoff_us: 1_000_000,
+            compensation_failure_probability: 0.0,
+            decline_probability: 0.0,
+        }
+    }
+
+    struct Run {
+        o: Orchestrator<u32>,
+        out: Out,
+        topology: Topology,
+    }
+
+    impl Run {
+        fn new(policy: SagaPolicy) -> Self {
+            let topology = Topology::new(&[], true);
+            let o = Orchestrator::new(&topology, policy, config(), 1);
+            let out = Out::new(topology.app());
+            let mut r = Run { o, out, topology };
+            r.o.start(7, 1, 0, 2, 500, &mut r.out);
+            r
+        }
+
+        /// The requests sent since the last look: (service, call, ticket).
+        fn sent(&mut self) -> Vec<(ServiceKind, Call, u32)> {
+            self.out
+                .sends
+                .drain(..)
+                .map(|s| match s {
+                    crate::model::node::Outgoing::Rpc {
+                        msg:
+                            Message {
+                                to,
+                                body: Body::SagaRequest { call, ticket, .. },
+                                ..
+                            },
+                        ..
+                    } => {
+                        let crate::scenario::Role::Service(k) = self.topology.role(to) else {
+                            panic!("sent to {to:?}")
+                        };
+                        (k, call, ticket)
+                    }
+                    other => panic!("not a saga request: {other:?}"),
+                })
+                .collect()
+        }
+
+        /// The timers set since the last look: (delay, timer).
+        fn timers(&mut self) -> Vec<(u64, AppTimer)> {
+            self.out
+                .events
+                .drain(..)
+                .map(|(due, e)| match (due, e) {
+                    (Due::After(d), Event::Timer(_, Timer::App(t))) => (d, t),
+                    other => panic!("not an app timer: {other:?}"),
+                })
+                .collect()
+        }
+
+        fn reply(&mut self, call: Call, ticket: u32, answer: Answer) -> Option<(u32, SagaOutcome)> {
+            self.o.on_reply(saga(), ticket, call, answer, &mut self.out)
+        }
+    }
+
+    /// The only saga (or transaction) of these tests.
+    fn saga() -> Key {
+        Key {
+            index: 0,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn a_saga_reserves_charges_and_confirms_in_turn() {
+        let mut r = Run::new(SagaPolicy::Reliable);
+        let reserve = Call::Reserve { product: 0, qty: 2 };
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, reserve, 1)]);
+        assert!(matches!(
+            r.timers()[..],
+            [(100_000, AppTimer::SagaTimeout { ticket: 1, .. })]
+        ));
+        assert_eq!(r.reply(reserve, 1, Answer::Done), None);
+        let charge = Call::Charge { amount: 500 };
+        assert_eq!(r.sent(), vec![(ServiceKind::Payment, charge, 3)]);
+        r.reply(charge, 3, Answer::Done);
+        assert_eq!(r.sent(), vec![(ServiceKind::Order, Call::Confirm, 5)]);
+        assert_eq!(
+            r.reply(Call::Confirm, 5, Answer::Done),
+            Some((7, SagaOutcome::Confirmed))
+        );
+        assert_eq!(r.o.in_flight(), 0);
+    }
+
+    #[test]
+    fn best_effort_compensates_once_and_swallows_a_failed_compensation() {
+        let mut r = Run::new(SagaPolicy::BestEffort);
+        r.sent();
+        r.reply(Call::Reserve { product: 0, qty: 2 }, 1, Answer::Done);
+        r.sent();
+        let declined = r.reply(Call::Charge { amount: 500 }, 3, Answer::Declined);
+        assert_eq!(declined, Some((7, SagaOutcome::Failed)));
+        // Only the reservation happened: release it.
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, Call::Release, 5)]);
+        assert_eq!(r.reply(Call::Release, 5, Answer::Error), None);
+        assert!(r.sent().is_empty(), "no second attempt");
+        assert_eq!((r.o.compensations_abandoned, r.o.in_flight()), (1, 0));
+    }
+
+    #[test]
+    fn reliable_retries_a_silent_step_then_undoes_what_may_have_happened() {
+        let mut r = Run::new(SagaPolicy::Reliable);
+        r.sent();
+        r.timers();
+        assert_eq!(r.o.on_timeout(saga(), 1, &mut r.out), None);
+        assert!(matches!(r.timers()[..], [(10_000, AppTimer::SagaRetry(_))]));
+        r.o.on_retry(saga(), &mut r.out);
+        let reserve = Call::Reserve { product: 0, qty: 2 };
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, reserve, 3)]);
+        // The second attempt is silent too: the saga fails, and since the reservation may have
+        // been made (its reply lost), the reliable policy releases it, idempotently.
+        let failed = r.o.on_timeout(saga(), 3, &mut r.out);
+        assert_eq!(failed, Some((7, SagaOutcome::Failed)));
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, Call::Release, 5)]);
+        assert_eq!(r.o.step_timeouts, 2);
+        // A late reply to an old ticket changes nothing.
+        assert_eq!(r.reply(reserve, 1, Answer::Done), None);
+        assert!(r.sent().is_empty());
+    }
+
+    #[test]
+    fn two_phase_commit_asks_all_three_and_decides_on_their_votes() {
+        let mut r = Run::new(SagaPolicy::TwoPhaseCommit);
+        let prepares = r.sent();
+        assert_eq!(prepares.len(), 3);
+        let vote = |r: &mut Run, i: usize, a| r.reply(prepares[i].1, prepares[i].2, a);
+        assert_eq!(vote(&mut r, 0, Answer::Done), None);
+        assert_eq!(vote(&mut r, 1, Answer::Done), None);
+        assert_eq!(
+            vote(&mut r, 2, Answer::Done),
+            Some((7, SagaOutcome::Confirmed))
+        );
+        let commits: Vec<Call> = r.sent().into_iter().map(|s| s.1).collect();
+        assert_eq!(commits, ServiceKind::ALL.map(Call::Commit));
+        for k in ServiceKind::ALL {
+            r.reply(Call::Commit(k), 2, Answer::Done);
+        }
+        assert_eq!(
+            r.o.in_flight(),
+            0,
+            "every participant acknowledged the decision"
+        );
+
+        let mut r = Run::new(SagaPolicy::TwoPhaseCommit);
+        let prepares = r.sent();
+        let no = r.reply(prepares[1].1, prepares[1].2, Answer::Declined);
+        assert_eq!(no, Some((7, SagaOutcome::Failed)));
+        let aborts: Vec<Call> = r.sent().into_iter().map(|s| s.1).collect();
+        assert_eq!(
+            aborts,
+            ServiceKind::ALL.map(Call::Abort),
+            "even the one that voted no"
+        );
+    }
+}

@@ -596,3 +596,264 @@ impl Node for Primary {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Dist, Key, StreamId};
+    use crate::model::node::Timer;
+    use crate::model::node::bench::Bench;
+
+    fn ms(x: u64) -> SimTime {
+        SimTime::from_millis(x)
+    }
+
+    /// A primary over one product (10 units at 500 cents) and two replicas: reads take 1 ms,
+    /// writes 2 ms, a lock wait times out after 50 ms and an idle transaction after 100 ms.
+    fn primary(workers: u32, mode: ReplicationMode) -> (Bench<Primary>, Topology) {
+        let t = Topology::new(&["r1".into(), "r2".into()], false);
+        let config = PrimaryConfig {
+            workers,
+            read_time: Dist::Constant { us: 1_000 },
+            write_time: Dist::Constant { us: 2_000 },
+            lock_timeout_us: 50_000,
+            txn_idle_timeout_us: 100_000,
+        };
+        let replication = Replication {
+            mode,
+            sync_acks: 1,
+            ack_timeout_us: 10_000,
+        };
+        let rows = Rows {
+            products: &[(10, 500)],
+            profiles: 0,
+            background: 4,
+        };
+        let rng = SimRng::stream(1, StreamId::new("test", 0));
+        let p = Primary::new(&t, config, replication, rng, rows, Invalidation::Row);
+        let unwrap = |timer| match timer {
+            Timer::Primary(p) => p,
+            other => panic!("not a primary timer: {other:?}"),
+        };
+        (Bench::new(p, t.primary(), unwrap), t)
+    }
+
+    fn req(i: u32) -> Key {
+        Key {
+            index: i,
+            generation: 0,
+        }
+    }
+
+    fn ask(b: &mut Bench<Primary>, t: &Topology, i: u32, op: Op) {
+        b.deliver(
+            t.app(),
+            Body::Request {
+                req: Some(req(i)),
+                op,
+            },
+        );
+    }
+
+    /// The replies sent since the last look: (when, request, answer).
+    fn replies(b: &mut Bench<Primary>) -> Vec<(SimTime, u32, Answer)> {
+        b.take_sent()
+            .into_iter()
+            .filter_map(|(at, m)| match m.body {
+                Body::Reply { req, answer } => Some((at, req.index, answer)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn statements_wait_for_a_free_worker_in_arrival_order() {
+        let (mut b, t) = primary(1, ReplicationMode::Async);
+        for i in 0..3 {
+            ask(&mut b, &t, i, Op::Read { row: 0 });
+        }
+        b.advance(ms(10));
+        let row = Answer::Row {
+            stock: 10,
+            price: 500,
+            version: 0,
+        };
+        assert_eq!(
+            replies(&mut b),
+            vec![(ms(1), 0, row), (ms(2), 1, row), (ms(3), 2, row)]
+        );
+        assert_eq!(b.node.queue_wait_us().max(), 2_000);
+        assert_eq!(b.node.utilisation(ms(10)), 0.3);
+    }
+
+    #[test]
+    fn a_locked_row_makes_other_writers_wait_and_hands_the_lock_down() {
+        let (mut b, t) = primary(4, ReplicationMode::Async);
+        ask(&mut b, &t, 0, Op::LockRead { row: 0, txn: 1 });
+        b.advance(ms(1));
+        ask(&mut b, &t, 1, Op::Decrement { row: 0, qty: 2 });
+        b.advance(ms(5));
+        assert_eq!(
+            b.node.stats.lock_waits, 1,
+            "the blind decrement waits for the lock"
+        );
+        ask(
+            &mut b,
+            &t,
+            2,
+            Op::CommitDecrement {
+                row: 0,
+                qty: 1,
+                txn: 1,
+            },
+        );
+        b.advance(ms(20));
+        let sent = b.take_sent();
+        let answers: Vec<(SimTime, u32, Answer)> = sent
+            .iter()
+            .filter_map(|&(at, m)| match m.body {
+                Body::Reply { req, answer } => Some((at, req.index, answer)),
+                _ => None,
+            })
+            .collect();
+        // The commit at 7 ms answers first, then the hand-down runs the waiting decrement.
+        assert_eq!(
+            answers[1..],
+            [
+                (
+                    ms(7),
+                    2,
+                    Answer::Updated {
+                        stock: 9,
+                        version: 1
+                    }
+                ),
+                (
+                    ms(7),
+                    1,
+                    Answer::Updated {
+                        stock: 7,
+                        version: 2
+                    }
+                ),
+            ]
+        );
+        assert_eq!(b.node.row(0).stock, 7);
+        assert_eq!(
+            b.node.stats.lock_wait_us.max(),
+            4_000,
+            "waited from 3 ms to 7 ms"
+        );
+        // Each commit is streamed to both replicas and invalidated in the cache.
+        let streamed = sent
+            .iter()
+            .filter(|(_, m)| matches!(m.body, Body::Replicate(_)))
+            .count();
+        let invalidated = sent
+            .iter()
+            .filter(|(_, m)| m.to == t.cache() && matches!(m.body, Body::Invalidate { row: 0 }))
+            .count();
+        assert_eq!((streamed, invalidated), (4, 2));
+        let taken: Vec<(Option<u32>, i64)> = b
+            .seen
+            .iter()
+            .filter_map(|o| match *o {
+                Observation::Committed { by, taken, .. } => Some((by.map(|r| r.index), taken)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(taken, vec![(Some(2), 1), (Some(1), 2)]);
+    }
+
+    #[test]
+    fn a_waiter_gives_up_after_the_lock_timeout_and_an_idle_transaction_loses_its_lock() {
+        let (mut b, t) = primary(4, ReplicationMode::Async);
+        ask(&mut b, &t, 0, Op::LockRead { row: 0, txn: 1 });
+        b.advance(ms(1));
+        ask(&mut b, &t, 1, Op::Decrement { row: 0, qty: 1 });
+        b.advance(ms(60));
+        assert_eq!(replies(&mut b)[1], (ms(53), 1, Answer::Aborted));
+        ask(&mut b, &t, 2, Op::Decrement { row: 0, qty: 1 });
+        // The transaction took the lock at 1 ms and sends nothing more: at 101 ms it is rolled
+        // back, and the waiting decrement goes through.
+        b.advance(ms(105));
+        assert_eq!(
+            replies(&mut b),
+            vec![(
+                ms(101),
+                2,
+                Answer::Updated {
+                    stock: 9,
+                    version: 1
+                }
+            )]
+        );
+        ask(
+            &mut b,
+            &t,
+            3,
+            Op::CommitDecrement {
+                row: 0,
+                qty: 1,
+                txn: 1,
+            },
+        );
+        b.advance(ms(110));
+        assert_eq!(replies(&mut b), vec![(ms(107), 3, Answer::Aborted)]);
+        assert_eq!(b.node.stats.aborts, 2);
+        assert_eq!(b.node.row(0).stock, 9);
+    }
+
+    #[test]
+    fn sync_replication_holds_a_commit_until_a_replica_acknowledges() {
+        let (mut b, t) = primary(4, ReplicationMode::Sync);
+        ask(&mut b, &t, 0, Op::Decrement { row: 0, qty: 1 });
+        b.advance(ms(4));
+        assert!(replies(&mut b).is_empty(), "committed at 2 ms, held");
+        b.deliver(t.replica(1), Body::Ack { lsn: 1 });
+        b.advance(ms(5));
+        assert_eq!(
+            replies(&mut b),
+            vec![(
+                ms(4),
+                0,
+                Answer::Updated {
+                    stock: 9,
+                    version: 1
+                }
+            )]
+        );
+        assert_eq!(b.node.stats.ack_waits, 1);
+        assert_eq!(b.node.stats.ack_wait_us.max(), 2_000);
+    }
+
+    #[test]
+    fn semi_sync_falls_back_to_async_after_the_ack_timeout_until_the_replicas_catch_up() {
+        let (mut b, t) = primary(4, ReplicationMode::SemiSync);
+        ask(&mut b, &t, 0, Op::Decrement { row: 0, qty: 1 });
+        b.advance(ms(20));
+        // Held from 2 ms; the 10 ms acknowledgement timeout answers it at 12 ms.
+        assert_eq!(
+            replies(&mut b),
+            vec![(
+                ms(12),
+                0,
+                Answer::Updated {
+                    stock: 9,
+                    version: 1
+                }
+            )]
+        );
+        assert_eq!(b.node.stats.sync_fallbacks, 1);
+        // Degraded: the next commit is answered at once.
+        ask(&mut b, &t, 1, Op::Decrement { row: 0, qty: 1 });
+        b.advance(ms(25));
+        assert_eq!(replies(&mut b)[0].0, ms(22));
+        // A replica has caught up to the last commit: commits wait for acknowledgements again.
+        b.deliver(t.replica(0), Body::Ack { lsn: 2 });
+        ask(&mut b, &t, 2, Op::Decrement { row: 0, qty: 1 });
+        b.advance(ms(30));
+        assert!(replies(&mut b).is_empty(), "held again");
+        assert_eq!(b.node.stats.ack_waits, 2);
+    }
+}

@@ -352,3 +352,156 @@ impl Node for Replica {
         epoch != self.epoch
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Dist, Key, StreamId};
+    use crate::model::node::Timer;
+    use crate::model::node::bench::Bench;
+
+    fn ms(x: u64) -> SimTime {
+        SimTime::from_millis(x)
+    }
+
+    /// A replica with one slot (reads 1 ms, applies 2 ms) tracking one product of 10 units.
+    fn replica(acks: bool) -> (Bench<Replica>, Topology) {
+        let t = Topology::new(&["r1".into()], false);
+        let config = ReplicaConfig {
+            name: "r1".into(),
+            workers: 1,
+            read_time: Dist::Constant { us: 1_000 },
+            apply_time: Dist::Constant { us: 2_000 },
+        };
+        let rng = SimRng::stream(1, StreamId::new("test", 0));
+        let row = RowView {
+            stock: 10,
+            price: 500,
+            version: 0,
+        };
+        let r = Replica::new(&t, 0, config, acks, rng, vec![row]);
+        let unwrap = |timer| match timer {
+            Timer::Replica(r) => r,
+            other => panic!("not a replica timer: {other:?}"),
+        };
+        (Bench::new(r, t.replica(0), unwrap), t)
+    }
+
+    fn entry(lsn: u64, stock: i64, committed_ms: u64) -> Body {
+        Body::Replicate(LogEntry {
+            lsn,
+            row: 0,
+            stock,
+            price: 500,
+            version: lsn,
+            committed_at: ms(committed_ms),
+        })
+    }
+
+    fn read(b: &mut Bench<Replica>, t: &Topology, i: u32, op: Op) {
+        let req = Key {
+            index: i,
+            generation: 0,
+        };
+        b.deliver(t.app(), Body::Request { req: Some(req), op });
+    }
+
+    fn answers(b: &mut Bench<Replica>) -> Vec<(SimTime, u32, Answer)> {
+        b.take_sent()
+            .into_iter()
+            .filter_map(|(at, m)| match m.body {
+                Body::Reply { req, answer } => Some((at, req.index, answer)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_and_the_applier_share_the_slots_in_arrival_order() {
+        let (mut b, t) = replica(false);
+        read(&mut b, &t, 0, Op::Read { row: 0 });
+        b.deliver(t.primary(), entry(1, 9, 0));
+        read(&mut b, &t, 1, Op::Read { row: 0 });
+        b.advance(ms(10));
+        // The first read finishes at 1 ms, the apply waits for the slot and ends at 3 ms, and the
+        // second read, queued behind it, sees the new stock at 4 ms.
+        let row = |stock, version| Answer::Row {
+            stock,
+            price: 500,
+            version,
+        };
+        assert_eq!(
+            answers(&mut b),
+            vec![(ms(1), 0, row(10, 0)), (ms(4), 1, row(9, 1))]
+        );
+        assert_eq!(
+            b.node.stats.lag_us.max(),
+            3_000,
+            "committed at 0, applied at 3 ms"
+        );
+        assert_eq!((b.node.stats.reads, b.node.stats.applied), (2, 1));
+    }
+
+    #[test]
+    fn a_read_at_a_position_not_yet_applied_is_refused() {
+        let (mut b, t) = replica(false);
+        // The reader's own write is entry 1; its read takes the slot before the entry arrives.
+        read(&mut b, &t, 0, Op::ReadAtLeast { row: 0, lsn: 1 });
+        b.deliver(t.primary(), entry(1, 9, 0));
+        b.advance(ms(3));
+        read(&mut b, &t, 1, Op::ReadAtLeast { row: 0, lsn: 1 });
+        b.advance(ms(10));
+        let got: Vec<(SimTime, Answer)> = answers(&mut b).into_iter().map(|a| (a.0, a.2)).collect();
+        assert_eq!(got[0], (ms(1), Answer::TooStale));
+        assert!(
+            matches!(got[1], (_, Answer::Row { version: 1, .. })),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_paused_applier_keeps_its_backlog_and_reports_its_age() {
+        let (mut b, t) = replica(false);
+        b.fault(NodeFault::Pause, true);
+        b.deliver(t.primary(), entry(1, 9, 0));
+        b.advance(ms(500));
+        let s = b.node.status(ms(500));
+        assert_eq!((s.reported_lag_us, s.backlog), (500_000, true));
+        assert_eq!(b.node.stats.applied, 0);
+        b.fault(NodeFault::Pause, false);
+        b.advance(ms(510));
+        assert_eq!(b.node.stats.lag_us.max(), 502_000);
+        assert!(!b.node.status(ms(510)).backlog);
+    }
+
+    #[test]
+    fn a_slowdown_multiplies_apply_times() {
+        let (mut b, t) = replica(false);
+        b.fault(NodeFault::SlowDown(5.0), true);
+        b.deliver(t.primary(), entry(1, 9, 0));
+        b.advance(ms(100));
+        assert_eq!(b.node.stats.last_apply, ms(10), "2 ms × 5");
+    }
+
+    #[test]
+    fn a_crash_loses_the_work_in_hand_and_a_restart_acknowledges_what_arrived() {
+        let (mut b, t) = replica(true);
+        b.deliver(t.primary(), entry(1, 9, 0));
+        read(&mut b, &t, 0, Op::Read { row: 0 });
+        b.take_sent(); // the acknowledgement of entry 1
+        b.fault(NodeFault::Crash, true);
+        b.deliver(t.primary(), entry(2, 8, 1));
+        b.advance(ms(50));
+        assert!(
+            b.take_sent().is_empty(),
+            "no reply, no apply, no acknowledgement while down"
+        );
+        assert_eq!(b.node.stats.applied, 0);
+        b.fault(NodeFault::Crash, false);
+        let acks: Vec<Body> = b.take_sent().into_iter().map(|(_, m)| m.body).collect();
+        assert!(matches!(acks[..], [Body::Ack { lsn: 2 }]), "{acks:?}");
+        b.advance(ms(60));
+        assert_eq!((b.node.stats.applied, b.node.row(0).stock), (2, 8));
+        assert_eq!(b.node.stats.crashes, 1);
+    }
+}

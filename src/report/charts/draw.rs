@@ -225,17 +225,7 @@ fn all_faults<'a>(set: &'a ChartSet, only_cuts: bool) -> Vec<&'a FaultSpan> {
 
 /// The product chart 1 follows: the first to sell out on the primary, else the first product.
 fn focus_product(t: &Timeline) -> Option<usize> {
-    let first = t
-        .sold_out_us
-        .iter()
-        .enumerate()
-        .filter_map(|(p, s)| s.map(|s| (s, p)))
-        .min();
-    match first {
-        Some((_, p)) => Some(p),
-        None if t.products.is_empty() => None,
-        None => Some(0),
-    }
+    crate::report::first_sold_out(t).or((!t.products.is_empty()).then_some(0))
 }
 
 /// Chart 1: the true stock on the primary against what each replica and the cache held.

@@ -9,7 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartSet, ChartVariant, DESC_PX, FAMILY, LABEL_PX, Res, err, variant_colour};
+use super::{ChartSet, ChartVariant, DESC_PX, FAMILY, LABEL_PX, Res, err, extent, variant_colour};
 use crate::engine::Histogram;
 use crate::model::timeline::{FaultSpan, Timeline};
 
@@ -378,9 +378,7 @@ fn stock_range(t: &Timeline, p: usize, marks: &[(f64, f64)]) -> Range<f64> {
         .chain(t.cache_stock[p].iter().flatten().map(|&s| s as f64))
         .chain(marks.iter().map(|m| m.1))
         .chain([0.0, t.initial_stock[p] as f64]);
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
-        (lo.min(y), hi.max(y))
-    });
+    let (lo, hi) = extent(values);
     padded(lo, hi)
 }
 

@@ -12,7 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, file_safe, variant_colour, write_svg_and_png,
+    ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, extent, file_safe, variant_colour,
+    write_svg_and_png,
 };
 use crate::sweep::{GridValue, SweepResult, format_summary};
 
@@ -179,13 +180,6 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     }
     let pad = (hi - lo) * 0.06;
     lo - pad..hi + pad
-}
-
-/// The lowest and the highest of `values` (infinite for none).
-fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-        (lo.min(x), hi.max(x))
-    })
 }
 
 /// A figure's points per variant: at each grid point where it was measured, (x, mean − CI,

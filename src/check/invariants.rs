@@ -11,7 +11,7 @@
 //! A history without stock keys has nothing to judge: these checks are then left out.
 
 use super::{CheckResult, Figure, Findings, Status};
-use crate::history::{Func, History, KeyKind, Operation, Outcome};
+use crate::history::{Func, History, KeyId, KeyKind, Operation, Outcome};
 
 pub fn check(history: &History) -> Vec<CheckResult> {
     let by_key = history.ops_by_key();
@@ -21,71 +21,74 @@ pub fn check(history: &History) -> Vec<CheckResult> {
     if stock_keys.is_empty() {
         return Vec::new();
     }
-    let mut oversell = Findings::default();
-    let mut negative = Findings::default();
-    let mut conservation = Findings::default();
-    let (mut sold_total, mut oversold_total, mut in_doubt_total) = (0i64, 0i64, 0i64);
-    let mut lowest: Option<i64> = None;
-    let mut conservation_unknown = false;
+    let mut tally = Tally::default();
     for &k in &stock_keys {
+        tally.judge_key(history, k, &by_key[k]);
+    }
+    let keys = stock_keys.len() as u64;
+    let Tally {
+        oversell,
+        negative,
+        conservation: unbalanced,
+        totals,
+    } = tally;
+    vec![
+        no_oversell(oversell, &totals),
+        stock_never_negative(negative, &totals),
+        conservation(unbalanced, &totals, keys),
+    ]
+}
+
+/// The three checks' findings, and their figures summed over the stock keys.
+#[derive(Default)]
+struct Tally {
+    oversell: Findings,
+    negative: Findings,
+    conservation: Findings,
+    totals: Totals,
+}
+
+#[derive(Default)]
+struct Totals {
+    sold: i64,
+    oversold: i64,
+    in_doubt: i64,
+    /// The lowest stock any client saw.
+    lowest: Option<i64>,
+    /// Some stock key has no initial value, or operations but no observed version.
+    conservation_unknown: bool,
+}
+
+/// What one stock key's operations add up to.
+struct Sales {
+    sold: i64,
+    in_doubt: i64,
+    /// The op whose sale took the stock past zero, for the explanation.
+    first_oversale: Option<usize>,
+    /// The latest version observed (read or write result): (version, value, op).
+    last: Option<(u64, i64, usize)>,
+}
+
+impl Tally {
+    fn judge_key(&mut self, history: &History, k: usize, ops: &[usize]) {
         let info = &history.keys[k];
-        let key = crate::history::KeyId(k as u32);
+        let key = KeyId(k as u32);
         let Some(initial) = info.initial else {
-            conservation_unknown = true;
-            continue;
+            self.totals.conservation_unknown = true;
+            return;
         };
-        let (mut sold, mut in_doubt) = (0i64, 0i64);
-        // The op whose sale took the stock past zero, for the explanation.
-        let mut first_oversale: Option<usize> = None;
-        // The latest version observed (read or write result), with its value.
-        let mut last: Option<(u64, i64, usize)> = None;
-        for &i in &by_key[k] {
-            let op = &history.ops[i];
-            let units = units_sold(op);
-            match op.outcome {
-                Outcome::Ok => {
-                    sold += units;
-                    if sold > initial && first_oversale.is_none() && units > 0 {
-                        first_oversale = Some(i);
-                    }
-                }
-                Outcome::Info => in_doubt += units,
-                Outcome::Fail => {}
-            }
-            if op.outcome != Outcome::Ok {
-                continue;
-            }
-            if let Some(v) = op.value {
-                lowest = Some(lowest.map_or(v, |l: i64| l.min(v)));
-                if v < 0 {
-                    negative.add(history, key, vec![i], || {
-                        format!(
-                            "{} saw {}={v} at {} ({}): stock below zero",
-                            history.process(op.process),
-                            info.name,
-                            history.format_time(op.complete.unwrap_or(op.invoke)),
-                            op.func.name()
-                        )
-                    });
-                }
-                if let Some(version) = op.version
-                    && last.is_none_or(|(lv, _, _)| version > lv)
-                {
-                    last = Some((version, v, i));
-                }
-            }
-        }
-        sold_total += sold;
-        in_doubt_total += in_doubt;
-        let over = (sold - initial).max(0);
-        oversold_total += over;
-        if let Some(i) = first_oversale {
-            oversell.add(history, key, vec![i], || {
+        let sales = self.scan(history, key, ops, initial);
+        self.totals.sold += sales.sold;
+        self.totals.in_doubt += sales.in_doubt;
+        let over = (sales.sold - initial).max(0);
+        self.totals.oversold += over;
+        if let Some(i) = sales.first_oversale {
+            self.oversell.add(history, key, vec![i], || {
                 let op = &history.ops[i];
                 format!(
                     "{} units of {} were sold against an initial stock of {initial}: {over} \
                      oversold; the first sale past zero was {}'s {} at {}",
-                    sold,
+                    sales.sold,
                     info.name,
                     history.process(op.process),
                     op.func.name(),
@@ -93,101 +96,161 @@ pub fn check(history: &History) -> Vec<CheckResult> {
                 )
             });
         }
-        // Conservation: what left the stock, by the last observation, is what was sold (plus
-        // any of the unknown writes).
-        match last {
-            None => conservation_unknown |= !by_key[k].is_empty(),
-            Some((version, observed, i)) => {
-                let missing = initial - sold - observed;
-                if !(0..=in_doubt).contains(&missing) {
-                    conservation.add(history, key, vec![i], || {
-                        format!(
-                            "{}: initial stock {initial}, {sold} units sold, but {} observed \
-                             {observed} (version {version}) at {}: {} unit{} unaccounted for{}",
-                            info.name,
-                            history.process(history.ops[i].process),
-                            history.format_time(history.ops[i].invoke),
-                            missing.abs(),
-                            if missing.abs() == 1 { "" } else { "s" },
-                            if missing < 0 {
-                                " (more stock than sales allow)"
-                            } else {
-                                " (stock gone without a sale)"
-                            }
-                        )
-                    });
-                }
-            }
+        match sales.last {
+            None => self.totals.conservation_unknown |= !ops.is_empty(),
+            Some(last) => self.balance(history, key, initial, &sales, last),
         }
     }
-    let keys = stock_keys.len() as u64;
-    vec![
-        CheckResult {
-            name: "no-oversell",
-            status: status(oversell.count > 0, false),
-            summary: if oversold_total > 0 {
-                format!("{oversold_total} units oversold ({sold_total} sold)")
-            } else {
-                format!("{sold_total} units sold, none beyond the stock")
-            },
-            figures: vec![
-                ("units_sold", Figure::Value(sold_total)),
-                ("oversold_units", Figure::Value(oversold_total)),
-                ("units_in_doubt", Figure::Value(in_doubt_total)),
-            ],
-            findings: oversell.shown,
-            failed_kinds: oversell.failed_kinds,
-            unknown_kinds: Default::default(),
+
+    /// Sums the key's sales in history order, and records every negative stock a client saw.
+    fn scan(&mut self, history: &History, key: KeyId, ops: &[usize], initial: i64) -> Sales {
+        let mut sales = Sales {
+            sold: 0,
+            in_doubt: 0,
+            first_oversale: None,
+            last: None,
+        };
+        for &i in ops {
+            let op = &history.ops[i];
+            let units = units_sold(op);
+            match op.outcome {
+                Outcome::Ok => {
+                    sales.sold += units;
+                    if sales.sold > initial && sales.first_oversale.is_none() && units > 0 {
+                        sales.first_oversale = Some(i);
+                    }
+                }
+                Outcome::Info => sales.in_doubt += units,
+                Outcome::Fail => {}
+            }
+            let (Outcome::Ok, Some(v)) = (op.outcome, op.value) else {
+                continue;
+            };
+            let lowest = &mut self.totals.lowest;
+            *lowest = Some(lowest.map_or(v, |l| l.min(v)));
+            if v < 0 {
+                self.negative.add(history, key, vec![i], || {
+                    format!(
+                        "{} saw {}={v} at {} ({}): stock below zero",
+                        history.process(op.process),
+                        history.key(key).name,
+                        history.format_time(op.complete.unwrap_or(op.invoke)),
+                        op.func.name()
+                    )
+                });
+            }
+            if let Some(version) = op.version
+                && sales.last.is_none_or(|(lv, _, _)| version > lv)
+            {
+                sales.last = Some((version, v, i));
+            }
+        }
+        sales
+    }
+
+    /// Conservation: what left the stock, by the last observation, is what was sold (plus any
+    /// of the writes whose outcome is unknown).
+    fn balance(
+        &mut self,
+        history: &History,
+        key: KeyId,
+        initial: i64,
+        sales: &Sales,
+        (version, observed, i): (u64, i64, usize),
+    ) {
+        let (sold, in_doubt) = (sales.sold, sales.in_doubt);
+        let missing = initial - sold - observed;
+        if (0..=in_doubt).contains(&missing) {
+            return;
+        }
+        self.conservation.add(history, key, vec![i], || {
+            format!(
+                "{}: initial stock {initial}, {sold} units sold, but {} observed {observed} \
+                 (version {version}) at {}: {} unit{} unaccounted for{}",
+                history.key(key).name,
+                history.process(history.ops[i].process),
+                history.format_time(history.ops[i].invoke),
+                missing.abs(),
+                if missing.abs() == 1 { "" } else { "s" },
+                if missing < 0 {
+                    " (more stock than sales allow)"
+                } else {
+                    " (stock gone without a sale)"
+                }
+            )
+        });
+    }
+}
+
+fn no_oversell(findings: Findings, t: &Totals) -> CheckResult {
+    let summary = if t.oversold > 0 {
+        format!("{} units oversold ({} sold)", t.oversold, t.sold)
+    } else {
+        format!("{} units sold, none beyond the stock", t.sold)
+    };
+    let figures = vec![
+        ("units_sold", Figure::Value(t.sold)),
+        ("oversold_units", Figure::Value(t.oversold)),
+        ("units_in_doubt", Figure::Value(t.in_doubt)),
+    ];
+    result("no-oversell", findings, false, summary, figures)
+}
+
+fn stock_never_negative(findings: Findings, t: &Totals) -> CheckResult {
+    let (count, lowest) = (findings.count, t.lowest.unwrap_or(0));
+    let summary = if count > 0 {
+        format!("{count} observations of a negative stock (lowest {lowest})")
+    } else {
+        "no client saw a negative stock".to_string()
+    };
+    let figures = vec![
+        ("negative_observations", Figure::Count(count)),
+        ("lowest_stock_seen", Figure::Value(lowest)),
+    ];
+    result("stock-never-negative", findings, false, summary, figures)
+}
+
+fn conservation(findings: Findings, t: &Totals, keys: u64) -> CheckResult {
+    let (count, unknown) = (findings.count, t.conservation_unknown);
+    let summary = if count > 0 {
+        format!("units unaccounted for on {count} of {keys} keys")
+    } else if unknown {
+        "some stock key has no initial value or no observed version".to_string()
+    } else {
+        format!(
+            "every unit accounted for on {keys} stock key{}",
+            if keys == 1 { "" } else { "s" }
+        )
+    };
+    let figures = vec![
+        ("keys", Figure::Count(keys)),
+        ("keys_unbalanced", Figure::Count(count)),
+    ];
+    result("conservation", findings, unknown, summary, figures)
+}
+
+/// A check's result from its findings: failed if there are any, else unknown (on stock keys)
+/// or passed.
+fn result(
+    name: &'static str,
+    findings: Findings,
+    unknown: bool,
+    summary: String,
+    figures: Vec<(&'static str, Figure)>,
+) -> CheckResult {
+    CheckResult {
+        name,
+        status: status(findings.count > 0, unknown),
+        summary,
+        figures,
+        findings: findings.shown,
+        failed_kinds: findings.failed_kinds,
+        unknown_kinds: if unknown {
+            [KeyKind::Stock].into()
+        } else {
+            Default::default()
         },
-        CheckResult {
-            name: "stock-never-negative",
-            status: status(negative.count > 0, false),
-            summary: if negative.count > 0 {
-                format!(
-                    "{} observations of a negative stock (lowest {})",
-                    negative.count,
-                    lowest.unwrap_or(0)
-                )
-            } else {
-                "no client saw a negative stock".to_string()
-            },
-            figures: vec![
-                ("negative_observations", Figure::Count(negative.count)),
-                ("lowest_stock_seen", Figure::Value(lowest.unwrap_or(0))),
-            ],
-            findings: negative.shown,
-            failed_kinds: negative.failed_kinds,
-            unknown_kinds: Default::default(),
-        },
-        CheckResult {
-            name: "conservation",
-            status: status(conservation.count > 0, conservation_unknown),
-            summary: if conservation.count > 0 {
-                format!(
-                    "units unaccounted for on {} of {keys} keys",
-                    conservation.count
-                )
-            } else if conservation_unknown {
-                "some stock key has no initial value or no observed version".to_string()
-            } else {
-                format!(
-                    "every unit accounted for on {keys} stock key{}",
-                    if keys == 1 { "" } else { "s" }
-                )
-            },
-            figures: vec![
-                ("keys", Figure::Count(keys)),
-                ("keys_unbalanced", Figure::Count(conservation.count)),
-            ],
-            findings: conservation.shown,
-            failed_kinds: conservation.failed_kinds,
-            unknown_kinds: if conservation_unknown {
-                [KeyKind::Stock].into()
-            } else {
-                Default::default()
-            },
-        },
-    ]
+    }
 }
 
 fn status(failed: bool, unknown: bool) -> Status {

@@ -823,19 +823,12 @@ struct Seg<'a> {
 /// a search step allocates nothing once the buffers have grown.
 #[derive(Default)]
 struct Search {
-    memo: CfgTable,
-    usets: Interner,
+    frontier: Frontier,
     pools: Interner,
-    /// Configurations to expand, by the number of timed-out operations they applied: fewest
-    /// first, so that dominating configurations are met before those they dominate.
-    todo: Vec<Vec<u32>>,
     cur_u: Vec<u32>,
     next_u: Vec<u32>,
     cur_p: Vec<u32>,
     next_p: Vec<u32>,
-    /// Earliest completion, and its position, among the segment's operations from `i` on.
-    sufmin: Vec<u64>,
-    sufarg: Vec<u32>,
     /// Per class: timed-out operations from earlier segments, and those available right now.
     base: Vec<u32>,
     avail: Vec<u32>,
@@ -847,6 +840,96 @@ struct Search {
     stuck: Vec<Step>,
     /// The values the probe was linearized at.
     probe_vals: Vec<Val>,
+}
+
+/// The configurations of the segment being searched: every one generated (`memo`, with the sets
+/// of operations in flight interned in `usets`), those still to expand, and the work done.
+#[derive(Default)]
+struct Frontier {
+    memo: CfgTable,
+    usets: Interner,
+    /// Configurations to expand, by the number of timed-out operations they applied: fewest
+    /// first, so that dominating configurations are met before those they dominate.
+    todo: Vec<Vec<u32>>,
+    /// No level of `todo` below this holds a configuration: a move never applies fewer
+    /// timed-out operations than the configuration it starts from.
+    level: usize,
+    /// Earliest completion, and its position, among the segment's operations from `i` on.
+    sufmin: Vec<u64>,
+    sufarg: Vec<u32>,
+    /// Configurations generated in the run so far, and how many the budget allows.
+    states: u64,
+    limit: u64,
+}
+
+/// The budget ran out.
+struct OverBudget;
+
+/// The configuration that got furthest in a segment, as the key it is compared by: the latest
+/// deadline blocking it, then the most operations linearized, then the earliest blocking
+/// operation (the one that is reported).
+type Furthest = (u64, u32, std::cmp::Reverse<usize>);
+
+impl Frontier {
+    /// Forgets the previous segment's configurations and indexes `seg`'s completions.
+    fn start(&mut self, seg: &Seg<'_>, states: u64, limit: u64) {
+        let n = seg.inv.len();
+        self.memo.clear();
+        self.usets.clear();
+        self.usets.intern(&[]);
+        self.todo.iter_mut().for_each(Vec::clear);
+        self.level = 0;
+        self.sufmin.clear();
+        self.sufmin.resize(n + 1, u64::MAX);
+        self.sufarg.clear();
+        self.sufarg.resize(n + 1, n as u32);
+        for i in (0..n).rev() {
+            (self.sufmin[i], self.sufarg[i]) = if seg.cmp[i] <= self.sufmin[i + 1] {
+                (seg.cmp[i], i as u32)
+            } else {
+                (self.sufmin[i + 1], self.sufarg[i + 1])
+            };
+        }
+        (self.states, self.limit) = (states, limit);
+    }
+
+    /// The next configuration to expand, among those that applied the fewest timed-out
+    /// operations.
+    fn pop(&mut self) -> Option<u32> {
+        while self.level < self.todo.len() && self.todo[self.level].is_empty() {
+            self.level += 1;
+        }
+        self.todo.get_mut(self.level).and_then(Vec::pop)
+    }
+
+    /// Records the configuration (`g`, `u`, `p`, `val`), once the reads that may go next are
+    /// linearized (`close`), for expansion if it is new. Every configuration generated counts
+    /// against the budget, found before or not: that is the work.
+    fn reach(
+        &mut self,
+        seg: &Seg<'_>,
+        mut g: u32,
+        u: &mut Vec<u32>,
+        p: u32,
+        val: Val,
+        pools: &Interner,
+    ) -> Result<(), OverBudget> {
+        close(seg, &self.sufmin, &mut g, u, val);
+        let cfg = Cfg::new(g, self.usets.intern(u), p, val);
+        self.states += 1;
+        if let Some(id) = self.memo.insert(cfg, pools) {
+            let applied = pool_total(pools.get(p)) as usize;
+            if self.todo.len() <= applied {
+                self.todo.resize_with(applied + 1, Vec::new);
+            }
+            self.todo[applied].push(id);
+        }
+        if self.states <= self.limit {
+            Ok(())
+        } else {
+            Err(OverBudget)
+        }
+    }
 }
 
 impl Search {
@@ -966,201 +1049,191 @@ impl Search {
     /// Explores one segment from every carried configuration; leaves in `carried` the end
     /// configurations that no other dominates.
     fn segment(&mut self, seg: &Seg<'_>, states: &mut u64, limit: u64, open: Open) -> SegEnd {
-        let Search {
-            memo,
-            usets,
-            pools,
-            todo,
-            cur_u,
-            next_u,
-            cur_p,
-            next_p,
-            sufmin,
-            sufarg,
-            base,
-            avail,
-            seen,
-            active,
-            ends,
-            carried,
-            stuck,
-            probe_vals,
-        } = self;
-        let n = seg.inv.len();
-        memo.clear();
-        usets.clear();
-        usets.intern(&[]);
-        todo.iter_mut().for_each(Vec::clear);
-        ends.clear();
-        sufmin.clear();
-        sufmin.resize(n + 1, u64::MAX);
-        sufarg.clear();
-        sufarg.resize(n + 1, n as u32);
-        for i in (0..n).rev() {
-            (sufmin[i], sufarg[i]) = if seg.cmp[i] <= sufmin[i + 1] {
-                (seg.cmp[i], i as u32)
-            } else {
-                (sufmin[i + 1], sufarg[i + 1])
-            };
-        }
-        active.clear();
-        active.extend_from_slice(seen);
-        active.extend_from_slice(seg.open_class);
-        active.sort_unstable();
-        active.dedup();
+        self.frontier.start(seg, *states, limit);
+        self.ends.clear();
+        self.active.clear();
+        self.active.extend_from_slice(&self.seen);
+        self.active.extend_from_slice(seg.open_class);
+        self.active.sort_unstable();
+        self.active.dedup();
+        let end = self.explore(seg, open);
+        *states = self.frontier.states;
+        end
+    }
 
-        // Every configuration generated counts, found before or not: that is the work.
-        let mut visit = |memo: &mut CfgTable, todo: &mut Vec<Vec<u32>>, pools: &Interner, cfg| {
-            *states += 1;
-            if let Some(id) = memo.insert(cfg, pools) {
-                let applied = pool_total(pools.get(cfg.p)) as usize;
-                if todo.len() <= applied {
-                    todo.resize_with(applied + 1, Vec::new);
-                }
-                todo[applied].push(id);
-            }
-            *states <= limit
-        };
-
-        for &(val, p) in carried.iter() {
-            cur_u.clear();
-            let mut g = 0;
-            close(seg, sufmin, &mut g, cur_u, val);
-            let u = usets.intern(cur_u);
-            if !visit(memo, todo, pools, Cfg::new(g, u, p, val)) {
+    fn explore(&mut self, seg: &Seg<'_>, open: Open) -> SegEnd {
+        for &(val, p) in &self.carried {
+            self.next_u.clear();
+            let reached = self
+                .frontier
+                .reach(seg, 0, &mut self.next_u, p, val, &self.pools);
+            if reached.is_err() {
                 return SegEnd::Exceeded;
             }
         }
-
-        // The configuration that got furthest: the latest deadline blocking it, then the most
-        // linearized; and the operation that blocked it (the earliest to complete of those not
-        // linearized). Every configuration is a candidate, not
-        // only those without a move: one whose moves all lead to configurations found before
-        // (or dominated) is as far as that path goes.
-        let mut furthest: Option<(u64, u32, usize)> = None;
-        let mut level = 0;
-        loop {
-            while level < todo.len() && todo[level].is_empty() {
-                level += 1;
-            }
-            let Some(id) = todo.get_mut(level).and_then(Vec::pop) else {
-                break;
-            };
-            let cfg = memo.cfgs[id as usize];
-            let val = cfg.val();
-            cur_u.clear();
-            cur_u.extend_from_slice(usets.get(cfg.u));
-            if cfg.g as usize == n && cur_u.is_empty() {
-                // Timed-out operations are not applied here: the next segment may apply them
-                // first, which is the same.
-                ends.push((val, cfg.p));
-                continue;
-            }
-            let m = deadline(seg, sufmin, cfg.g, cur_u);
-            // `m` is also how far in time this configuration got.
-            let done = cfg.g - cur_u.len() as u32;
-            let blocking = cur_u
-                .iter()
-                .map(|&x| x as usize)
-                .chain((cfg.g < n as u32).then(|| sufarg[cfg.g as usize] as usize))
-                .min_by_key(|&x| (seg.cmp[x], x))
-                .unwrap_or(0);
-            let key = (m, done, std::cmp::Reverse(blocking));
-            if furthest.is_none_or(|(t, d, b)| key > (t, d, std::cmp::Reverse(b))) {
-                furthest = Some((m, done, blocking));
-            }
-            stuck.clear();
-            let mut sensitive = false;
-            // Operations already passed over, still in flight.
-            for k in 0..cur_u.len() {
-                let j = cur_u[k] as usize;
-                let step = seg.step[j];
-                sensitive |= step.sensitive();
-                let Some(next) = step.apply(val) else {
-                    stuck.push(step);
-                    continue;
-                };
-                if seg.probe == Some(j) {
-                    note(probe_vals, val);
-                }
-                next_u.clear();
-                next_u.extend(cur_u.iter().copied().filter(|&x| x as usize != j));
-                let mut g = cfg.g;
-                close(seg, sufmin, &mut g, next_u, next);
-                let u = usets.intern(next_u);
-                if !visit(memo, todo, pools, Cfg::new(g, u, cfg.p, next)) {
-                    return SegEnd::Exceeded;
-                }
-            }
-            // Operations not reached yet, invoked before the earliest pending completion.
-            let mut j = cfg.g as usize;
-            while j < n && seg.inv[j] <= m {
-                let step = seg.step[j];
-                sensitive |= step.sensitive();
-                if let Some(next) = step.apply(val) {
-                    if seg.probe == Some(j) {
-                        note(probe_vals, val);
-                    }
-                    next_u.clear();
-                    next_u.extend_from_slice(cur_u);
-                    next_u.extend(cfg.g..j as u32);
-                    let mut g = j as u32 + 1;
-                    close(seg, sufmin, &mut g, next_u, next);
-                    let u = usets.intern(next_u);
-                    if !visit(memo, todo, pools, Cfg::new(g, u, cfg.p, next)) {
-                        return SegEnd::Exceeded;
-                    }
-                } else {
-                    stuck.push(step);
-                }
-                j += 1;
-            }
-            // Timed-out operations invoked before that completion and not applied yet.
-            let wanted = match open {
-                Open::Lazy => !stuck.is_empty(),
-                Open::Complete => !stuck.is_empty() || sensitive,
-            };
-            if wanted && !active.is_empty() {
-                let invoked = seg.open_inv.partition_point(|&t| t <= m);
-                for &c in active.iter() {
-                    avail[c as usize] = base[c as usize];
-                }
-                for &c in &seg.open_class[..invoked] {
-                    avail[c as usize] += 1;
-                }
-                cur_p.clear();
-                cur_p.extend_from_slice(pools.get(cfg.p));
-                for &c in active.iter() {
-                    if pool_count(cur_p, c) >= avail[c as usize] {
-                        continue;
-                    }
-                    let Some(next) = seg.classes[c as usize].apply(val) else {
-                        continue;
-                    };
-                    if open == Open::Lazy && !stuck.iter().any(|s| s.apply(next).is_some()) {
-                        continue;
-                    }
-                    pool_add(cur_p, c, next_p);
-                    let p = pools.intern(next_p);
-                    next_u.clear();
-                    next_u.extend_from_slice(cur_u);
-                    let mut g = cfg.g;
-                    close(seg, sufmin, &mut g, next_u, next);
-                    let u = usets.intern(next_u);
-                    if !visit(memo, todo, pools, Cfg::new(g, u, p, next)) {
-                        return SegEnd::Exceeded;
-                    }
-                }
+        // Every configuration is a candidate for the furthest, not only those without a move:
+        // one whose moves all lead to configurations found before (or dominated) is as far as
+        // that path goes.
+        let mut furthest: Option<Furthest> = None;
+        while let Some(id) = self.frontier.pop() {
+            if self.expand(seg, id, open, &mut furthest).is_err() {
+                return SegEnd::Exceeded;
             }
         }
-
-        settle(ends, pools, carried, open);
-        if carried.is_empty() {
+        settle(&mut self.ends, &self.pools, &mut self.carried, open);
+        if self.carried.is_empty() {
             return SegEnd::Dead {
-                blocking: furthest.map_or(0, |(_, _, b)| b),
+                blocking: furthest.map_or(0, |(_, _, b)| b.0),
             };
         }
         SegEnd::Carried
+    }
+
+    /// Generates every move from configuration `id`: linearizing an operation in flight or one
+    /// invoked before the earliest pending completion, or applying a timed-out one.
+    fn expand(
+        &mut self,
+        seg: &Seg<'_>,
+        id: u32,
+        open: Open,
+        furthest: &mut Option<Furthest>,
+    ) -> Result<(), OverBudget> {
+        let cfg = self.frontier.memo.cfgs[id as usize];
+        self.cur_u.clear();
+        self.cur_u.extend_from_slice(self.frontier.usets.get(cfg.u));
+        if cfg.g as usize == seg.inv.len() && self.cur_u.is_empty() {
+            // Timed-out operations are not applied here: the next segment may apply them
+            // first, which is the same.
+            self.ends.push((cfg.val(), cfg.p));
+            return Ok(());
+        }
+        // `m` is also how far in time this configuration got.
+        let m = deadline(seg, &self.frontier.sufmin, cfg.g, &self.cur_u);
+        let here = (
+            m,
+            cfg.g - self.cur_u.len() as u32,
+            self.blocking(seg, cfg.g),
+        );
+        if furthest.is_none_or(|f| here > f) {
+            *furthest = Some(here);
+        }
+        self.stuck.clear();
+        let mut sensitive = self.linearize_in_flight(seg, cfg)?;
+        sensitive |= self.linearize_invoked(seg, cfg, m)?;
+        let wanted = match open {
+            Open::Lazy => !self.stuck.is_empty(),
+            Open::Complete => !self.stuck.is_empty() || sensitive,
+        };
+        if wanted && !self.active.is_empty() {
+            self.apply_open(seg, cfg, m, open)?;
+        }
+        Ok(())
+    }
+
+    /// The operation blocking a configuration: the earliest to complete of those not
+    /// linearized (in flight in `cur_u`, or from `g` on).
+    fn blocking(&self, seg: &Seg<'_>, g: u32) -> std::cmp::Reverse<usize> {
+        let n = seg.inv.len() as u32;
+        let b = self
+            .cur_u
+            .iter()
+            .map(|&x| x as usize)
+            .chain((g < n).then(|| self.frontier.sufarg[g as usize] as usize))
+            .min_by_key(|&x| (seg.cmp[x], x))
+            .unwrap_or(0);
+        std::cmp::Reverse(b)
+    }
+
+    /// Linearizes, one move each, the operations already passed over and still in flight that
+    /// the value allows; the others are stuck. Returns whether one depends on the value.
+    fn linearize_in_flight(&mut self, seg: &Seg<'_>, cfg: Cfg) -> Result<bool, OverBudget> {
+        let val = cfg.val();
+        let mut sensitive = false;
+        for k in 0..self.cur_u.len() {
+            let j = self.cur_u[k] as usize;
+            let step = seg.step[j];
+            sensitive |= step.sensitive();
+            let Some(next) = step.apply(val) else {
+                self.stuck.push(step);
+                continue;
+            };
+            if seg.probe == Some(j) {
+                note(&mut self.probe_vals, val);
+            }
+            self.next_u.clear();
+            let others = self.cur_u.iter().copied().filter(|&x| x as usize != j);
+            self.next_u.extend(others);
+            self.frontier
+                .reach(seg, cfg.g, &mut self.next_u, cfg.p, next, &self.pools)?;
+        }
+        Ok(sensitive)
+    }
+
+    /// The same for the operations not reached yet, invoked before `m` (the earliest pending
+    /// completion): linearizing one passes over those before it, which stay in flight.
+    fn linearize_invoked(&mut self, seg: &Seg<'_>, cfg: Cfg, m: u64) -> Result<bool, OverBudget> {
+        let val = cfg.val();
+        let mut sensitive = false;
+        let mut j = cfg.g as usize;
+        while j < seg.inv.len() && seg.inv[j] <= m {
+            let step = seg.step[j];
+            sensitive |= step.sensitive();
+            if let Some(next) = step.apply(val) {
+                if seg.probe == Some(j) {
+                    note(&mut self.probe_vals, val);
+                }
+                self.next_u.clear();
+                self.next_u.extend_from_slice(&self.cur_u);
+                self.next_u.extend(cfg.g..j as u32);
+                let g = j as u32 + 1;
+                self.frontier
+                    .reach(seg, g, &mut self.next_u, cfg.p, next, &self.pools)?;
+            } else {
+                self.stuck.push(step);
+            }
+            j += 1;
+        }
+        Ok(sensitive)
+    }
+
+    /// Applies, one move each, a timed-out operation of each class invoked before `m` that the
+    /// configuration has not applied yet and the value allows; lazily, only one that makes a
+    /// stuck candidate legal.
+    fn apply_open(
+        &mut self,
+        seg: &Seg<'_>,
+        cfg: Cfg,
+        m: u64,
+        open: Open,
+    ) -> Result<(), OverBudget> {
+        let val = cfg.val();
+        let invoked = seg.open_inv.partition_point(|&t| t <= m);
+        for &c in &self.active {
+            self.avail[c as usize] = self.base[c as usize];
+        }
+        for &c in &seg.open_class[..invoked] {
+            self.avail[c as usize] += 1;
+        }
+        self.cur_p.clear();
+        self.cur_p.extend_from_slice(self.pools.get(cfg.p));
+        for &c in &self.active {
+            if pool_count(&self.cur_p, c) >= self.avail[c as usize] {
+                continue;
+            }
+            let Some(next) = seg.classes[c as usize].apply(val) else {
+                continue;
+            };
+            if open == Open::Lazy && !self.stuck.iter().any(|s| s.apply(next).is_some()) {
+                continue;
+            }
+            pool_add(&self.cur_p, c, &mut self.next_p);
+            let p = self.pools.intern(&self.next_p);
+            self.next_u.clear();
+            self.next_u.extend_from_slice(&self.cur_u);
+            self.frontier
+                .reach(seg, cfg.g, &mut self.next_u, p, next, &self.pools)?;
+        }
+        Ok(())
     }
 }
 
@@ -1793,6 +1866,16 @@ fn asked(op: &Operation) -> String {
 /// Other operations a generic sentence names.
 const GENERIC_OTHERS_MAX: usize = 3;
 
+/// "t=0.835 s to t=0.841 s": when an operation was in flight.
+fn interval(history: &History, op: &Operation) -> String {
+    format!(
+        "{} to {}",
+        history.format_time(op.invoke),
+        op.complete
+            .map_or_else(|| "the end".to_string(), |t| history.format_time(t))
+    )
+}
+
 /// "client-5's decrement by 1, which reported 9 left (t=0.835 s to t=0.835 s)".
 fn op_phrase(history: &History, op: &Operation) -> String {
     let what = match op.func {
@@ -1805,11 +1888,9 @@ fn op_phrase(history: &History, op: &Operation) -> String {
         _ => String::new(),
     };
     format!(
-        "{}'s {what}{reported} ({} to {})",
+        "{}'s {what}{reported} ({})",
         history.process(op.process),
-        history.format_time(op.invoke),
-        op.complete
-            .map_or_else(|| "the end".to_string(), |t| history.format_time(t))
+        interval(history, op)
     )
 }
 
@@ -1834,123 +1915,165 @@ fn describe_violation(
     held: Option<&[Option<i64>]>,
     held_before: Option<&[Option<i64>]>,
 ) -> (String, bool) {
-    let f = &history.ops[failing];
-    let who = history.process(f.process);
-    let key = &history.key(key).name;
-    let during = format!(
-        "{} to {}",
-        history.format_time(f.invoke),
-        f.complete
-            .map_or_else(|| "the end".to_string(), |t| history.format_time(t))
-    );
-    let writes: Vec<&Operation> = ops
-        .iter()
-        .filter(|&&i| i != failing && !history.ops[i].func.is_read())
-        .map(|&i| &history.ops[i])
-        .collect();
-    let sentence = match (f.func, held) {
+    let f = Failing {
+        history,
+        op: &history.ops[failing],
+        key: &history.key(key).name,
+    };
+    let sentence = match (f.op.func, held) {
         (Func::Read, Some(held)) => {
-            // A stale read: the writes are over, one after the other, before the read starts.
-            let last = writes
+            let writes: Vec<&Operation> = ops
                 .iter()
-                .copied()
-                .filter(|w| completion(w) < f.invoke)
-                .max_by_key(|w| completion(w));
-            let left = last.and_then(|m| match (left_by(m), held_before) {
-                (Some(l), _) => Some(Some(l)),
-                (None, Some([x])) => Some(*x),
-                _ => None,
-            });
-            if let (Some(m), Some(x)) = (last, left) {
-                let sequential = writes.iter().all(|w| {
-                    completion(w) < f.invoke && (std::ptr::eq(*w, m) || completion(w) < m.invoke)
-                });
-                if sequential && x != f.value {
-                    let done = completion(m);
-                    let sentence = format!(
-                        "{who} read {key}={} at {}, {} after the write that set it to {} was \
-                         acknowledged ({}, {}, completed at {})",
-                        format_value(f.value),
-                        history.format_time(f.invoke),
-                        history.format_duration(f.invoke - done),
-                        format_value(x),
-                        history.process(m.process),
-                        asked(m),
-                        history.format_time(done),
-                    );
-                    return (sentence, true);
-                }
-            }
-            format!(
-                "{who} read {key}={} at {}, but in every order of the operations shown that \
-                 respects real time the key held {} at that point",
-                format_value(f.value),
-                history.format_time(f.invoke),
-                show_set(held),
-            )
-        }
-        (Func::Cas { from, to }, Some(held)) => format!(
-            "{who}'s cas on {key} from {from} to {to} succeeded ({during}), but while it was in \
-             flight the key could only hold {}: the expected value {from} was never there",
-            show_set(held),
-        ),
-        (Func::Decrement { qty, conditional }, Some(held)) => {
-            if held.iter().all(Option::is_none) {
-                format!(
-                    "{who}'s {} of {key} succeeded ({during}), but the key was nil (never \
-                     written) while it was in flight",
-                    asked(f)
-                )
-            } else if conditional && held.iter().all(|v| v.is_none_or(|v| v < qty)) {
-                format!(
-                    "{who}'s conditional decrement of {key} by {qty} succeeded ({during}), but \
-                     while it was in flight the key held only {}: too few units, so it should \
-                     have failed",
-                    show_set(held),
-                )
-            } else {
-                let leaves: Vec<Option<i64>> = held
-                    .iter()
-                    .map(|v| v.map(|v| v.wrapping_sub(qty)))
-                    .collect();
-                format!(
-                    "{who}'s {} of {key} reported {} left ({during}), but while it was in flight \
-                     the key held {}, which leaves {}",
-                    asked(f),
-                    format_value(f.value),
-                    show_set(held),
-                    show_set(&leaves),
-                )
-            }
-        }
-        _ => {
-            let others: Vec<String> = ops
-                .iter()
-                .filter(|&&i| i != failing)
-                .take(GENERIC_OTHERS_MAX)
-                .map(|&i| op_phrase(history, &history.ops[i]))
+                .filter(|&&i| i != failing && !history.ops[i].func.is_read())
+                .map(|&i| &history.ops[i])
                 .collect();
-            let more = (ops.len() - 1).saturating_sub(GENERIC_OTHERS_MAX);
-            let mut list = others.join(", ");
-            if more > 0 {
-                list.push_str(&format!(" and {more} more"));
+            if let Some(sentence) = f.missed_write(&writes, held_before) {
+                return (sentence, true);
             }
-            if others.is_empty() {
-                format!(
-                    "{} on {key} cannot be placed in any order that respects both real time and \
-                     the register's rules",
-                    op_phrase(history, f)
-                )
-            } else {
-                format!(
-                    "{} on {key} cannot be placed: no order of it and {list} respects both real \
-                     time and the register's rules",
-                    op_phrase(history, f)
-                )
-            }
+            f.read_elsewhere(held)
         }
+        (Func::Cas { from, to }, Some(held)) => f.cas_never_expected(from, to, held),
+        (Func::Decrement { qty, conditional }, Some(held)) => f.decrement(qty, conditional, held),
+        _ => f.unplaceable(ops, failing),
     };
     (sentence, false)
+}
+
+/// The operation a witness explains, and the key it is on, for its sentences.
+struct Failing<'a> {
+    history: &'a History,
+    op: &'a Operation,
+    key: &'a str,
+}
+
+impl Failing<'_> {
+    fn who(&self) -> &str {
+        self.history.process(self.op.process)
+    }
+
+    /// A stale read: the `writes` shown are over, one after the other, before the read starts,
+    /// and the last left a value (by its own account, or `held_before`) other than the one read.
+    fn missed_write(
+        &self,
+        writes: &[&Operation],
+        held_before: Option<&[Option<i64>]>,
+    ) -> Option<String> {
+        let (h, f) = (self.history, self.op);
+        let last = writes
+            .iter()
+            .copied()
+            .filter(|w| completion(w) < f.invoke)
+            .max_by_key(|w| completion(w))?;
+        let left = match (left_by(last), held_before) {
+            (Some(l), _) => Some(l),
+            (None, Some([x])) => *x,
+            _ => return None,
+        };
+        let sequential = writes.iter().all(|w| {
+            completion(w) < f.invoke && (std::ptr::eq(*w, last) || completion(w) < last.invoke)
+        });
+        if !sequential || left == f.value {
+            return None;
+        }
+        let done = completion(last);
+        Some(format!(
+            "{} read {}={} at {}, {} after the write that set it to {} was acknowledged ({}, {}, \
+             completed at {})",
+            self.who(),
+            self.key,
+            format_value(f.value),
+            h.format_time(f.invoke),
+            h.format_duration(f.invoke - done),
+            format_value(left),
+            h.process(last.process),
+            asked(last),
+            h.format_time(done),
+        ))
+    }
+
+    fn read_elsewhere(&self, held: &[Option<i64>]) -> String {
+        format!(
+            "{} read {}={} at {}, but in every order of the operations shown that respects real \
+             time the key held {} at that point",
+            self.who(),
+            self.key,
+            format_value(self.op.value),
+            self.history.format_time(self.op.invoke),
+            show_set(held),
+        )
+    }
+
+    fn cas_never_expected(&self, from: i64, to: i64, held: &[Option<i64>]) -> String {
+        format!(
+            "{}'s cas on {} from {from} to {to} succeeded ({}), but while it was in flight the \
+             key could only hold {}: the expected value {from} was never there",
+            self.who(),
+            self.key,
+            interval(self.history, self.op),
+            show_set(held),
+        )
+    }
+
+    fn decrement(&self, qty: i64, conditional: bool, held: &[Option<i64>]) -> String {
+        let (who, key, f) = (self.who(), self.key, self.op);
+        let during = interval(self.history, f);
+        if held.iter().all(Option::is_none) {
+            format!(
+                "{who}'s {} of {key} succeeded ({during}), but the key was nil (never written) \
+                 while it was in flight",
+                asked(f)
+            )
+        } else if conditional && held.iter().all(|v| v.is_none_or(|v| v < qty)) {
+            format!(
+                "{who}'s conditional decrement of {key} by {qty} succeeded ({during}), but while \
+                 it was in flight the key held only {}: too few units, so it should have failed",
+                show_set(held),
+            )
+        } else {
+            let leaves: Vec<Option<i64>> = held
+                .iter()
+                .map(|v| v.map(|v| v.wrapping_sub(qty)))
+                .collect();
+            format!(
+                "{who}'s {} of {key} reported {} left ({during}), but while it was in flight the \
+                 key held {}, which leaves {}",
+                asked(f),
+                format_value(f.value),
+                show_set(held),
+                show_set(&leaves),
+            )
+        }
+    }
+
+    /// No value explains it: the operation and a few of the others shown.
+    fn unplaceable(&self, ops: &[usize], failing: usize) -> String {
+        let h = self.history;
+        let others: Vec<String> = ops
+            .iter()
+            .filter(|&&i| i != failing)
+            .take(GENERIC_OTHERS_MAX)
+            .map(|&i| op_phrase(h, &h.ops[i]))
+            .collect();
+        let more = (ops.len() - 1).saturating_sub(GENERIC_OTHERS_MAX);
+        let mut list = others.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        let phrase = op_phrase(h, self.op);
+        if others.is_empty() {
+            format!(
+                "{phrase} on {} cannot be placed in any order that respects both real time and \
+                 the register's rules",
+                self.key
+            )
+        } else {
+            format!(
+                "{phrase} on {} cannot be placed: no order of it and {list} respects both real \
+                 time and the register's rules",
+                self.key
+            )
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2019,6 +2142,46 @@ pub mod testgen {
     }
 
     pub fn register_history(shape: &Shape) -> History {
+        let mut builder = HistoryBuilder::new(
+            Source {
+                scenario: Some("testgen".to_string()),
+                variant: None,
+                seed: Some(shape.seed),
+            },
+            TimeUnit::Micros,
+        );
+        let mut state: Vec<Option<i64>> = Vec::new();
+        let keys: Vec<_> = (0..shape.keys.max(1))
+            .map(|k| {
+                state.push(initial(k));
+                builder.key(&format!("k/{k}"), KeyKind::Register, initial(k), None)
+            })
+            .collect();
+        let processes: Vec<_> = (0..shape.clients.max(1))
+            .map(|c| builder.process(&format!("client-{c}")))
+            .collect();
+        // Each operation takes effect on the register in the order of the instants drawn.
+        for d in &drafts(shape) {
+            let now = &mut state[d.key as usize];
+            let (func, after) = d.asks(*now);
+            let mut op = Operation {
+                process: processes[d.client as usize],
+                key: keys[d.key as usize],
+                func,
+                outcome: Outcome::Ok,
+                invoke: d.invoke,
+                complete: Some(d.complete),
+                value: None,
+                version: None,
+            };
+            d.ends(&mut op, after, now);
+            builder.push(op);
+        }
+        builder.finish()
+    }
+
+    /// Every client's operations, with their instants and draws, sorted by when they take effect.
+    fn drafts(shape: &Shape) -> Vec<Draft> {
         let mut drafts = Vec::with_capacity(shape.ops);
         let clients = shape.clients.max(1);
         for c in 0..clients {
@@ -2048,64 +2211,45 @@ pub mod testgen {
             }
         }
         drafts.sort_by_key(|d| (d.effect, d.client));
+        drafts
+    }
 
-        let mut builder = HistoryBuilder::new(
-            Source {
-                scenario: Some("testgen".to_string()),
-                variant: None,
-                seed: Some(shape.seed),
-            },
-            TimeUnit::Micros,
-        );
-        let mut state: Vec<Option<i64>> = Vec::new();
-        let keys: Vec<_> = (0..shape.keys.max(1))
-            .map(|k| {
-                state.push(initial(k));
-                builder.key(&format!("k/{k}"), KeyKind::Register, initial(k), None)
-            })
-            .collect();
-        let processes: Vec<_> = (0..clients)
-            .map(|c| builder.process(&format!("client-{c}")))
-            .collect();
-        for d in &drafts {
-            let now = &mut state[d.key as usize];
+    impl Draft {
+        /// What the operation asks of a register holding `now`, and the value after it if it
+        /// takes effect (`None`: it cannot).
+        fn asks(&self, now: Option<i64>) -> (Func, Option<Option<i64>>) {
             let small = |x: u64| (x % 100) as i64;
-            // What the operation asks, and the value after it if it takes effect.
-            let (func, after) = if d.roll < 0.55 {
-                (Func::Read, Some(*now))
-            } else if d.roll < 0.65 {
-                (Func::Write { value: small(d.a) }, Some(Some(small(d.a))))
-            } else if d.roll < 0.75 {
-                let from = match *now {
-                    Some(v) if d.b % 4 != 0 => v,
-                    _ => small(d.a),
+            if self.roll < 0.55 {
+                (Func::Read, Some(now))
+            } else if self.roll < 0.65 {
+                let value = small(self.a);
+                (Func::Write { value }, Some(Some(value)))
+            } else if self.roll < 0.75 {
+                let from = match now {
+                    Some(v) if self.b % 4 != 0 => v,
+                    _ => small(self.a),
                 };
-                let to = small(d.b >> 8);
-                let func = Func::Cas { from, to };
-                (func, (*now == Some(from)).then_some(Some(to)))
+                let to = small(self.b >> 8);
+                (
+                    Func::Cas { from, to },
+                    (now == Some(from)).then_some(Some(to)),
+                )
             } else {
-                let qty = 1 + (d.a % 3) as i64;
-                let conditional = d.b % 2 == 0;
-                let func = Func::Decrement { qty, conditional };
-                let after = match *now {
+                let qty = 1 + (self.a % 3) as i64;
+                let conditional = self.b % 2 == 0;
+                let after = match now {
                     Some(s) if !conditional || s >= qty => Some(Some(s - qty)),
                     _ => None,
                 };
-                (func, after)
-            };
-            let mut op = Operation {
-                process: processes[d.client as usize],
-                key: keys[d.key as usize],
-                func,
-                outcome: Outcome::Ok,
-                invoke: d.invoke,
-                complete: Some(d.complete),
-                value: None,
-                version: None,
-            };
-            match (func, after) {
-                (Func::Read, _) if d.info => {
-                    op.outcome = if d.info_applies {
+                (Func::Decrement { qty, conditional }, after)
+            }
+        }
+
+        /// The outcome and the value returned, and the register's new value if it took effect.
+        fn ends(&self, op: &mut Operation, after: Option<Option<i64>>, now: &mut Option<i64>) {
+            match (op.func, after) {
+                (Func::Read, _) if self.info => {
+                    op.outcome = if self.info_applies {
                         Outcome::Fail
                     } else {
                         Outcome::Info
@@ -2113,23 +2257,21 @@ pub mod testgen {
                 }
                 (Func::Read, _) => op.value = *now,
                 (_, None) => op.outcome = Outcome::Fail,
-                (_, Some(after)) if d.info => {
+                (_, Some(after)) if self.info => {
                     op.outcome = Outcome::Info;
-                    op.complete = d.info_completes.then_some(d.complete);
-                    if d.info_applies {
+                    op.complete = self.info_completes.then_some(self.complete);
+                    if self.info_applies {
                         *now = after;
                     }
                 }
                 (_, Some(after)) => {
                     *now = after;
-                    if matches!(func, Func::Decrement { .. }) && (d.b >> 1) % 2 == 0 {
+                    if matches!(op.func, Func::Decrement { .. }) && (self.b >> 1) % 2 == 0 {
                         op.value = after;
                     }
                 }
             }
-            builder.push(op);
         }
-        builder.finish()
     }
 }
 

@@ -23,105 +23,151 @@ pub fn check(history: &History) -> Vec<CheckResult> {
     // time): one index vector, not one per process (lagsim has a process per shopper).
     let mut order: Vec<usize> = (0..history.ops.len()).collect();
     order.sort_by_key(|&i| history.ops[i].process);
-    let by_process = order.chunk_by(|&a, &b| history.ops[a].process == history.ops[b].process);
-    let mut ryw = Findings::default();
-    let mut mr = Findings::default();
-    let mut mw = Findings::default();
-    let mut wfr = Findings::default();
-    let (mut reads, mut writes, mut unversioned) = (0u64, 0u64, 0u64);
-    for ops in by_process {
-        // Per key: (op index, version) of the latest own write, the newest read, the last write.
-        let mut own_write: BTreeMap<KeyId, (usize, u64)> = BTreeMap::new();
-        let mut newest_read: BTreeMap<KeyId, (usize, u64)> = BTreeMap::new();
+    let mut s = Sessions::default();
+    for ops in order.chunk_by(|&a, &b| history.ops[a].process == history.ops[b].process) {
+        s.judge_process(history, ops);
+    }
+    let (reads, writes) = (s.reads, s.writes);
+    // Without a single versioned operation nothing can be judged.
+    let unknown = (reads + writes == 0 && s.unversioned > 0).then_some(s.unversioned);
+    vec![
+        verdict(history, "read-your-writes", s.ryw, "reads", reads, unknown),
+        verdict(history, "monotonic-reads", s.mr, "reads", reads, unknown),
+        verdict(history, "monotonic-writes", s.mw, "writes", writes, unknown),
+        verdict(
+            history,
+            "writes-follow-reads",
+            s.wfr,
+            "writes",
+            writes,
+            unknown,
+        ),
+    ]
+}
+
+/// The four checks' violations, and what they judged.
+#[derive(Default)]
+struct Sessions {
+    ryw: Findings,
+    mr: Findings,
+    mw: Findings,
+    wfr: Findings,
+    reads: u64,
+    writes: u64,
+    /// Ok operations without a version.
+    unversioned: u64,
+}
+
+/// Per key, (op index, version) of the process's latest own write and of its newest read.
+#[derive(Default)]
+struct Session {
+    own_write: BTreeMap<KeyId, (usize, u64)>,
+    newest_read: BTreeMap<KeyId, (usize, u64)>,
+}
+
+impl Sessions {
+    /// Judges one process's operations, in invocation order.
+    fn judge_process(&mut self, history: &History, ops: &[usize]) {
+        let mut session = Session::default();
         for &i in ops {
             let op = &history.ops[i];
             if op.outcome != Outcome::Ok {
                 continue;
             }
             let Some(version) = op.version else {
-                unversioned += 1;
+                self.unversioned += 1;
                 continue;
             };
             if op.func.is_read() {
-                reads += 1;
-                if let Some(&(w, wv)) = own_write.get(&op.key)
-                    && version < wv
-                {
-                    ryw.add(history, op.key, vec![w, i], || {
-                        read_your_writes(history, &history.ops[w], op)
-                    });
-                }
-                match newest_read.get(&op.key) {
-                    Some(&(r, rv)) if version < rv => {
-                        mr.add(history, op.key, vec![r, i], || {
-                            monotonic_reads(history, &history.ops[r], op)
-                        });
-                    }
-                    Some(&(_, rv)) if version == rv => {}
-                    _ => {
-                        newest_read.insert(op.key, (i, version));
-                    }
-                }
+                self.read(history, &mut session, i, version);
             } else {
-                writes += 1;
-                if let Some(&(w, wv)) = own_write.get(&op.key)
-                    && version <= wv
-                {
-                    mw.add(history, op.key, vec![w, i], || {
-                        monotonic_writes(history, &history.ops[w], op)
-                    });
-                }
-                if let Some(&(r, rv)) = newest_read.get(&op.key)
-                    && version <= rv
-                {
-                    wfr.add(history, op.key, vec![r, i], || {
-                        writes_follow_reads(history, &history.ops[r], op)
-                    });
-                }
-                own_write.insert(op.key, (i, version));
+                self.write(history, &mut session, i, version);
             }
         }
     }
-    let judged = reads + writes;
-    let make = |name: &'static str, f: Findings, what: &str, of: u64| {
-        let status = if f.count > 0 {
-            Status::Fail
-        } else if judged == 0 && unversioned > 0 {
-            Status::Unknown
-        } else {
-            Status::Pass
-        };
-        let summary = match status {
-            Status::Fail => format!("{} of {of} {what} broke {name}", f.count),
-            Status::Unknown => {
-                format!("no operation reports a version ({unversioned} ok operations)")
-            }
-            Status::Pass => format!("all {of} {what} kept {name}"),
-        };
-        let unknown_kinds = if status == Status::Unknown {
-            history.keys.iter().map(|k| k.kind).collect()
-        } else {
-            Default::default()
-        };
-        CheckResult {
-            name,
-            status,
-            summary,
-            figures: vec![
-                ("judged", Figure::Count(of)),
-                ("violations", Figure::Count(f.count)),
-            ],
-            findings: f.shown,
-            failed_kinds: f.failed_kinds,
-            unknown_kinds,
+
+    fn read(&mut self, history: &History, session: &mut Session, i: usize, version: u64) {
+        let op = &history.ops[i];
+        self.reads += 1;
+        if let Some(&(w, wv)) = session.own_write.get(&op.key)
+            && version < wv
+        {
+            self.ryw.add(history, op.key, vec![w, i], || {
+                read_your_writes(history, &history.ops[w], op)
+            });
         }
+        match session.newest_read.get(&op.key) {
+            Some(&(r, rv)) if version < rv => {
+                self.mr.add(history, op.key, vec![r, i], || {
+                    ordering_broken(history, &history.ops[r], op, MONOTONIC_READS)
+                });
+            }
+            Some(&(_, rv)) if version == rv => {}
+            _ => {
+                session.newest_read.insert(op.key, (i, version));
+            }
+        }
+    }
+
+    fn write(&mut self, history: &History, session: &mut Session, i: usize, version: u64) {
+        let op = &history.ops[i];
+        self.writes += 1;
+        if let Some(&(w, wv)) = session.own_write.get(&op.key)
+            && version <= wv
+        {
+            self.mw.add(history, op.key, vec![w, i], || {
+                ordering_broken(history, &history.ops[w], op, MONOTONIC_WRITES)
+            });
+        }
+        if let Some(&(r, rv)) = session.newest_read.get(&op.key)
+            && version <= rv
+        {
+            self.wfr.add(history, op.key, vec![r, i], || {
+                ordering_broken(history, &history.ops[r], op, WRITES_FOLLOW_READS)
+            });
+        }
+        session.own_write.insert(op.key, (i, version));
+    }
+}
+
+/// One check's result over `of` judged operations (`what`: "reads" or "writes"). `unknown`:
+/// the number of ok operations, when none reported a version.
+fn verdict(
+    history: &History,
+    name: &'static str,
+    f: Findings,
+    what: &str,
+    of: u64,
+    unknown: Option<u64>,
+) -> CheckResult {
+    let (status, summary) = match unknown {
+        _ if f.count > 0 => (
+            Status::Fail,
+            format!("{} of {of} {what} broke {name}", f.count),
+        ),
+        Some(unversioned) => (
+            Status::Unknown,
+            format!("no operation reports a version ({unversioned} ok operations)"),
+        ),
+        None => (Status::Pass, format!("all {of} {what} kept {name}")),
     };
-    vec![
-        make("read-your-writes", ryw, "reads", reads),
-        make("monotonic-reads", mr, "reads", reads),
-        make("monotonic-writes", mw, "writes", writes),
-        make("writes-follow-reads", wfr, "writes", writes),
-    ]
+    let unknown_kinds = if status == Status::Unknown {
+        history.keys.iter().map(|k| k.kind).collect()
+    } else {
+        Default::default()
+    };
+    CheckResult {
+        name,
+        status,
+        summary,
+        figures: vec![
+            ("judged", Figure::Count(of)),
+            ("violations", Figure::Count(f.count)),
+        ],
+        findings: f.shown,
+        failed_kinds: f.failed_kinds,
+        unknown_kinds,
+    }
 }
 
 /// `process read key=value (version v) at t`
@@ -162,30 +208,18 @@ fn read_your_writes(history: &History, write: &Operation, read: &Operation) -> S
     )
 }
 
-fn monotonic_reads(history: &History, first: &Operation, then: &Operation) -> String {
+/// What went wrong between two operations of one process, for the sentence.
+const MONOTONIC_READS: &str = "its second read went back to an older version";
+const MONOTONIC_WRITES: &str = "its later write took an older version than its earlier one";
+const WRITES_FOLLOW_READS: &str = "its write was not ordered after the version it had read";
+
+/// `process did first, then did then: what went wrong`.
+fn ordering_broken(history: &History, first: &Operation, then: &Operation, wrong: &str) -> String {
     format!(
-        "{} {}, then {}: its second read went back to an older version",
+        "{} {}, then {}: {wrong}",
         history.process(then.process),
         describe(history, first),
         describe(history, then),
-    )
-}
-
-fn monotonic_writes(history: &History, first: &Operation, then: &Operation) -> String {
-    format!(
-        "{} {}, then {}: its later write took an older version than its earlier one",
-        history.process(then.process),
-        describe(history, first),
-        describe(history, then),
-    )
-}
-
-fn writes_follow_reads(history: &History, read: &Operation, write: &Operation) -> String {
-    format!(
-        "{} {}, then {}: its write was not ordered after the version it had read",
-        history.process(write.process),
-        describe(history, read),
-        describe(history, write),
     )
 }
 

@@ -15,28 +15,9 @@ use crate::history::{History, Outcome, format_value};
 
 /// Judges every versioned read of `history` against `bound` (in the history's time unit).
 pub fn check(history: &History, bound: u64) -> CheckResult {
-    let by_key = history.ops_by_key();
-    let mut ages = Histogram::new();
-    let (mut reads, mut stale, mut worst_behind) = (0u64, 0u64, 0u64);
-    let mut findings = Findings::default();
-    for ops in &by_key {
-        // The key's acknowledged writes in order of acknowledgement, with the newest version
-        // acknowledged so far (a running maximum, so a binary search finds the first write
-        // that superseded a given version).
-        let mut acks: Vec<(u64, u64, usize)> = ops
-            .iter()
-            .filter_map(|&i| {
-                let op = &history.ops[i];
-                let ok_write = op.outcome == Outcome::Ok && !op.func.is_read();
-                Some((op.complete?, op.version.filter(|_| ok_write)?, i))
-            })
-            .collect();
-        acks.sort_by_key(|&(at, version, _)| (at, version));
-        let mut newest = 0;
-        for a in &mut acks {
-            newest = newest.max(a.1);
-            a.1 = newest;
-        }
+    let mut t = Tally::default();
+    for ops in &history.ops_by_key() {
+        let acks = acknowledged_writes(history, ops);
         for &i in ops {
             let op = &history.ops[i];
             let (Outcome::Ok, true, Some(version), Some(returned)) =
@@ -44,81 +25,141 @@ pub fn check(history: &History, bound: u64) -> CheckResult {
             else {
                 continue;
             };
-            reads += 1;
-            // Writes acknowledged strictly before the read began.
-            let before = acks.partition_point(|&(at, _, _)| at < op.invoke);
-            let Some(&(_, newest, _)) = before.checked_sub(1).map(|j| &acks[j]) else {
+            t.reads += 1;
+            let Some(stale) = superseded(&acks, op.invoke, version) else {
                 continue;
             };
-            if newest <= version {
-                continue;
-            }
-            let first = acks[..before].partition_point(|&(_, v, _)| v <= version);
-            let (superseded_at, _, by) = acks[first];
-            let age = returned - superseded_at;
-            stale += 1;
-            ages.record(age);
-            worst_behind = worst_behind.max(newest - version);
+            let age = returned - stale.at;
+            t.stale += 1;
+            t.ages.record(age);
+            t.worst_behind = t.worst_behind.max(stale.behind);
             if age > bound {
-                findings.add(history, op.key, vec![by, i], || {
-                    let w = &history.ops[by];
-                    format!(
-                        "{} read {}={} (version {version}) at {}, {} after the write that \
-                         replaced it was acknowledged ({} {} at {}, version {}); {} newer \
-                         version{} had been acknowledged",
-                        history.process(op.process),
-                        history.key(op.key).name,
-                        format_value(op.value),
-                        history.format_time(returned),
-                        history.format_duration(age),
-                        history.process(w.process),
-                        w.func.name(),
-                        history.format_time(superseded_at),
-                        w.version.unwrap_or(0),
-                        newest - version,
-                        if newest - version == 1 { "" } else { "s" },
-                    )
+                t.findings.add(history, op.key, vec![stale.by, i], || {
+                    sentence(history, i, &stale, age)
                 });
             }
         }
     }
-    let ms = |us: u64| match history.time_unit {
-        crate::history::TimeUnit::Micros => Figure::Ms(us as f64 / 1e3),
-        crate::history::TimeUnit::Index => Figure::Count(us),
-    };
-    let status = if findings.count > 0 {
-        Status::Fail
-    } else {
-        Status::Pass
-    };
-    let summary = if stale == 0 {
-        format!("none of {reads} versioned reads was stale")
-    } else {
-        format!(
-            "{stale} of {reads} versioned reads were stale, the oldest by {} ({} over the bound \
-             of {})",
-            history.format_duration(ages.max()),
-            findings.count,
-            history.format_duration(bound)
-        )
-    };
-    CheckResult {
-        name: "bounded-staleness",
-        status,
-        summary,
-        figures: vec![
-            ("reads", Figure::Count(reads)),
-            ("stale_reads", Figure::Count(stale)),
-            ("over_bound", Figure::Count(findings.count)),
-            ("bound_ms", ms(bound)),
-            ("staleness_ms_p50", ms(ages.quantile(0.5))),
-            ("staleness_ms_p99", ms(ages.quantile(0.99))),
-            ("staleness_ms_max", ms(ages.max())),
-            ("versions_behind_max", Figure::Count(worst_behind)),
-        ],
-        findings: findings.shown,
-        failed_kinds: findings.failed_kinds,
-        unknown_kinds: Default::default(),
+    t.result(history, bound)
+}
+
+/// What the check counts over every key.
+#[derive(Default)]
+struct Tally {
+    ages: Histogram,
+    reads: u64,
+    stale: u64,
+    worst_behind: u64,
+    findings: Findings,
+}
+
+/// A key's acknowledged writes as (acknowledged at, newest version acknowledged by then, op), in
+/// order of acknowledgement. The version is a running maximum, so that a binary search finds
+/// the first write that superseded a given version.
+fn acknowledged_writes(history: &History, ops: &[usize]) -> Vec<(u64, u64, usize)> {
+    let mut acks: Vec<(u64, u64, usize)> = ops
+        .iter()
+        .filter_map(|&i| {
+            let op = &history.ops[i];
+            let ok_write = op.outcome == Outcome::Ok && !op.func.is_read();
+            Some((op.complete?, op.version.filter(|_| ok_write)?, i))
+        })
+        .collect();
+    acks.sort_by_key(|&(at, version, _)| (at, version));
+    let mut newest = 0;
+    for a in &mut acks {
+        newest = newest.max(a.1);
+        a.1 = newest;
+    }
+    acks
+}
+
+/// How a read of `version` invoked at `invoke` was stale.
+struct Stale {
+    /// When the first write that replaced `version` was acknowledged, and that write.
+    at: u64,
+    by: usize,
+    /// The newest version acknowledged before the read began, minus the read's.
+    behind: u64,
+}
+
+fn superseded(acks: &[(u64, u64, usize)], invoke: u64, version: u64) -> Option<Stale> {
+    // Writes acknowledged strictly before the read began.
+    let before = acks.partition_point(|&(at, _, _)| at < invoke);
+    let &(_, newest, _) = acks.get(before.checked_sub(1)?)?;
+    if newest <= version {
+        return None;
+    }
+    let first = acks[..before].partition_point(|&(_, v, _)| v <= version);
+    let (at, _, by) = acks[first];
+    Some(Stale {
+        at,
+        by,
+        behind: newest - version,
+    })
+}
+
+fn sentence(history: &History, read: usize, stale: &Stale, age: u64) -> String {
+    let (op, w) = (&history.ops[read], &history.ops[stale.by]);
+    format!(
+        "{} read {}={} (version {}) at {}, {} after the write that replaced it was acknowledged \
+         ({} {} at {}, version {}); {} newer version{} had been acknowledged",
+        history.process(op.process),
+        history.key(op.key).name,
+        format_value(op.value),
+        op.version.unwrap_or(0),
+        history.format_time(op.complete.unwrap_or(op.invoke)),
+        history.format_duration(age),
+        history.process(w.process),
+        w.func.name(),
+        history.format_time(stale.at),
+        w.version.unwrap_or(0),
+        stale.behind,
+        if stale.behind == 1 { "" } else { "s" },
+    )
+}
+
+impl Tally {
+    fn result(self, history: &History, bound: u64) -> CheckResult {
+        let ms = |us: u64| match history.time_unit {
+            crate::history::TimeUnit::Micros => Figure::Ms(us as f64 / 1e3),
+            crate::history::TimeUnit::Index => Figure::Count(us),
+        };
+        let (reads, stale, findings) = (self.reads, self.stale, self.findings);
+        let status = if findings.count > 0 {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+        let summary = if stale == 0 {
+            format!("none of {reads} versioned reads was stale")
+        } else {
+            format!(
+                "{stale} of {reads} versioned reads were stale, the oldest by {} ({} over the \
+                 bound of {})",
+                history.format_duration(self.ages.max()),
+                findings.count,
+                history.format_duration(bound)
+            )
+        };
+        CheckResult {
+            name: "bounded-staleness",
+            status,
+            summary,
+            figures: vec![
+                ("reads", Figure::Count(reads)),
+                ("stale_reads", Figure::Count(stale)),
+                ("over_bound", Figure::Count(findings.count)),
+                ("bound_ms", ms(bound)),
+                ("staleness_ms_p50", ms(self.ages.quantile(0.5))),
+                ("staleness_ms_p99", ms(self.ages.quantile(0.99))),
+                ("staleness_ms_max", ms(self.ages.max())),
+                ("versions_behind_max", Figure::Count(self.worst_behind)),
+            ],
+            findings: findings.shown,
+            failed_kinds: findings.failed_kinds,
+            unknown_kinds: Default::default(),
+        }
     }
 }
 

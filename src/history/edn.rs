@@ -324,6 +324,8 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// The next value, closing delimiter or end of the text, skipping blanks and discarded
+    /// values; `depth` is how deep in collections, tags and discards it is.
     fn item(&mut self, depth: usize) -> Result<Item, EdnError> {
         loop {
             self.skip_blank();
@@ -337,7 +339,7 @@ impl<'t> Reader<'t> {
             let Some(c) = self.peek() else {
                 return Ok(Item::Eof);
             };
-            let value = match c {
+            let kind = match c {
                 ')' | ']' | '}' => {
                     self.bump();
                     return Ok(Item::Close(c, at));
@@ -348,101 +350,15 @@ impl<'t> Reader<'t> {
                 }
                 '"' => Kind::Str(self.string(at)?),
                 '\\' => Kind::Char(self.character(at)?),
-                ':' => {
-                    self.bump();
-                    let name = self.token();
-                    if name.is_empty() {
-                        return Err(self.error(
-                            at,
-                            "`:` must be followed by a keyword name, as in `:ok` or `:jepsen/op`",
-                        ));
-                    }
-                    self.check_symbol(at, name, "keyword")?;
-                    Kind::Keyword(name.to_string())
-                }
-                '#' => match self.peek2() {
-                    Some('{') => {
-                        self.bump();
-                        self.bump();
-                        self.collection('#', at, depth + 1)?
-                    }
-                    Some('_') => {
-                        self.bump();
-                        self.bump();
-                        match self.item(depth + 1)? {
-                            Item::Value(_) => continue,
-                            Item::Close(c, _) => {
-                                return Err(self.error(
-                                    at,
-                                    format!(
-                                        "`#_` must be followed by a value to discard, found `{c}`"
-                                    ),
-                                ));
-                            }
-                            Item::Eof => {
-                                return Err(self.error(
-                                    at,
-                                    "`#_` must be followed by a value to discard, found the end of \
-                                     the file",
-                                ));
-                            }
-                        }
-                    }
-                    Some('#') => {
-                        self.bump();
-                        self.bump();
-                        match self.token() {
-                            "Inf" => Kind::Float(f64::INFINITY),
-                            "-Inf" => Kind::Float(f64::NEG_INFINITY),
-                            "NaN" => Kind::Float(f64::NAN),
-                            other => {
-                                return Err(self.error(
-                                    at,
-                                    format!(
-                                        "unknown symbolic value `##{other}`: allowed are `##Inf`, \
-                                         `##-Inf` and `##NaN`"
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    Some(c) if c.is_alphabetic() => {
-                        self.bump();
-                        let tag = self.token();
-                        self.check_symbol(at, tag, "tag")?;
-                        match self.item(depth + 1)? {
-                            Item::Value(v) => Kind::Tagged(tag.to_string(), Box::new(v)),
-                            _ => {
-                                return Err(self.error(
-                                    at,
-                                    format!(
-                                        "the tag `#{tag}` must be followed by the value it tags, \
-                                         as in `#inst \"2024-01-01T00:00:00Z\"`"
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(self.error(
-                            at,
-                            "`#` must start a set `#{…}`, a discard `#_`, a symbolic value such \
-                             as `##Inf`, or a tagged literal such as `#inst \"…\"`",
-                        ));
-                    }
+                ':' => self.keyword(at)?,
+                '#' => match self.dispatch(at, depth)? {
+                    Some(kind) => kind,
+                    // A discarded value: read on.
+                    None => continue,
                 },
                 c if c.is_ascii_digit() => self.number(at)?,
                 '+' | '-' if self.peek2().is_some_and(|d| d.is_ascii_digit()) => self.number(at)?,
-                c if is_symbol_start(c) => {
-                    let name = self.token();
-                    self.check_symbol(at, name, "symbol")?;
-                    match name {
-                        "nil" => Kind::Nil,
-                        "true" => Kind::Bool(true),
-                        "false" => Kind::Bool(false),
-                        _ => Kind::Symbol(name.to_string()),
-                    }
-                }
+                c if is_symbol_start(c) => self.symbol(at)?,
                 other => {
                     return Err(self.error(
                         at,
@@ -450,7 +366,110 @@ impl<'t> Reader<'t> {
                     ));
                 }
             };
-            return Ok(Item::Value(Value { at, kind: value }));
+            return Ok(Item::Value(Value { at, kind }));
+        }
+    }
+
+    /// A keyword whose `:` is at `at` (not yet consumed).
+    fn keyword(&mut self, at: Pos) -> Result<Kind, EdnError> {
+        self.bump();
+        let name = self.token();
+        if name.is_empty() {
+            return Err(self.error(
+                at,
+                "`:` must be followed by a keyword name, as in `:ok` or `:jepsen/op`",
+            ));
+        }
+        self.check_symbol(at, name, "keyword")?;
+        Ok(Kind::Keyword(name.to_string()))
+    }
+
+    /// A symbol, or `nil`, `true` or `false`.
+    fn symbol(&mut self, at: Pos) -> Result<Kind, EdnError> {
+        let name = self.token();
+        self.check_symbol(at, name, "symbol")?;
+        Ok(match name {
+            "nil" => Kind::Nil,
+            "true" => Kind::Bool(true),
+            "false" => Kind::Bool(false),
+            _ => Kind::Symbol(name.to_string()),
+        })
+    }
+
+    /// What a `#` at `at` (not yet consumed) starts: a set, a symbolic value or a tagged value;
+    /// `None` for a discard `#_`, whose value is read and dropped.
+    fn dispatch(&mut self, at: Pos, depth: usize) -> Result<Option<Kind>, EdnError> {
+        match self.peek2() {
+            Some('{') => {
+                self.bump();
+                self.bump();
+                self.collection('#', at, depth + 1).map(Some)
+            }
+            Some('_') => {
+                self.bump();
+                self.bump();
+                self.discard(at, depth).map(|()| None)
+            }
+            Some('#') => {
+                self.bump();
+                self.bump();
+                self.symbolic(at).map(Some)
+            }
+            Some(c) if c.is_alphabetic() => {
+                self.bump();
+                self.tagged(at, depth).map(Some)
+            }
+            _ => Err(self.error(
+                at,
+                "`#` must start a set `#{…}`, a discard `#_`, a symbolic value such as `##Inf`, \
+                 or a tagged literal such as `#inst \"…\"`",
+            )),
+        }
+    }
+
+    /// The value after a `#_` at `at`, dropped.
+    fn discard(&mut self, at: Pos, depth: usize) -> Result<(), EdnError> {
+        match self.item(depth + 1)? {
+            Item::Value(_) => Ok(()),
+            Item::Close(c, _) => Err(self.error(
+                at,
+                format!("`#_` must be followed by a value to discard, found `{c}`"),
+            )),
+            Item::Eof => Err(self.error(
+                at,
+                "`#_` must be followed by a value to discard, found the end of the file",
+            )),
+        }
+    }
+
+    /// `##Inf`, `##-Inf` or `##NaN`, its `##` consumed.
+    fn symbolic(&mut self, at: Pos) -> Result<Kind, EdnError> {
+        match self.token() {
+            "Inf" => Ok(Kind::Float(f64::INFINITY)),
+            "-Inf" => Ok(Kind::Float(f64::NEG_INFINITY)),
+            "NaN" => Ok(Kind::Float(f64::NAN)),
+            other => Err(self.error(
+                at,
+                format!(
+                    "unknown symbolic value `##{other}`: allowed are `##Inf`, `##-Inf` and `##NaN`"
+                ),
+            )),
+        }
+    }
+
+    /// `#tag value`, its `#` consumed.
+    fn tagged(&mut self, at: Pos, depth: usize) -> Result<Kind, EdnError> {
+        let tag = self.token();
+        self.check_symbol(at, tag, "tag")?;
+        match self.item(depth + 1)? {
+            Item::Value(v) => Ok(Kind::Tagged(tag.to_string(), Box::new(v))),
+            _ => Err(self.error(
+                at,
+                format!(
+                    "the tag `#{tag}` must be followed by the value it tags, as in `#inst \
+                     \"2024-01-01T00:00:00Z\"`"
+                ),
+            )),
         }
     }
 
@@ -800,6 +819,52 @@ struct Pending {
     key_name: String,
 }
 
+const TYPES: &str = "`:invoke`, `:ok`, `:fail` or `:info`";
+
+/// An operation map's entries, looked up by keyword.
+struct Fields<'o, 'v> {
+    origin: &'o str,
+    /// Where the map starts.
+    at: Pos,
+    entries: &'v [(Value, Value)],
+}
+
+impl<'v> Fields<'_, 'v> {
+    /// The value of `:name`, if the map has it (once).
+    fn field(&self, name: &str) -> Result<Option<&'v Value>, EdnError> {
+        let mut found: Option<&'v (Value, Value)> = None;
+        for entry in self.entries {
+            if !matches!(&entry.0.kind, Kind::Keyword(k) if k == name) {
+                continue;
+            }
+            if let Some(first) = found {
+                return Err(EdnError::new(
+                    self.origin,
+                    entry.0.at,
+                    format!(
+                        "`:{name}` appears twice in this operation (first at {}): an EDN map has \
+                         distinct keys",
+                        first.0.at
+                    ),
+                ));
+            }
+            found = Some(entry);
+        }
+        Ok(found.map(|(_, value)| value))
+    }
+
+    /// The value of `:name`, which every operation has (`allowed`: what it may be).
+    fn required(&self, name: &str, allowed: &str) -> Result<&'v Value, EdnError> {
+        self.field(name)?.ok_or_else(|| {
+            EdnError::new(
+                self.origin,
+                self.at,
+                format!("this operation has no `:{name}`: every operation needs one ({allowed})"),
+            )
+        })
+    }
+}
+
 const DEFAULT_KEY: &str = "register";
 
 struct Events<'o> {
@@ -857,127 +922,33 @@ impl<'o> Events<'o> {
                 ),
             ));
         };
-        let field = |name: &str| -> Result<Option<&'v Value>, EdnError> {
-            let mut found: Option<&'v (Value, Value)> = None;
-            for entry in entries {
-                if !matches!(&entry.0.kind, Kind::Keyword(k) if k == name) {
-                    continue;
-                }
-                if let Some(first) = found {
-                    return Err(self.error(
-                        entry.0.at,
-                        format!(
-                            "`:{name}` appears twice in this operation (first at {}): an EDN map \
-                             has distinct keys",
-                            first.0.at
-                        ),
-                    ));
-                }
-                found = Some(entry);
-            }
-            Ok(found.map(|(_, value)| value))
+        let fields = Fields {
+            origin: self.origin,
+            at: v.at,
+            entries,
         };
-        let required = |name: &str, allowed: &str| -> Result<&'v Value, EdnError> {
-            field(name)?.ok_or_else(|| {
-                self.error(
-                    v.at,
-                    format!(
-                        "this operation has no `:{name}`: every operation needs one ({allowed})"
-                    ),
-                )
-            })
-        };
-
-        let process = required(
+        let process = fields.required(
             "process",
             "an integer for a client, or a keyword such as `:nemesis`",
         )?;
-        let process = match process.kind {
-            Kind::Int(p) => p,
-            // The fault injector's events say nothing about the register.
-            Kind::Keyword(_) => return Ok(None),
-            _ => {
-                return Err(self.error(
-                    process.at,
-                    format!(
-                        "`:process` must be an integer (a client) or a keyword such as \
-                         `:nemesis`, found {}",
-                        describe(process)
-                    ),
-                ));
-            }
+        let Some(process) = self.process(process)? else {
+            return Ok(None);
         };
-
-        const TYPES: &str = "`:invoke`, `:ok`, `:fail` or `:info`";
-        let ty = required("type", TYPES)?;
-        let ty = match &ty.kind {
-            Kind::Keyword(k) if k == "invoke" => EventType::Invoke,
-            Kind::Keyword(k) if k == "ok" => EventType::Ok,
-            Kind::Keyword(k) if k == "fail" => EventType::Fail,
-            Kind::Keyword(k) if k == "info" => EventType::Info,
-            _ => {
-                return Err(self.error(
-                    ty.at,
-                    format!("`:type` must be {TYPES}, found {}", describe(ty)),
-                ));
-            }
-        };
-
+        let ty = self.event_type(fields.required("type", TYPES)?)?;
         let allowed_f = match self.model {
             RegisterModel::Register => "`:read` or `:write`",
             RegisterModel::CasRegister => "`:read`, `:write` or `:cas`",
         };
-        let f_value = required("f", &format!("{allowed_f} for this model"))?;
-        let f = match &f_value.kind {
-            Kind::Keyword(k) if k == "read" => FName::Read,
-            Kind::Keyword(k) if k == "write" => FName::Write,
-            Kind::Keyword(k) if k == "cas" && self.model == RegisterModel::CasRegister => {
-                FName::Cas
-            }
-            Kind::Keyword(k) if k == "cas" => {
-                return Err(self.error(
-                    f_value.at,
-                    "`:f :cas` is a compare-and-set, which a plain register does not have \
-                     (allowed: `:read`, `:write`): use --model cas-register",
-                ));
-            }
-            _ => {
-                return Err(self.error(
-                    f_value.at,
-                    format!(
-                        "`:f` must be {allowed_f} for the {} model, found {}",
-                        self.model.name(),
-                        describe(f_value)
-                    ),
-                ));
-            }
-        };
-
-        let value = required(
+        let f_value = fields.required("f", &format!("{allowed_f} for this model"))?;
+        let f = self.function(f_value, allowed_f)?;
+        let value = fields.required(
             "value",
             "an integer or nil for `:read` and `:write`, `[from to]` for `:cas`",
         )?;
-
-        let key = match field("key")? {
+        let key = match fields.field("key")? {
             None => None,
-            Some(k) => {
-                let name = match &k.kind {
-                    Kind::Int(i) => i.to_string(),
-                    Kind::Keyword(s) | Kind::Str(s) => s.clone(),
-                    _ => {
-                        return Err(self.error(
-                            k.at,
-                            format!(
-                                "`:key` must be an integer, a keyword or a string, found {}",
-                                describe(k)
-                            ),
-                        ));
-                    }
-                };
-                Some((name, k))
-            }
+            Some(k) => Some((self.key_name(k)?, k)),
         };
-
         Ok(Some(Event {
             at: v.at,
             process,
@@ -987,6 +958,75 @@ impl<'o> Events<'o> {
             value,
             key,
         }))
+    }
+
+    /// A client's number, or `None` for a keyword process: the fault injector's events say
+    /// nothing about the register.
+    fn process(&self, process: &Value) -> Result<Option<i64>, EdnError> {
+        match process.kind {
+            Kind::Int(p) => Ok(Some(p)),
+            Kind::Keyword(_) => Ok(None),
+            _ => Err(self.error(
+                process.at,
+                format!(
+                    "`:process` must be an integer (a client) or a keyword such as `:nemesis`, \
+                     found {}",
+                    describe(process)
+                ),
+            )),
+        }
+    }
+
+    fn event_type(&self, ty: &Value) -> Result<EventType, EdnError> {
+        match &ty.kind {
+            Kind::Keyword(k) if k == "invoke" => Ok(EventType::Invoke),
+            Kind::Keyword(k) if k == "ok" => Ok(EventType::Ok),
+            Kind::Keyword(k) if k == "fail" => Ok(EventType::Fail),
+            Kind::Keyword(k) if k == "info" => Ok(EventType::Info),
+            _ => Err(self.error(
+                ty.at,
+                format!("`:type` must be {TYPES}, found {}", describe(ty)),
+            )),
+        }
+    }
+
+    /// The function `:f` names, if the model has it (`allowed`: the model's functions).
+    fn function(&self, f: &Value, allowed: &str) -> Result<FName, EdnError> {
+        match &f.kind {
+            Kind::Keyword(k) if k == "read" => Ok(FName::Read),
+            Kind::Keyword(k) if k == "write" => Ok(FName::Write),
+            Kind::Keyword(k) if k == "cas" && self.model == RegisterModel::CasRegister => {
+                Ok(FName::Cas)
+            }
+            Kind::Keyword(k) if k == "cas" => Err(self.error(
+                f.at,
+                "`:f :cas` is a compare-and-set, which a plain register does not have \
+                 (allowed: `:read`, `:write`): use --model cas-register",
+            )),
+            _ => Err(self.error(
+                f.at,
+                format!(
+                    "`:f` must be {allowed} for the {} model, found {}",
+                    self.model.name(),
+                    describe(f)
+                ),
+            )),
+        }
+    }
+
+    /// The name of the key `:key` gives, as written.
+    fn key_name(&self, k: &Value) -> Result<String, EdnError> {
+        match &k.kind {
+            Kind::Int(i) => Ok(i.to_string()),
+            Kind::Keyword(s) | Kind::Str(s) => Ok(s.clone()),
+            _ => Err(self.error(
+                k.at,
+                format!(
+                    "`:key` must be an integer, a keyword or a string, found {}",
+                    describe(k)
+                ),
+            )),
+        }
     }
 
     fn invoke(&mut self, index: u64, e: &Event<'_>) -> Result<(), EdnError> {

@@ -79,13 +79,7 @@ impl Timeline {
     /// The product the story follows: the first to sell out on the primary, else the one
     /// oversold first, else the first.
     fn focus(&self) -> usize {
-        let sold = self
-            .sold_out_us
-            .iter()
-            .enumerate()
-            .filter_map(|(p, t)| t.map(|t| (t, p)))
-            .min();
-        sold.map(|(_, p)| p)
+        super::first_sold_out(self)
             .or_else(|| self.oversold.first().map(|o| o.product))
             .unwrap_or(0)
     }
@@ -129,15 +123,33 @@ impl Timeline {
     }
 }
 
+/// Sentences, each at the simulated time (µs) it tells of.
+type Sentences = Vec<(u64, String)>;
+
 /// Tells one variant's run.
 pub fn explain(run: &Run<'_>, width: usize) -> Story {
     let t = run.timeline;
-    let m = run.metrics;
-    let mut s: Vec<(u64, String)> = Vec::new();
-    let p = t.focus();
-    let product = t.products.get(p).cloned().unwrap_or_default();
+    let mut s = Sentences::new();
+    traffic(t, &mut s);
+    lag(t, &mut s);
+    first_ryw_violation(t, &mut s);
+    first_stale_read(t, &mut s);
+    sell_out(t, t.focus(), &mut s);
+    first_oversold_order(t, &mut s);
+    // Sentences in time order; the order they were made in breaks ties.
+    s.sort_by_key(|(when, _)| *when);
+    let mut sentences: Vec<String> = s.into_iter().map(|(_, line)| line).collect();
+    sentences.push(totals(run.metrics));
+    sentences.push(lesson(run));
+    Story {
+        variant: run.variant.to_string(),
+        sentences,
+        timeline: ascii_timeline(t, width),
+    }
+}
 
-    // Traffic.
+/// The shoppers' arrivals (the spike, if there is one), and every fault.
+fn traffic(t: &Timeline, s: &mut Sentences) {
     if let Some(&(_, first)) = t
         .traffic
         .first()
@@ -177,8 +189,11 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
             ),
         ));
     }
+}
 
-    // Lag.
+/// When the lag first reached each of a few thresholds (and the monitor's), its peak, and the
+/// monitor's first alerts.
+fn lag(t: &Timeline, s: &mut Sentences) {
     if let Some((peak, at, r)) = t.peak_lag() {
         let mut thresholds = vec![100_000, 1_000_000, 5_000_000];
         if let Some(alert) = t.lag_threshold_us {
@@ -224,8 +239,10 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
             ),
         ));
     }
+}
 
-    // The first profile read that missed its user's own write, to the sample.
+/// The first profile read that missed its user's own write, to the sample.
+fn first_ryw_violation(t: &Timeline, s: &mut Sentences) {
     if let Some(k) = t.ryw_violations.iter().position(|&v| v > 0) {
         let from = if k == 0 { 0 } else { t.t_us[k - 1] };
         s.push((
@@ -238,8 +255,9 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
             ),
         ));
     }
+}
 
-    // The first stale read.
+fn first_stale_read(t: &Timeline, s: &mut Sentences) {
     if let Some(r) = t.first_stale_read {
         s.push((
             r.t_us,
@@ -260,106 +278,102 @@ pub fn explain(run: &Run<'_>, width: usize) -> Story {
             ),
         ));
     }
+}
 
-    // The sell-out, and when every copy showed it: the window of wrongness.
-    if let Some(sold) = t.sold_out_us.get(p).copied().flatten() {
-        s.push((
-            sold,
-            format!("At {} {product} sells out on the primary.", secs(sold)),
-        ));
-        let mut latest: Option<(u64, String)> = None;
-        let mut never = Vec::new();
-        let copies = t
-            .replica_sold_out_us
-            .iter()
-            .map(|r| r[p])
-            .zip(t.replicas.iter().cloned())
-            .chain(std::iter::once((
-                t.cache_sold_out_us[p],
-                "the cache".to_string(),
-            )));
-        for (when, who) in copies {
-            match when {
-                Some(w) => {
-                    let w = w.max(sold);
-                    if latest.as_ref().is_none_or(|(l, _)| w > *l) {
-                        latest = Some((w, who.clone()));
-                    }
-                    if w > sold {
-                        s.push((
-                            w,
-                            format!(
-                                "At {} {who} shows {product} sold out, {} after the primary.",
-                                secs(w),
-                                span(w - sold)
-                            ),
-                        ));
-                    }
+/// Product `p`'s sell-out on the primary, and when every copy showed it: the window of
+/// wrongness.
+fn sell_out(t: &Timeline, p: usize, s: &mut Sentences) {
+    let Some(sold) = t.sold_out_us.get(p).copied().flatten() else {
+        return;
+    };
+    let product = t.products.get(p).map_or("", String::as_str);
+    s.push((
+        sold,
+        format!("At {} {product} sells out on the primary.", secs(sold)),
+    ));
+    let mut latest: Option<(u64, String)> = None;
+    let mut never = Vec::new();
+    let copies = t
+        .replica_sold_out_us
+        .iter()
+        .map(|r| r[p])
+        .zip(t.replicas.iter().cloned())
+        .chain(std::iter::once((
+            t.cache_sold_out_us[p],
+            "the cache".to_string(),
+        )));
+    for (when, who) in copies {
+        match when {
+            Some(w) => {
+                let w = w.max(sold);
+                if latest.as_ref().is_none_or(|(l, _)| w > *l) {
+                    latest = Some((w, who.clone()));
                 }
-                // A cache that never served the product after its sell-out says nothing.
-                None if who != "the cache" => never.push(who),
-                None => {}
+                if w > sold {
+                    s.push((
+                        w,
+                        format!(
+                            "At {} {who} shows {product} sold out, {} after the primary.",
+                            secs(w),
+                            span(w - sold)
+                        ),
+                    ));
+                }
             }
-        }
-        if let Some((w, who)) = latest.filter(|(w, _)| *w > sold) {
-            s.push((
-                w,
-                format!(
-                    "The window of wrongness: for {} after the sell-out some copy still showed \
-                     {product} in stock ({who} was last).",
-                    span(w - sold)
-                ),
-            ));
-        }
-        if !never.is_empty() {
-            s.push((
-                t.end_us,
-                format!(
-                    "By the end of the run {} never showed {product} sold out.",
-                    never.join(" and ")
-                ),
-            ));
+            // A cache that never served the product after its sell-out says nothing.
+            None if who != "the cache" => never.push(who),
+            None => {}
         }
     }
-
-    // The first oversold order.
-    if let Some(o) = t.oversold.first() {
-        let read = match (o.read_from, o.stock_read) {
-            (ReadFrom::Nothing, _) => "it read no stock before writing".to_string(),
-            (from, Some(stock)) => format!(
-                "its stock check read {} units on {}{}",
-                count(stock),
-                t.node_name(from),
-                o.replica_lag_us
-                    .map(|l| format!(", which was {} behind", span(l)))
-                    .unwrap_or_default()
-            ),
-            (from, None) => format!("its stock check read {}", t.node_name(from)),
-        };
+    if let Some((w, who)) = latest.filter(|(w, _)| *w > sold) {
         s.push((
-            o.t_us,
+            w,
             format!(
-                "At {} the first oversold order: shopper {} bought {} unit{} of {} that no longer \
-                 existed; {read}.",
-                secs(o.t_us),
-                count(o.shopper),
-                o.units,
-                if o.units == 1 { "" } else { "s" },
-                t.products[o.product]
+                "The window of wrongness: for {} after the sell-out some copy still showed \
+                 {product} in stock ({who} was last).",
+                span(w - sold)
             ),
         ));
     }
-
-    // Sentences in time order; the order they were made in breaks ties.
-    s.sort_by_key(|(when, _)| *when);
-    let mut sentences: Vec<String> = s.into_iter().map(|(_, line)| line).collect();
-    sentences.push(totals(m));
-    sentences.push(lesson(run));
-    Story {
-        variant: run.variant.to_string(),
-        sentences,
-        timeline: ascii_timeline(t, width),
+    if !never.is_empty() {
+        s.push((
+            t.end_us,
+            format!(
+                "By the end of the run {} never showed {product} sold out.",
+                never.join(" and ")
+            ),
+        ));
     }
+}
+
+fn first_oversold_order(t: &Timeline, s: &mut Sentences) {
+    let Some(o) = t.oversold.first() else {
+        return;
+    };
+    let read = match (o.read_from, o.stock_read) {
+        (ReadFrom::Nothing, _) => "it read no stock before writing".to_string(),
+        (from, Some(stock)) => format!(
+            "its stock check read {} units on {}{}",
+            count(stock),
+            t.node_name(from),
+            o.replica_lag_us
+                .map(|l| format!(", which was {} behind", span(l)))
+                .unwrap_or_default()
+        ),
+        (from, None) => format!("its stock check read {}", t.node_name(from)),
+    };
+    s.push((
+        o.t_us,
+        format!(
+            "At {} the first oversold order: shopper {} bought {} unit{} of {} that no longer \
+             existed; {read}.",
+            secs(o.t_us),
+            count(o.shopper),
+            o.units,
+            if o.units == 1 { "" } else { "s" },
+            t.products[o.product]
+        ),
+    ));
 }
 
 fn totals(m: &Metrics) -> String {
@@ -483,16 +497,48 @@ const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '
 /// The ASCII timeline: a sparkline per series over the run, event marks, and a time axis, in
 /// `width` columns (at least 40).
 pub fn ascii_timeline(t: &Timeline, width: usize) -> String {
-    let end = t.end_us.max(1);
-    let (label, note) = (16, 12);
     let width = width.max(40);
-    let cols = width - label - 1 - note;
-    let col_of = |us: u64| ((us as u128 * cols as u128 / end as u128) as usize).min(cols - 1);
-    // Per column, the largest value of the samples that fall in it.
-    let spark = |values: &[u64]| -> (String, u64) {
-        let mut per = vec![0u64; cols];
+    let g = Grid::new(t, width);
+    let mut out = String::new();
+    g.series(&mut out);
+    g.row(&mut out, "events", &g.marks(), "");
+    g.row(&mut out, "time", &g.axis(), "");
+    legend(&mut out, width);
+    out
+}
+
+/// The columns of an ASCII timeline: a label, the run's time from 0 to `end` in `cols`
+/// columns, and a note.
+struct Grid<'t> {
+    t: &'t Timeline,
+    end: u64,
+    label: usize,
+    note: usize,
+    cols: usize,
+}
+
+impl<'t> Grid<'t> {
+    fn new(t: &'t Timeline, width: usize) -> Self {
+        let (label, note) = (16, 12);
+        Grid {
+            t,
+            end: t.end_us.max(1),
+            label,
+            note,
+            cols: width - label - 1 - note,
+        }
+    }
+
+    fn col_of(&self, us: u64) -> usize {
+        ((us as u128 * self.cols as u128 / self.end as u128) as usize).min(self.cols - 1)
+    }
+
+    /// A sparkline of one value per sample: per column, the largest value of the samples that
+    /// fall in it, scaled to the largest of all (returned too).
+    fn spark(&self, values: &[u64]) -> (String, u64) {
+        let mut per = vec![0u64; self.cols];
         for (k, &v) in values.iter().enumerate() {
-            let c = col_of(t.t_us[k]);
+            let c = self.col_of(self.t.t_us[k]);
             per[c] = per[c].max(v);
         }
         let top = per.iter().copied().max().unwrap_or(0);
@@ -507,100 +553,109 @@ pub fn ascii_timeline(t: &Timeline, width: usize) -> String {
             })
             .collect();
         (line, top)
-    };
-    let mut out = String::new();
-    let row = |out: &mut String, name: &str, line: &str, note_text: &str| {
+    }
+
+    fn row(&self, out: &mut String, name: &str, line: &str, note_text: &str) {
         let note = if note_text.is_empty() {
             String::new()
         } else {
-            format!(" {:.w$}", note_text, w = note - 1)
+            format!(" {:.w$}", note_text, w = self.note - 1)
         };
+        let label = self.label;
         let _ = writeln!(out, "{name:<label$.label$} {line}{note}");
-    };
-    // Shoppers per column, from the running count.
-    let arrivals: Vec<u64> = (0..t.t_us.len())
-        .map(|k| t.shoppers[k] - if k == 0 { 0 } else { t.shoppers[k - 1] })
-        .collect();
-    let (line, top) = spark(&arrivals);
-    if top > 0 {
-        row(&mut out, "shoppers", &line, "");
     }
-    let ryw: Vec<u64> = (0..t.t_us.len())
-        .map(|k| t.ryw_violations[k] - if k == 0 { 0 } else { t.ryw_violations[k - 1] })
-        .collect();
-    let (line, top) = spark(&ryw);
-    if top > 0 {
-        row(
-            &mut out,
-            "RYW violations",
-            &line,
-            &format!("max {}", count(top as i64)),
-        );
-    }
-    for (r, name) in t.replicas.iter().enumerate().take(4) {
-        let (line, top) = spark(&t.replica_lag_us[r]);
-        row(
-            &mut out,
-            &format!("lag {name}"),
-            &line,
-            &format!("max {}", span(top)),
-        );
-    }
-    let p = t.focus();
-    if let Some(stock) = t.primary_stock.get(p).filter(|s| s.iter().any(|&v| v != 0)) {
-        let clipped: Vec<u64> = stock.iter().map(|&s| s.max(0) as u64).collect();
-        let (line, top) = spark(&clipped);
-        row(
-            &mut out,
-            &format!("stock {}", t.products[p]),
-            &line,
-            &format!("max {}", count(top as i64)),
-        );
-    }
-    // Marks: later marks in the same column win, in this order of importance.
-    let mut marks = vec![' '; cols];
-    if let Some((start, ..)) = t.spike() {
-        marks[col_of(start)] = 'S';
-    }
-    for &(when, raised) in &t.alerts {
-        if raised {
-            marks[col_of(when)] = 'A';
+
+    /// The sparklines: arrivals and read-your-writes violations when there are any, each
+    /// replica's lag (the first four), the focus product's stock on the primary.
+    fn series(&self, out: &mut String) {
+        let t = self.t;
+        let n = t.t_us.len();
+        let (line, top) = self.spark(&increments(&t.shoppers, n));
+        if top > 0 {
+            self.row(out, "shoppers", &line, "");
+        }
+        let (line, top) = self.spark(&increments(&t.ryw_violations, n));
+        if top > 0 {
+            let max = format!("max {}", count(top as i64));
+            self.row(out, "RYW violations", &line, &max);
+        }
+        for (r, name) in t.replicas.iter().enumerate().take(4) {
+            let (line, top) = self.spark(&t.replica_lag_us[r]);
+            let max = format!("max {}", span(top));
+            self.row(out, &format!("lag {name}"), &line, &max);
+        }
+        let p = t.focus();
+        if let Some(stock) = t.primary_stock.get(p).filter(|s| s.iter().any(|&v| v != 0)) {
+            let clipped: Vec<u64> = stock.iter().map(|&s| s.max(0) as u64).collect();
+            let (line, top) = self.spark(&clipped);
+            let max = format!("max {}", count(top as i64));
+            self.row(out, &format!("stock {}", t.products[p]), &line, &max);
         }
     }
-    let sold = t.sold_out_us.get(p).copied().flatten();
-    let last_copy = t
-        .replica_sold_out_us
-        .iter()
-        .filter_map(|r| r[p])
-        .chain(t.cache_sold_out_us[p])
-        .max();
-    if let (Some(sold), Some(last)) = (sold, last_copy)
-        && last > sold
-    {
-        marks[col_of(last)] = 'R';
-    }
-    if let Some(o) = t.oversold.first() {
-        marks[col_of(o.t_us)] = '!';
-    }
-    if let Some(sold) = sold {
-        marks[col_of(sold)] = 'X';
-    }
-    row(&mut out, "events", &marks.iter().collect::<String>(), "");
-    // The axis: start, middle and end.
-    let mut axis = vec![' '; cols];
-    let stamp = |axis: &mut Vec<char>, at: usize, text: &str| {
-        let at = at.min(cols.saturating_sub(text.len()));
-        for (i, c) in text.chars().enumerate() {
-            if at + i < cols {
-                axis[at + i] = c;
+
+    /// The events row: later marks in the same column win, in this order of importance.
+    fn marks(&self) -> String {
+        let t = self.t;
+        let mut marks = vec![' '; self.cols];
+        if let Some((start, ..)) = t.spike() {
+            marks[self.col_of(start)] = 'S';
+        }
+        for &(when, raised) in &t.alerts {
+            if raised {
+                marks[self.col_of(when)] = 'A';
             }
         }
-    };
-    stamp(&mut axis, 0, "0 s");
-    let mid = secs(end / 2);
-    stamp(&mut axis, cols / 2 - mid.len() / 2, &mid);
-    stamp(&mut axis, cols, &secs(end));
-    row(&mut out, "time", &axis.iter().collect::<String>(), "");
+        let p = t.focus();
+        let sold = t.sold_out_us.get(p).copied().flatten();
+        let last_copy = t
+            .replica_sold_out_us
+            .iter()
+            .filter_map(|r| r[p])
+            .chain(t.cache_sold_out_us[p])
+            .max();
+        if let (Some(sold), Some(last)) = (sold, last_copy)
+            && last > sold
+        {
+            marks[self.col_of(last)] = 'R';
+        }
+        if let Some(o) = t.oversold.first() {
+            marks[self.col_of(o.t_us)] = '!';
+        }
+        if let Some(sold) = sold {
+            marks[self.col_of(sold)] = 'X';
+        }
+        marks.iter().collect()
+    }
+
+    /// The time axis: start, middle and end.
+    fn axis(&self) -> String {
+        let cols = self.cols;
+        let mut axis = vec![' '; cols];
+        let mut stamp = |at: usize, text: &str| {
+            let at = at.min(cols.saturating_sub(text.len()));
+            for (i, c) in text.chars().enumerate() {
+                if at + i < cols {
+                    axis[at + i] = c;
+                }
+            }
+        };
+        stamp(0, "0 s");
+        let mid = secs(self.end / 2);
+        stamp(cols / 2 - mid.len() / 2, &mid);
+        stamp(cols, &secs(self.end));
+        axis.iter().collect()
+    }
+}
+
+/// The increase at each of the first `n` samples of a running count.
+fn increments(running: &[u64], n: usize) -> Vec<u64> {
+    (0..n)
+        .map(|k| running[k] - if k == 0 { 0 } else { running[k - 1] })
+        .collect()
+}
+
+/// The marks' legend, wrapped at `width`.
+fn legend(out: &mut String, width: usize) {
     let legend = [
         "S spike starts",
         "A lag alert",
@@ -620,7 +675,6 @@ pub fn ascii_timeline(t: &Timeline, width: usize) -> String {
         line.push_str(item);
     }
     let _ = writeln!(out, "{line}");
-    out
 }
 
 #[cfg(test)]

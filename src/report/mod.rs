@@ -14,6 +14,20 @@ pub use json::{RunReport, VariantReport};
 pub use table::{Grid, comparison, render_table};
 pub use trace::JsonlTrace;
 
+use crate::model::timeline::Timeline;
+
+/// The first product to sell out on the primary (the earliest; the first listed on a tie), if
+/// one did: the product the narration and the stock chart follow.
+fn first_sold_out(t: &Timeline) -> Option<usize> {
+    let first = t
+        .sold_out_us
+        .iter()
+        .enumerate()
+        .filter_map(|(p, s)| s.map(|s| (s, p)))
+        .min();
+    first.map(|(_, p)| p)
+}
+
 /// Quotes an argument for a POSIX shell when it needs it.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()

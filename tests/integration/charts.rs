@@ -300,12 +300,75 @@ fn an_unwritable_charts_directory_is_a_usage_error() {
 }
 
 #[test]
-fn the_bundled_font_ships_with_its_licence() {
-    let font = std::fs::read(repo_path("assets/fonts/DejaVuSans.ttf")).unwrap();
+fn the_bundled_font_has_a_glyph_for_every_character_the_charts_draw() {
+    // Every text the charts draw, from the SVG files: the run charts of every bundled scenario,
+    // the notes of charts without data, and the line and heatmap charts of sweeps.
+    let mut svgs: Vec<(String, String)> = Vec::new();
+    for file in bundled() {
+        let s = scenario(&file, &["duration_s=5"]);
+        let runs = runs(&s, 1);
+        svgs.extend(render_all_svg(&chart_set(&s, 1, &runs)).unwrap());
+    }
+    let none = ChartSet {
+        scenario: "empty",
+        seed: 1,
+        variants: Vec::new(),
+    };
+    svgs.extend(render_all_svg(&none).unwrap());
+    let dir = temp_dir("font");
+    for grid in [
+        &["background.writes_per_s=100..900:3"][..],
+        &[
+            "background.writes_per_s=100..900:3",
+            "replicas[0].workers=1,2",
+        ],
+    ] {
+        let mut args = vec!["sweep", "scenarios/validation/replica-mm1.toml"];
+        for set in ["duration_s=2"].iter().chain(grid) {
+            args.extend(["--set", set]);
+        }
+        args.extend(["--seeds", "2", "--charts", dir.to_str().unwrap()]);
+        let out = lagsim(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    for name in files_in(&dir.join("replica-mm1")) {
+        if name.ends_with(".svg") {
+            let text = std::fs::read_to_string(dir.join("replica-mm1").join(&name)).unwrap();
+            svgs.push((name, text));
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut drawn: std::collections::BTreeMap<char, String> = Default::default();
+    for (name, svg) in &svgs {
+        for text in svg_texts(svg) {
+            for c in text.chars().filter(|c| !c.is_whitespace()) {
+                drawn
+                    .entry(c)
+                    .or_insert_with(|| format!("{name}: {text:?}"));
+            }
+        }
+    }
+    // Digits, letters of both cases, punctuation, and the non-ASCII signs of the captions.
+    for c in ['0', '9', 'a', 'y', 'S', 'W', '%', '(', '—', '±', '→'] {
+        assert!(drawn.contains_key(&c), "no chart drew {c:?}");
+    }
+    let font = TrueType::parse(FONT_TTF);
     assert!(
-        font == FONT_TTF,
-        "the embedded font is the file in assets/fonts"
+        font.glyphs > 1000,
+        "{} glyphs in the bundled font",
+        font.glyphs
     );
+    // The lookup can tell a missing glyph: DejaVu Sans has no CJK ideographs.
+    assert_eq!(font.glyph('\u{4e00}'), 0);
+    for (c, example) in &drawn {
+        let g = font.glyph(*c);
+        assert!(
+            g != 0 && g < font.glyphs,
+            "the bundled font has no glyph for {c:?} (U+{:04X}), drawn in {example}",
+            *c as u32
+        );
+    }
+    // Its licence sits beside it and names it.
     let licence = std::fs::read_to_string(repo_path("assets/fonts/LICENSE-DejaVu.txt")).unwrap();
     for phrase in [
         "Bitstream Vera Fonts Copyright",
@@ -314,5 +377,121 @@ fn the_bundled_font_ships_with_its_licence() {
         "THE FONT SOFTWARE IS PROVIDED \"AS IS\"",
     ] {
         assert!(licence.contains(phrase), "{phrase}");
+    }
+}
+
+/// The contents of an SVG file's `<text>` elements, unescaped.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|rest| {
+            let body = &rest[rest.find('>')? + 1..rest.find("</text>")?];
+            Some(unescape_xml(body.trim_matches('\n')))
+        })
+        .collect()
+}
+
+fn unescape_xml(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let end = at + rest[at..].find(';').expect("an entity ends with `;`");
+        let entity = &rest[at + 1..end];
+        out.push(match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = match entity.strip_prefix("#x") {
+                    Some(hex) => u32::from_str_radix(hex, 16),
+                    None => entity.trim_start_matches('#').parse(),
+                };
+                char::from_u32(code.expect("a numeric entity")).expect("a character")
+            }
+        });
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Just enough of a TrueType file (Apple's and Microsoft's OpenType specification, tables
+/// `head`, `maxp` and `cmap` format 4) to say which glyph a character is drawn with.
+struct TrueType<'a> {
+    bytes: &'a [u8],
+    /// The `cmap` subtable for Unicode's Basic Multilingual Plane.
+    cmap: usize,
+    glyphs: u16,
+}
+
+impl<'a> TrueType<'a> {
+    fn parse(bytes: &'a [u8]) -> Self {
+        let u16_at = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+        let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        assert_eq!(u32_at(0), 0x0001_0000, "a TrueType outline font");
+        let table = |tag: &[u8]| {
+            (0..u16_at(4) as usize)
+                .map(|i| 12 + 16 * i)
+                .find(|&r| &bytes[r..r + 4] == tag)
+                .map(|r| u32_at(r + 8) as usize)
+                .unwrap_or_else(|| panic!("no {} table", String::from_utf8_lossy(tag)))
+        };
+        assert_eq!(
+            u32_at(table(b"head") + 12),
+            0x5F0F_3CF5,
+            "head magic number"
+        );
+        let glyphs = u16_at(table(b"maxp") + 4);
+        let cmap = table(b"cmap");
+        // Encoding records: (platform, encoding, offset); Windows (3) Unicode BMP (1).
+        let bmp = (0..u16_at(cmap + 2) as usize)
+            .map(|i| cmap + 4 + 8 * i)
+            .find(|&r| (u16_at(r), u16_at(r + 2)) == (3, 1))
+            .expect("a Windows Unicode BMP cmap");
+        let sub = cmap + u32_at(bmp + 4) as usize;
+        assert_eq!(u16_at(sub), 4, "a format 4 cmap subtable");
+        TrueType {
+            bytes,
+            cmap: sub,
+            glyphs,
+        }
+    }
+
+    fn u16_at(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.bytes[at], self.bytes[at + 1]])
+    }
+
+    /// The glyph `c` is drawn with; 0 (`.notdef`) when the font has none.
+    fn glyph(&self, c: char) -> u16 {
+        let Ok(c) = u16::try_from(c as u32) else {
+            return 0;
+        };
+        let segments = self.u16_at(self.cmap + 6) as usize / 2;
+        let ends = self.cmap + 14;
+        let starts = ends + 2 * segments + 2;
+        let deltas = starts + 2 * segments;
+        let range_offsets = deltas + 2 * segments;
+        let Some(i) = (0..segments).find(|&i| self.u16_at(ends + 2 * i) >= c) else {
+            return 0;
+        };
+        let start = self.u16_at(starts + 2 * i);
+        if start > c {
+            return 0;
+        }
+        let delta = self.u16_at(deltas + 2 * i);
+        let offset_at = range_offsets + 2 * i;
+        match self.u16_at(offset_at) {
+            0 => c.wrapping_add(delta),
+            offset => {
+                let at = offset_at + offset as usize + 2 * (c - start) as usize;
+                match self.u16_at(at) {
+                    0 => 0,
+                    g => g.wrapping_add(delta),
+                }
+            }
+        }
     }
 }

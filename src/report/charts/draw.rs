@@ -5,10 +5,11 @@
 use std::ops::Range;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartSet, ChartVariant, DESC_PX, FAMILY, LABEL_PX, Res, err, variant_colour};
+use super::{ChartSet, ChartVariant, DESC_PX, FAMILY, LABEL_PX, Res, err, extent, variant_colour};
 use crate::engine::Histogram;
 use crate::model::timeline::{FaultSpan, Timeline};
 
@@ -58,6 +59,87 @@ where
         .axis_desc_style((FAMILY, DESC_PX))
         .draw()
         .map_err(err)
+}
+
+/// The chart area of every chart with a title and plain axes: its margin and label areas.
+fn framed<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, (FAMILY, TITLE_PX))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(72);
+    builder
+}
+
+/// A chart over seconds (or any f64) on both axes.
+type Plain<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Time spans (s) shaded from `y0` to `y1` in `fill` at `alpha`, with one legend entry.
+fn shade<DB: DrawingBackend>(
+    chart: &mut Plain<DB>,
+    spans: &[(f64, f64)],
+    (y0, y1): (f64, f64),
+    (fill, alpha, legend_alpha): (RGBColor, f64, f64),
+    label: String,
+) -> Res {
+    if spans.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(
+            spans
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, y0), (b, y1)], fill.mix(alpha).filled())),
+        )
+        .map_err(err)?
+        .label(label)
+        .legend(legend_box(fill, legend_alpha));
+    Ok(())
+}
+
+/// A dashed red line from `from` to `to` (a sell-out, a threshold), with its legend entry.
+fn mark_line<DB: DrawingBackend>(
+    chart: &mut Plain<DB>,
+    from: (f64, f64),
+    to: (f64, f64),
+    label: String,
+) -> Res {
+    chart
+        .draw_series(DashedLineSeries::new(
+            [from, to],
+            8,
+            5,
+            MARK_COLOUR.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label(label)
+        .legend(legend_line(MARK_COLOUR, 2));
+    Ok(())
+}
+
+/// One line per variant, in its colour, with its legend label.
+fn variant_lines<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    curves: Vec<Curve>,
+) -> Res
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (v, points, label) in curves {
+        let c = variant_colour(v.colour_index);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .map_err(err)?
+            .label(label)
+            .legend(legend_line(c, 2));
+    }
+    Ok(())
 }
 
 /// The legend box of every chart, at `at`.
@@ -137,11 +219,7 @@ fn empty<DB: DrawingBackend>(
     y_desc: &str,
     why: &str,
 ) -> Res {
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, TITLE_PX))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut chart = framed(root, title)
         .build_cartesian_2d(0.0..1.0, 0.0..1.0)
         .map_err(err)?;
     mesh(&mut chart, x_desc, y_desc)?;
@@ -225,17 +303,7 @@ fn all_faults<'a>(set: &'a ChartSet, only_cuts: bool) -> Vec<&'a FaultSpan> {
 
 /// The product chart 1 follows: the first to sell out on the primary, else the first product.
 fn focus_product(t: &Timeline) -> Option<usize> {
-    let first = t
-        .sold_out_us
-        .iter()
-        .enumerate()
-        .filter_map(|(p, s)| s.map(|s| (s, p)))
-        .min();
-    match first {
-        Some((_, p)) => Some(p),
-        None if t.products.is_empty() => None,
-        None => Some(0),
-    }
+    crate::report::first_sold_out(t).or((!t.products.is_empty()).then_some(0))
 }
 
 /// Chart 1: the true stock on the primary against what each replica and the cache held.
@@ -265,12 +333,44 @@ pub fn beliefs<DB: DrawingBackend>(
     }
     let xs: Vec<f64> = t.t_us.iter().map(|&x| secs(x)).collect();
     let x_max = secs(t.end_us).max(1e-3);
+    // Each oversold order of the product, at the stock its read showed.
     let marks: Vec<(f64, f64)> = t
         .oversold
         .iter()
         .filter(|o| o.product == p)
         .filter_map(|o| o.stock_read.map(|s| (secs(o.t_us), s as f64)))
         .collect();
+    let y_range = stock_range(t, p, &marks);
+    let (y0, y1) = (y_range.start, y_range.end);
+    let mut chart = framed(root, &title)
+        .build_cartesian_2d(0.0..x_max, y_range)
+        .map_err(err)?;
+    mesh(&mut chart, x_desc, y_desc)?;
+    let spike = (SPIKE_FILL, 0.12, 0.3);
+    shade(
+        &mut chart,
+        &spike_spans(t),
+        (y0, y1),
+        spike,
+        "traffic spike".into(),
+    )?;
+    shade_faults(&mut chart, &t.faults.iter().collect::<Vec<_>>(), y0, y1)?;
+    stock_lines(&mut chart, t, p, &xs)?;
+    if let Some(s) = t.sold_out_us[p] {
+        let x = secs(s);
+        let label = format!("sold out on the primary at {x:.1} s");
+        mark_line(&mut chart, (x, y0), (x, y1), label)?;
+    }
+    oversold_marks(&mut chart, t, p, &marks)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    if t.primary_stock[p].windows(2).all(|w| w[0] == w[1]) {
+        note(root, "the stock never changed in this run")?;
+    }
+    swatch(root, v)
+}
+
+/// The stock axis of chart 1: every stock drawn, 0 and the initial stock.
+fn stock_range(t: &Timeline, p: usize, marks: &[(f64, f64)]) -> Range<f64> {
     let values = t.primary_stock[p]
         .iter()
         .chain(t.replica_stock.iter().flat_map(|r| r[p].iter()))
@@ -278,32 +378,18 @@ pub fn beliefs<DB: DrawingBackend>(
         .chain(t.cache_stock[p].iter().flatten().map(|&s| s as f64))
         .chain(marks.iter().map(|m| m.1))
         .chain([0.0, t.initial_stock[p] as f64]);
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
-        (lo.min(y), hi.max(y))
-    });
-    let y_range = padded(lo, hi);
-    let (y0, y1) = (y_range.start, y_range.end);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&title, (FAMILY, TITLE_PX))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(0.0..x_max, y_range)
-        .map_err(err)?;
-    mesh(&mut chart, x_desc, y_desc)?;
-    let spikes = spike_spans(t);
-    if !spikes.is_empty() {
-        chart
-            .draw_series(
-                spikes.iter().map(|&(a, b)| {
-                    Rectangle::new([(a, y0), (b, y1)], SPIKE_FILL.mix(0.12).filled())
-                }),
-            )
-            .map_err(err)?
-            .label("traffic spike")
-            .legend(legend_box(SPIKE_FILL, 0.3));
-    }
-    shade_faults(&mut chart, &t.faults.iter().collect::<Vec<_>>(), y0, y1)?;
+    let (lo, hi) = extent(values);
+    padded(lo, hi)
+}
+
+/// Product `p`'s stock over time: on the primary, on each replica, and in the cache while it
+/// held a live entry (a dashed line per run of samples with one).
+fn stock_lines<DB: DrawingBackend>(
+    chart: &mut Plain<DB>,
+    t: &Timeline,
+    p: usize,
+    xs: &[f64],
+) -> Res {
     chart
         .draw_series(LineSeries::new(
             xs.iter()
@@ -354,70 +440,53 @@ pub fn beliefs<DB: DrawingBackend>(
                 .legend(legend_line(CACHE_COLOUR, 2));
         }
     }
-    if let Some(s) = t.sold_out_us[p] {
-        let x = secs(s);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x, y0), (x, y1)],
-                8,
-                5,
-                MARK_COLOUR.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!("sold out on the primary at {x:.1} s"))
-            .legend(legend_line(MARK_COLOUR, 2));
+    Ok(())
+}
+
+/// A cross per oversold order of product `p` that recorded its stock read (`marks`).
+fn oversold_marks<DB: DrawingBackend>(
+    chart: &mut Plain<DB>,
+    t: &Timeline,
+    p: usize,
+    marks: &[(f64, f64)],
+) -> Res {
+    if marks.is_empty() {
+        return Ok(());
     }
-    if !marks.is_empty() {
-        let all = t.oversold.iter().filter(|o| o.product == p).count() as u64 + t.oversold_unmarked;
-        let label = if t.oversold_unmarked > 0 {
-            format!(
-                "oversold order, at the stock its read showed (first {} of {all})",
-                marks.len()
-            )
-        } else {
-            format!("oversold order ({all}), at the stock its read showed")
-        };
-        chart
-            .draw_series(
-                marks
-                    .iter()
-                    .map(|&m| Cross::new(m, 4, MARK_COLOUR.stroke_width(2))),
-            )
-            .map_err(err)?
-            .label(label)
-            .legend(|(x, y)| Cross::new((x + 11, y), 4, MARK_COLOUR.stroke_width(2)));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    if t.primary_stock[p].windows(2).all(|w| w[0] == w[1]) {
-        note(root, "the stock never changed in this run")?;
-    }
-    swatch(root, v)
+    let all = t.oversold.iter().filter(|o| o.product == p).count() as u64 + t.oversold_unmarked;
+    let label = if t.oversold_unmarked > 0 {
+        format!(
+            "oversold order, at the stock its read showed (first {} of {all})",
+            marks.len()
+        )
+    } else {
+        format!("oversold order ({all}), at the stock its read showed")
+    };
+    chart
+        .draw_series(
+            marks
+                .iter()
+                .map(|&m| Cross::new(m, 4, MARK_COLOUR.stroke_width(2))),
+        )
+        .map_err(err)?
+        .label(label)
+        .legend(|(x, y)| Cross::new((x + 11, y), 4, MARK_COLOUR.stroke_width(2)));
+    Ok(())
 }
 
 fn shade_faults<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut Plain<DB>,
     faults: &[&FaultSpan],
     y0: f64,
     y1: f64,
 ) -> Res {
-    if faults.is_empty() {
-        return Ok(());
-    }
+    let spans: Vec<(f64, f64)> = faults
+        .iter()
+        .map(|f| (secs(f.start_us), secs(f.end_us)))
+        .collect();
     let labels: Vec<&str> = faults.iter().map(|f| f.label.as_str()).collect();
-    chart
-        .draw_series(faults.iter().map(|f| {
-            Rectangle::new(
-                [(secs(f.start_us), y0), (secs(f.end_us), y1)],
-                FAULT_FILL.mix(0.15).filled(),
-            )
-        }))
-        .map_err(err)?
-        .label(format!("fault: {}", labels.join(", ")))
-        .legend(legend_box(FAULT_FILL, 0.35));
-    Ok(())
+    let label = format!("fault: {}", labels.join(", "));
+    shade(chart, &spans, (y0, y1), (FAULT_FILL, 0.15, 0.35), label)
 }
 
 /// Chart 2: each replica's lag over time, the alert threshold, and the arrival rate.
@@ -438,8 +507,8 @@ pub fn lag<DB: DrawingBackend>(
         empty(root, &title, x_desc, y_desc, "no samples were recorded")?;
         return swatch(root, v);
     }
-    let xs: Vec<f64> = t.t_us.iter().map(|&x| secs(x)).collect();
     let x_max = secs(t.end_us).max(1e-3);
+    // The lag axis also shows the alert threshold, with a fifth of it above.
     let lag_max = t
         .replica_lag_us
         .iter()
@@ -450,21 +519,9 @@ pub fn lag<DB: DrawingBackend>(
         .unwrap_or(0)
         .max(t.lag_threshold_us.map_or(0, |x| x + x / 5));
     let y1 = (secs(lag_max) * 1.05).max(1e-3);
-    // Arrivals per second, over a sliding window of 1% of the samples (at least one step).
-    let w = (t.len() / 100).max(1);
-    let rates: Vec<(f64, f64)> = (w..t.len())
-        .filter(|&k| t.t_us[k] - t.t_us[k - w] == w as u64 * t.step_us)
-        .map(|k| {
-            let arrived = t.shoppers[k] - t.shoppers[k - w];
-            (secs(t.t_us[k]), arrived as f64 / secs(w as u64 * t.step_us))
-        })
-        .collect();
+    let rates = arrival_rates(t);
     let rate_max = rates.iter().map(|r| r.1).fold(0.0, f64::max);
-    let mut chart = ChartBuilder::on(root)
-        .caption(&title, (FAMILY, TITLE_PX))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut chart = framed(root, &title)
         .right_y_label_area_size(72)
         .build_cartesian_2d(0.0..x_max, 0.0..y1)
         .map_err(err)?
@@ -479,31 +536,9 @@ pub fn lag<DB: DrawingBackend>(
         .map_err(err)?;
     // Alert spells: from each raise to the next clear (or the end).
     let spells = on_spans(t.alerts.iter().copied(), x_max);
-    if !spells.is_empty() {
-        chart
-            .draw_series(
-                spells.iter().map(|&(a, b)| {
-                    Rectangle::new([(a, 0.0), (b, y1)], ALERT_FILL.mix(0.10).filled())
-                }),
-            )
-            .map_err(err)?
-            .label("lag alert up")
-            .legend(legend_box(ALERT_FILL, 0.25));
-    }
-    let faults: Vec<&FaultSpan> = t.faults.iter().collect();
-    if !faults.is_empty() {
-        let labels: Vec<&str> = faults.iter().map(|f| f.label.as_str()).collect();
-        chart
-            .draw_series(faults.iter().map(|f| {
-                Rectangle::new(
-                    [(secs(f.start_us), 0.0), (secs(f.end_us), y1)],
-                    FAULT_FILL.mix(0.15).filled(),
-                )
-            }))
-            .map_err(err)?
-            .label(format!("fault: {}", labels.join(", ")))
-            .legend(legend_box(FAULT_FILL, 0.35));
-    }
+    let alert = (ALERT_FILL, 0.10, 0.25);
+    shade(&mut chart, &spells, (0.0, y1), alert, "lag alert up".into())?;
+    shade_faults(&mut chart, &t.faults.iter().collect::<Vec<_>>(), 0.0, y1)?;
     chart
         .draw_secondary_series(LineSeries::new(
             rates.iter().copied(),
@@ -512,6 +547,38 @@ pub fn lag<DB: DrawingBackend>(
         .map_err(err)?
         .label("shopper arrivals (right axis)")
         .legend(legend_line(RGBColor(0xa0, 0xa0, 0xa0), 1));
+    lag_lines(&mut chart, t)?;
+    if let Some(th) = t.lag_threshold_us {
+        let y = secs(th);
+        mark_line(
+            &mut chart,
+            (0.0, y),
+            (x_max, y),
+            format!("alert threshold ({y} s)"),
+        )?;
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    if lag_max == 0 {
+        note(root, "no replica ever lagged")?;
+    }
+    swatch(root, v)
+}
+
+/// Arrivals per second, over a sliding window of 1% of the samples (at least one step).
+fn arrival_rates(t: &Timeline) -> Vec<(f64, f64)> {
+    let w = (t.len() / 100).max(1);
+    (w..t.len())
+        .filter(|&k| t.t_us[k] - t.t_us[k - w] == w as u64 * t.step_us)
+        .map(|k| {
+            let arrived = t.shoppers[k] - t.shoppers[k - w];
+            (secs(t.t_us[k]), arrived as f64 / secs(w as u64 * t.step_us))
+        })
+        .collect()
+}
+
+/// Each replica's true lag (solid) and the lag it reported to the monitor (dashed).
+fn lag_lines<DB: DrawingBackend>(chart: &mut Plain<DB>, t: &Timeline) -> Res {
+    let xs: Vec<f64> = t.t_us.iter().map(|&x| secs(x)).collect();
     for (i, name) in t.replicas.iter().enumerate() {
         let c = replica_colour(i);
         chart
@@ -537,24 +604,7 @@ pub fn lag<DB: DrawingBackend>(
             .label(format!("{name}: reported lag"))
             .legend(legend_line(c, 1));
     }
-    if let Some(th) = t.lag_threshold_us {
-        let y = secs(th);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, y), (x_max, y)],
-                8,
-                5,
-                MARK_COLOUR.stroke_width(2),
-            ))
-            .map_err(err)?
-            .label(format!("alert threshold ({y} s)"))
-            .legend(legend_line(MARK_COLOUR, 2));
-    }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    if lag_max == 0 {
-        note(root, "no replica ever lagged")?;
-    }
-    swatch(root, v)
+    Ok(())
 }
 
 /// Where each variant's swatch goes in the legend strip of a chart `width` pixels wide: one
@@ -747,22 +797,11 @@ fn cdf_chart<DB: DrawingBackend>(
         return empty(root, title, x_desc, y_desc, why_empty);
     }
     let (lo, hi) = (lo / 1.5, hi * 1.5);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, TITLE_PX))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut chart = framed(root, title)
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.02)
         .map_err(err)?;
     mesh(&mut chart, x_desc, y_desc)?;
-    for (v, points, label) in curves {
-        let c = variant_colour(v.colour_index);
-        chart
-            .draw_series(LineSeries::new(points, c.stroke_width(2)))
-            .map_err(err)?
-            .label(label)
-            .legend(legend_line(c, 2));
-    }
+    variant_lines(&mut chart, curves)?;
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     let _ = set;
     Ok(())
@@ -917,23 +956,12 @@ fn over_time<DB: DrawingBackend>(
         .map(|v| secs(v.timeline.end_us))
         .fold(1e-3, f64::max);
     let (y0, y1) = (y_range.start, y_range.end);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, TITLE_PX))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut chart = framed(root, title)
         .build_cartesian_2d(0.0..x_max, y_range)
         .map_err(err)?;
     mesh(&mut chart, "simulated time (s)", y_desc)?;
     shade_faults(&mut chart, &faults, y0, y1)?;
-    for (v, points, label) in lines {
-        let c = variant_colour(v.colour_index);
-        chart
-            .draw_series(LineSeries::new(points, c.stroke_width(2)))
-            .map_err(err)?
-            .label(label)
-            .legend(legend_line(c, 2));
-    }
+    variant_lines(&mut chart, lines)?;
     legend(&mut chart, position)
 }
 

@@ -38,6 +38,13 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// The lowest and the highest of `values` (infinite for none).
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    })
+}
+
 /// One variant to chart.
 #[derive(Clone, Copy, Debug)]
 pub struct ChartVariant<'a> {

@@ -7,11 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, file_safe, variant_colour, write_svg_and_png,
+    ChartError, DESC_PX, FAMILY, LABEL_PX, Res, err, extent, file_safe, variant_colour,
+    write_svg_and_png,
 };
 use crate::sweep::{GridValue, SweepResult, format_summary};
 
@@ -180,6 +182,10 @@ fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
     lo - pad..hi + pad
 }
 
+/// A figure's points per variant: at each grid point where it was measured, (x, mean − CI,
+/// mean + CI).
+type Bands = Vec<Vec<Option<(f64, f64, f64)>>>;
+
 /// One figure against the swept parameter: per variant, the mean as a line with points and the
 /// 95% confidence interval as a band.
 fn lines<DB: DrawingBackend>(
@@ -197,28 +203,19 @@ where
         "{metric} against {} — {}, mean and 95% CI over {} seeds",
         param.path, spec.scenario, spec.seeds
     );
-    let series: Vec<Vec<Option<(f64, f64, f64)>>> = (0..spec.variants.len())
+    let series: Bands = (0..spec.variants.len())
         .map(|v| {
             (0..spec.points())
                 .map(|p| {
-                    result
-                        .cell(v, p)
-                        .metrics
-                        .get(metric)
-                        .map(|s| (xs[p], s.mean - s.ci95, s.mean + s.ci95))
+                    let s = result.cell(v, p).metrics.get(metric)?;
+                    Some((xs[p], s.mean - s.ci95, s.mean + s.ci95))
                 })
                 .collect()
         })
         .collect();
-    let (lo, hi) = series.iter().flatten().flatten().fold(
-        (f64::INFINITY, f64::NEG_INFINITY),
-        |(lo, hi), &(_, a, b)| (lo.min(a), hi.max(b)),
-    );
-    let (x0, x1) = xs
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        });
+    let lo = extent(series.iter().flatten().flatten().map(|b| b.1)).0;
+    let hi = extent(series.iter().flatten().flatten().map(|b| b.2)).1;
+    let (x0, x1) = extent(xs.iter().copied());
     let mut chart = ChartBuilder::on(root)
         .caption(&title, (FAMILY, TITLE_PX))
         .margin(14)
@@ -240,38 +237,13 @@ where
     let at = |x: f64| chart.backend_coord(&(x, y_bottom));
     x_ticks(root, at, &xs, &param.values)?;
     for (v, points) in spec.variants.iter().zip(&series) {
-        let colour = variant_colour(v.colour_index);
         let present: Vec<(f64, f64, f64)> = points.iter().flatten().copied().collect();
-        if present.len() >= 2 {
-            let mut band: Vec<(f64, f64)> = present.iter().map(|&(x, _, hi)| (x, hi)).collect();
-            band.extend(present.iter().rev().map(|&(x, lo, _)| (x, lo)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    colour.mix(0.18).filled(),
-                )))
-                .map_err(err)?;
-        }
-        let means: Vec<(f64, f64)> = present
-            .iter()
-            .map(|&(x, lo, hi)| (x, (lo + hi) / 2.0))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(means.clone(), colour.stroke_width(2)))
-            .map_err(err)?
-            .label(v.name.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3))
-            });
-        chart
-            .draw_series(means.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-            .map_err(err)?;
-        // The interval's ends as whiskers, visible where the band is thin.
-        chart
-            .draw_series(present.iter().map(|&(x, lo, hi)| {
-                PathElement::new(vec![(x, lo), (x, hi)], colour.mix(0.6).stroke_width(1))
-            }))
-            .map_err(err)?;
+        band(
+            &mut chart,
+            variant_colour(v.colour_index),
+            &present,
+            &v.name,
+        )?;
     }
     chart
         .configure_series_labels()
@@ -280,6 +252,44 @@ where
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// One variant's mean line, its points and its confidence band (with whiskers, visible where
+/// the band is thin), from its (x, lo, hi) points.
+fn band<DB: DrawingBackend>(
+    chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    colour: RGBColor,
+    present: &[(f64, f64, f64)],
+    name: &str,
+) -> Res {
+    if present.len() >= 2 {
+        let mut band: Vec<(f64, f64)> = present.iter().map(|&(x, _, hi)| (x, hi)).collect();
+        band.extend(present.iter().rev().map(|&(x, lo, _)| (x, lo)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.18).filled(),
+            )))
+            .map_err(err)?;
+    }
+    let means: Vec<(f64, f64)> = present
+        .iter()
+        .map(|&(x, lo, hi)| (x, (lo + hi) / 2.0))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(means.clone(), colour.stroke_width(2)))
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], colour.stroke_width(3)));
+    chart
+        .draw_series(means.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+        .map_err(err)?;
+    chart
+        .draw_series(present.iter().map(|&(x, lo, hi)| {
+            PathElement::new(vec![(x, lo), (x, hi)], colour.mix(0.6).stroke_width(1))
+        }))
         .map_err(err)?;
     Ok(())
 }
@@ -299,14 +309,13 @@ where
     let (px, py) = (&spec.parameters[0], &spec.parameters[1]);
     let (nx, ny) = (px.values.len(), py.values.len());
     let v = &spec.variants[variant];
-    let (lo, hi) = result
-        .cells
-        .iter()
-        .filter_map(|c| c.metrics.get(metric).map(|s| s.mean))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), m| {
-            (lo.min(m), hi.max(m))
-        });
-    let t = |m: f64| if hi > lo { (m - lo) / (hi - lo) } else { 0.5 };
+    // The scale is shared: its ends are the lowest and highest mean of every variant.
+    let (lo, hi) = extent(
+        result
+            .cells
+            .iter()
+            .filter_map(|c| c.metrics.get(metric).map(|s| s.mean)),
+    );
     let title = format!(
         "{metric} — {}: mean over {} seeds ({})",
         v.name, spec.seeds, spec.scenario
@@ -331,62 +340,20 @@ where
         .axis_desc_style((FAMILY, DESC_PX))
         .draw()
         .map_err(err)?;
-    // Cells; the label is "mean" and "± ci" on two lines while the cells are large enough.
-    let (cw, ch) = {
-        let a = chart.backend_coord(&(0.0, 0.0));
-        let b = chart.backend_coord(&(1.0, 1.0));
-        ((b.0 - a.0).abs(), (b.1 - a.1).abs())
+    let cells = Cells {
+        result,
+        metric,
+        variant,
+        ny,
+        scale: (lo, hi),
     };
-    let text_px = (ch / 4).clamp(9, 16) as u32;
     for i in 0..nx {
         for j in 0..ny {
-            let point = i * ny + j;
-            let summary = result.cell(variant, point).metrics.get(metric);
-            let fill = summary.map_or(MISSING, |s| scale(t(s.mean)));
-            let (x, y) = (i as f64, j as f64);
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                    fill.filled(),
-                )))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                    WHITE.stroke_width(1),
-                )))
-                .map_err(err)?;
-            let label = summary.map_or("-".to_string(), format_summary);
-            let lines: Vec<&str> = match label.split_once(" ± ") {
-                Some((m, _)) if cw < 70 || ch < 2 * text_px as i32 + 6 => vec![m],
-                Some((m, ci)) if spec.seeds > 1 => vec![m, ci],
-                Some((m, _)) => vec![m],
-                None => vec![label.as_str()],
-            };
-            if cw < 28 || ch < text_px as i32 + 2 {
-                continue;
-            }
-            let (cx, cy) = chart.backend_coord(&(x, y));
-            let text_colour = ink(fill);
-            let style = TextStyle::from((FAMILY, text_px).into_font())
-                .color(&text_colour)
-                .pos(Pos::new(HPos::Center, VPos::Center));
-            let n = lines.len() as i32;
-            for (k, line) in lines.iter().enumerate() {
-                let dy = (2 * k as i32 - (n - 1)) * (text_px as i32 + 2) / 2;
-                let text = if k == 1 {
-                    format!("± {line}")
-                } else {
-                    line.to_string()
-                };
-                main.draw(&Text::new(text, (cx, cy + dy), style.clone()))
-                    .map_err(err)?;
-            }
+            cells.draw(&mut chart, &main, i, j)?;
         }
     }
     // Axis labels at the cells.
     let bottom = chart.y_range().start;
-    let left = chart.x_range().start;
     let xs: Vec<f64> = (0..nx).map(|i| i as f64).collect();
     x_ticks(
         &main,
@@ -394,20 +361,105 @@ where
         &xs,
         &px.values,
     )?;
-    let every = ny.div_ceil(MAX_TICKS);
+    y_ticks(&main, &chart, &py.values)?;
+    colour_legend(&legend, metric, lo, hi)
+}
+
+/// What the cells of a heatmap show: one figure of one variant, on the colour scale from
+/// `scale.0` to `scale.1`.
+struct Cells<'a> {
+    result: &'a SweepResult,
+    metric: &'a str,
+    variant: usize,
+    /// Grid values of the second parameter: point (i, j) is `i * ny + j`.
+    ny: usize,
+    scale: (f64, f64),
+}
+
+impl Cells<'_> {
+    /// The cell of grid point (i, j): filled, outlined, and labelled "mean" and "± ci" on two
+    /// lines while the cells are large enough.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        main: &DrawingArea<DB, Shift>,
+        i: usize,
+        j: usize,
+    ) -> Res {
+        let (lo, hi) = self.scale;
+        let t = |m: f64| if hi > lo { (m - lo) / (hi - lo) } else { 0.5 };
+        let summary = self
+            .result
+            .cell(self.variant, i * self.ny + j)
+            .metrics
+            .get(self.metric);
+        let fill = summary.map_or(MISSING, |s| scale(t(s.mean)));
+        let (x, y) = (i as f64, j as f64);
+        for style in [fill.filled(), WHITE.stroke_width(1)] {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                    style,
+                )))
+                .map_err(err)?;
+        }
+        let (cw, ch) = {
+            let a = chart.backend_coord(&(0.0, 0.0));
+            let b = chart.backend_coord(&(1.0, 1.0));
+            ((b.0 - a.0).abs(), (b.1 - a.1).abs())
+        };
+        let text_px = (ch / 4).clamp(9, 16) as u32;
+        if cw < 28 || ch < text_px as i32 + 2 {
+            return Ok(());
+        }
+        let label = summary.map_or("-".to_string(), format_summary);
+        let lines: Vec<&str> = match label.split_once(" ± ") {
+            Some((m, _)) if cw < 70 || ch < 2 * text_px as i32 + 6 => vec![m],
+            Some((m, ci)) if self.result.spec.seeds > 1 => vec![m, ci],
+            Some((m, _)) => vec![m],
+            None => vec![label.as_str()],
+        };
+        let (cx, cy) = chart.backend_coord(&(x, y));
+        let text_colour = ink(fill);
+        let style = TextStyle::from((FAMILY, text_px).into_font())
+            .color(&text_colour)
+            .pos(Pos::new(HPos::Center, VPos::Center));
+        let n = lines.len() as i32;
+        for (k, line) in lines.iter().enumerate() {
+            let dy = (2 * k as i32 - (n - 1)) * (text_px as i32 + 2) / 2;
+            let text = if k == 1 {
+                format!("± {line}")
+            } else {
+                line.to_string()
+            };
+            main.draw(&Text::new(text, (cx, cy + dy), style.clone()))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+/// Tick labels beside the second parameter's grid values (every k-th when there are many).
+fn y_ticks<DB: DrawingBackend>(
+    main: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    values: &[GridValue],
+) -> Res {
+    let left = chart.x_range().start;
+    let every = values.len().div_ceil(MAX_TICKS);
     let style =
         TextStyle::from((FAMILY, LABEL_PX).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
-    for (j, value) in py.values.iter().enumerate() {
+    for (j, value) in values.iter().enumerate() {
         if j % every != 0 {
             continue;
         }
-        let (px_, py_) = chart.backend_coord(&(left, j as f64));
-        main.draw(&PathElement::new(vec![(px_ - 5, py_), (px_, py_)], BLACK))
+        let (px, py) = chart.backend_coord(&(left, j as f64));
+        main.draw(&PathElement::new(vec![(px - 5, py), (px, py)], BLACK))
             .map_err(err)?;
-        main.draw(&Text::new(value.label(), (px_ - 8, py_), style.clone()))
+        main.draw(&Text::new(value.label(), (px - 8, py), style.clone()))
             .map_err(err)?;
     }
-    colour_legend(&legend, metric, lo, hi)
+    Ok(())
 }
 
 /// The colour scale: a vertical bar from the lowest mean (bottom) to the highest (top) of the

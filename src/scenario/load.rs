@@ -11,8 +11,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{Issue, ScenarioError, Sources};
-use super::expect::read_expectations;
-use super::read::{Interval, R, Tab, Val, child_path, list_and, list_or, num};
+use super::expect::{read_expectations, read_max_staleness};
+use super::read::{
+    Interval, MAX_HORIZON_S, MAX_TIMEOUT_MS, R, Tab, Val, child_path, list_and, list_or, ms_to_us,
+    num,
+};
 use super::set::{SetPath, Step, apply, parse_path, parse_value};
 use super::types::*;
 use crate::engine::{Dist, SimTime};
@@ -67,14 +70,10 @@ const SHARED_KEYS: &[&str] = &[
     "expect",
 ];
 
-/// Longest run the simulator accepts: 30 days.
-const MAX_HORIZON_S: f64 = 2_592_000.0;
 /// Longest scenario traffic period: one day.
 const MAX_DURATION_S: f64 = 86_400.0;
 /// Largest value of any `*_ms` key of a distribution: one hour.
 const MAX_DIST_MS: f64 = 3_600_000.0;
-/// Largest timeout or TTL, in ms: the longest horizon.
-pub(super) const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
 const MAX_REPLICAS: usize = 64;
 const MAX_WORKERS: u32 = 100_000;
 /// Largest weight or popularity, so that sums over them cannot overflow.
@@ -180,16 +179,7 @@ fn read_requirements(root: &Tab<'_, '_>, variants: &[Variant]) -> R<Vec<Requirem
             }
         }
         let keys = opt(&t, "keys", |v| v.one_of(KeyKindName::ALL))?;
-        let max_staleness_us = match t.get("max_staleness_ms") {
-            None => None,
-            Some(mv) if check != CheckName::BoundedStaleness => {
-                return Err(mv.issue(format!(
-                    "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"{}\"",
-                    check.name()
-                )));
-            }
-            Some(mv) => Some(ms_to_us(mv.number(Interval::closed(0.0, MAX_TIMEOUT_MS))?)),
-        };
+        let max_staleness_us = read_max_staleness(&t, check)?;
         out.push(Requirement {
             check,
             variants: names,
@@ -243,11 +233,6 @@ static EMPTY: LazyLock<DeTable<'static>> = LazyLock::new(DeTable::new);
 
 // ---------------------------------------------------------------------------------------------
 // Units
-
-pub(super) fn ms_to_us(ms: f64) -> u64 {
-    // Callers bound `ms` to [0, MAX_TIMEOUT_MS]: the product fits in u64 exactly enough.
-    libm::round(ms * 1000.0) as u64
-}
 
 fn s_to_us(s: f64) -> u64 {
     libm::round(s * 1_000_000.0) as u64

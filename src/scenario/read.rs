@@ -91,6 +91,17 @@ fn list(names: &[&str], word: &str) -> String {
     }
 }
 
+/// Longest run the simulator accepts: 30 days.
+pub(crate) const MAX_HORIZON_S: f64 = 2_592_000.0;
+/// Largest timeout or TTL, in ms: the longest horizon.
+pub(crate) const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
+
+/// A duration in ms, in whole µs.
+pub(crate) fn ms_to_us(ms: f64) -> u64 {
+    // Callers bound `ms` to [0, MAX_TIMEOUT_MS]: the product fits in u64 exactly enough.
+    libm::round(ms * 1000.0) as u64
+}
+
 /// An interval of allowed numbers, for `Val::number`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Interval {

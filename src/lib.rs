@@ -21,14 +21,16 @@
 //!   narration and the HTML report.
 //! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
 //!   property tests of your own configurations.
+//! - [`run`]: the one run path: a variant of a scenario at a seed, with what it records and how
+//!   it is judged; many runs on J threads, results in input order; the determinism check; the
+//!   runs of `lagsim test`; the reproduce line. The only caller of the model's run entry points.
 //! - [`sweep`]: variants over a grid of parameters and many seeds, in parallel: means and 95%
 //!   confidence intervals, shards and their merge.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
 //!
 //! # Example
 //! ```
-//! use lagsim::engine::NoTrace;
-//! use lagsim::model::run_variant;
+//! use lagsim::run::Job;
 //! use lagsim::scenario::parse_scenario;
 //!
 //! let text = r#"
@@ -49,7 +51,7 @@
 //!     checkout = "pessimistic-lock"
 //! "#;
 //! let scenario = parse_scenario("tiny.toml", text, &[]).expect("a valid scenario");
-//! let run = run_variant(&scenario.variants[0], scenario.seed, &mut NoTrace).expect("it drains");
+//! let run = Job::new(&scenario, &scenario.variants[0], scenario.seed).run().expect("it drains");
 //! assert_eq!(run.metrics.units_sold, 50); // it sold out ...
 //! assert_eq!(run.metrics.oversold_units, 0); // ... and the lock never oversold.
 //! ```
@@ -60,6 +62,7 @@ pub mod engine;
 pub mod history;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod strategy;
 pub mod sweep;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -16,16 +17,16 @@ mod test;
 
 use crate::check::{
     CheckEntry, CheckResult, Status, check_history_without_linearizability, linearizability,
-    linearizability_result, run_checks,
+    linearizability_result,
 };
 use crate::engine::{NoTrace, TraceSink, hash_hex};
 use crate::history::History;
 use crate::history::edn::{RegisterModel, parse_edn_history};
 use crate::history::format::{read_histories, write_history};
 use crate::model::timeline::Timeline;
-use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
-use crate::report::{JsonlTrace, RunReport, VariantReport, render_table, shell_quote};
+use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
+use crate::run::{Checks, Job, Options, Reproduce, in_parallel};
 use crate::scenario::{Scenario, Variant, parse_scenario};
 use progress::Progress;
 
@@ -311,28 +312,30 @@ fn select<'a>(scenario: &'a Scenario, names: &[String]) -> Result<Vec<&'a Varian
 }
 
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
-    reproduce("run", &args.file, &args.variants, &args.sets, seed)
+    reproduce("run", None, &args.file, &args.variants, &args.sets, seed)
 }
 
-/// The command line that runs `verb` on `file` again, exactly.
+/// The command line that runs `lagsim COMMAND` (with `report`'s page `output`) on `file` again,
+/// exactly.
 pub(crate) fn reproduce(
-    verb: &str,
+    command: &str,
+    output: Option<&Path>,
     file: &Path,
     variants: &[String],
     sets: &[String],
     seed: u64,
 ) -> String {
-    let mut cmd = format!(
-        "lagsim {verb} {} --seed {seed}",
-        shell_quote(&file.display().to_string())
-    );
-    for v in variants {
-        cmd.push_str(&format!(" --variant {}", shell_quote(v)));
+    let output = output.map(|p| p.display().to_string());
+    Reproduce {
+        command,
+        output: output.as_deref(),
+        file: &file.display().to_string(),
+        seed,
+        variants,
+        sets,
+        ..Reproduce::default()
     }
-    for s in sets {
-        cmd.push_str(&format!(" --set {}", shell_quote(s)));
-    }
-    cmd
+    .line()
 }
 
 /// What a run of a scenario's variants asks for besides metrics.
@@ -373,25 +376,42 @@ pub(crate) fn execute(
     seed: u64,
     ex: &Execution<'_>,
 ) -> Result<(Vec<VariantReport>, Vec<Timeline>), String> {
-    let mut trace = match ex.trace {
-        Some(path) => Some(JsonlTrace::new(BufWriter::new(
-            File::create(path)
-                .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?,
-        ))),
+    let trace = match ex.trace {
+        Some(path) => Some(Mutex::new(JsonlTrace::new(create(path, "trace")?))),
         None => None,
     };
     let mut history_out = match ex.history {
-        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
-            format!("cannot create history file {}: {e}", path.display())
-        })?)),
+        Some(path) => Some(create(path, "history")?),
         None => None,
+    };
+    let options = Options {
+        history: ex.history.is_some(),
+        timeline: ex.timelines,
+        checks: if ex.checks {
+            Checks::All
+        } else {
+            Checks::Results
+        },
     };
     let progress = Progress::new(variants, ex.progress);
     let mut reports = Vec::with_capacity(variants.len());
     let mut timelines: Vec<Timeline> = Vec::new();
+    // A trace is one stream in variant order: its variants run one at a time.
+    let jobs = if trace.is_some() { 1 } else { ex.jobs };
+    let run = |index: usize, v: &&Variant| {
+        let job = Job::new(scenario, v, seed).options(options);
+        match &trace {
+            Some(t) => {
+                let mut t = t.lock().expect("one variant at a time");
+                t.variant(&v.name);
+                run_one(scenario, index, job, v, &mut *t, &progress)
+            }
+            None => run_one(scenario, index, job, v, &mut NoTrace, &progress),
+        }
+    };
     // Histories are written as each variant is done, in order, so that a sequential run holds
     // at most one.
-    let mut emit = |done: Finished| -> Result<(), String> {
+    in_parallel(variants, jobs, run, |done: Finished| {
         if let (Some(out), Some(h), Some(path)) = (history_out.as_mut(), &done.history, ex.history)
         {
             write_history(h, out)
@@ -400,37 +420,12 @@ pub(crate) fn execute(
         timelines.extend(done.timeline);
         reports.push(done.report);
         Ok(())
-    };
-    let jobs = ex.jobs.clamp(1, variants.len().max(1));
-    if let Some(t) = trace.as_mut() {
-        for (i, v) in variants.iter().enumerate() {
-            t.variant(&v.name);
-            emit(run_one(scenario, i, v, seed, t, ex, &progress)?)?;
-        }
-    } else if jobs == 1 {
-        for (i, v) in variants.iter().enumerate() {
-            emit(run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress)?)?;
-        }
-    } else {
-        use rayon::prelude::*;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .map_err(|e| format!("cannot start {jobs} threads: {e}"))?;
-        let done: Vec<Result<Finished, String>> = pool.install(|| {
-            variants
-                .par_iter()
-                .enumerate()
-                .map(|(i, v)| run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress))
-                .collect()
-        });
-        for d in done {
-            emit(d?)?;
-        }
-    }
+    })?;
     progress.finish();
     if let (Some(t), Some(path)) = (trace, ex.trace) {
-        t.finish()
+        t.into_inner()
+            .expect("no variant panicked")
+            .finish()
             .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
     }
     if let (Some(mut out), Some(path)) = (history_out, ex.history) {
@@ -440,31 +435,33 @@ pub(crate) fn execute(
     Ok((reports, timelines))
 }
 
+/// A buffered new file for the trace or the history.
+fn create(path: &Path, what: &str) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| format!("cannot create {what} file {}: {e}", path.display()))
+}
+
 /// Runs variant number `index` and judges it; its history is dropped after the checks unless a
 /// history file wants it.
 fn run_one(
     scenario: &Scenario,
     index: usize,
+    job: Job<'_>,
     v: &Variant,
-    seed: u64,
     trace: &mut impl TraceSink,
-    ex: &Execution<'_>,
     progress: &Progress,
 ) -> Result<Finished, String> {
-    let recording = Recording {
-        history: ex.history.is_some() || ex.checks,
-        timeline: ex.timelines,
-    };
     progress.start(v);
-    let mut run = run_variant_observed(v, seed, trace, recording, &mut |now| {
-        progress.observe(index, now)
-    })
-    .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+    let observe = |now| progress.observe(index, now);
+    let mut run = job
+        .progress(&observe)
+        .run_traced(trace)
+        .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
     progress.finished(index);
     if let Some(h) = run.history.as_mut() {
         h.source.scenario = Some(scenario.name.clone());
     }
-    let history = run.history.as_ref().filter(|_| ex.checks);
     let report = VariantReport {
         name: v.name.clone(),
         checkout: v.checkout.name(),
@@ -472,13 +469,13 @@ fn run_one(
         trace_hash: hash_hex(run.summary.trace_hash),
         events: run.summary.events,
         end_s: run.summary.end.as_secs_f64(),
-        checks: run_checks(v, &scenario.requirements, &run.metrics, history),
+        checks: run.checks,
         metrics: run.metrics,
     };
     Ok(Finished {
         report,
-        timeline: run.timeline.map(|t| *t),
-        history: run.history.filter(|_| ex.history.is_some()),
+        timeline: run.timeline,
+        history: run.history,
     })
 }
 
@@ -610,7 +607,10 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
 
     if args.check_determinism {
         for v in &variants {
-            match check_determinism(v, seed).map_err(|e| format!("variant `{}`: {e}", v.name))? {
+            let divergence = Job::new(&scenario, v, seed)
+                .check_determinism()
+                .map_err(|e| format!("variant `{}`: {e}", v.name))?;
+            match divergence {
                 None => eprintln!("determinism: variant `{}`: two runs identical", v.name),
                 Some(d) => {
                     eprintln!(

@@ -6,16 +6,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::Status;
-use crate::engine::NoTrace;
-use crate::model::{Recording, run_variant_observed};
 use crate::report::RunReport;
 use crate::report::charts::{chart_titles, render_all_svg};
 use crate::report::explain::{Run, explain};
 use crate::report::html::{Chart, Page, render_html};
+use crate::run::{Job, Options, in_parallel};
+use crate::scenario::Variant;
 
 use super::progress::Progress;
 use super::{Execution, chart_set, execute, jobs, load, reproduce, select};
-use crate::report::shell_quote;
 
 pub const EXPLAIN_EXAMPLES: &str = "\
 Examples:
@@ -110,10 +109,8 @@ pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
         scenario: scenario.name.clone(),
         seed,
         reproduce: reproduce(
-            &format!(
-                "report -o {}",
-                shell_quote(&args.output.display().to_string())
-            ),
+            "report",
+            Some(&args.output),
             &args.file,
             &args.variants,
             &args.sets,
@@ -198,21 +195,24 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         scenario.name, scenario.description
     ))?;
     let variants = select(&scenario, &args.variants)?;
-    // Every story is told before any is printed, so the bar never interleaves with them.
+    // Every story is told before any is printed, so the bar never interleaves with them; one
+    // variant at a time.
     let progress = Progress::new(&variants, true);
     let mut stories = Vec::with_capacity(variants.len());
-    for (i, v) in variants.into_iter().enumerate() {
-        let recording = Recording {
-            history: false,
-            timeline: true,
-        };
+    let options = Options {
+        timeline: true,
+        ..Options::default()
+    };
+    let tell = |i: usize, v: &&Variant| {
         progress.start(v);
-        let run = run_variant_observed(v, seed, &mut NoTrace, recording, &mut |now| {
-            progress.observe(i, now)
-        })
-        .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        let observe = |now| progress.observe(i, now);
+        let run = Job::new(&scenario, v, seed)
+            .options(options)
+            .progress(&observe)
+            .run()
+            .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
         progress.finished(i);
-        let timeline = run.timeline.as_deref().expect("a timeline was asked for");
+        let timeline = run.timeline.as_ref().expect("a timeline was asked for");
         let story = explain(
             &Run {
                 variant: &v.name,
@@ -223,10 +223,14 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
             },
             width,
         );
-        stories.push((v, story));
-    }
+        Ok(story)
+    };
+    in_parallel(&variants, 1, tell, |told| {
+        stories.push(told);
+        Ok::<_, String>(())
+    })?;
     progress.finish();
-    for (v, story) in stories {
+    for (v, story) in variants.into_iter().zip(stories) {
         print(&format!(
             "\n== {} (checkout {}, pages from {})\n\n",
             v.name,

@@ -13,15 +13,3 @@ mod trace;
 pub use json::{RunReport, VariantReport};
 pub use table::{Grid, comparison, render_table};
 pub use trace::JsonlTrace;
-
-/// Quotes an argument for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}

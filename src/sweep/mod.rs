@@ -4,10 +4,10 @@
 //!
 //! Code map: `grid` reads the swept `--set`s (`path=A..B:STEPS`, `path=a,b,c`); [`SweepPlan`]
 //! loads one scenario per grid point and numbers the runs (grid point × seed × variant, in that
-//! canonical order) and runs any subset of them on a rayon pool; `stats` summarises a figure over
-//! seeds; `result` aggregates runs into a [`SweepResult`] in canonical order, so the figures are
-//! the same bits whatever the number of threads; `output` renders it as a table, CSV or JSON;
-//! `shard` splits the runs into disjoint slices and merges the slices' files back.
+//! canonical order) and runs any subset of them on `crate::run`'s threads; `stats` summarises a
+//! figure over seeds; `result` aggregates runs into a [`SweepResult`] in canonical order, so the
+//! figures are the same bits whatever the number of threads; `output` renders it as a table, CSV
+//! or JSON; `shard` splits the runs into disjoint slices and merges the slices' files back.
 //!
 //! Runs in a sweep record no history, run no checker and write no trace: only their metrics are
 //! kept, so memory stays bounded by the runs in flight.
@@ -52,16 +52,12 @@ mod result;
 mod shard;
 mod stats;
 
-use crate::report::shell_quote;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::NoTrace;
 use crate::model::metrics::Metrics;
-use crate::model::run_variant;
+use crate::run::{Job as RunJob, Reproduce, in_parallel};
 use crate::scenario::{Scenario, ScenarioError, parse_scenario};
 
 pub use grid::{GridSpec, GridValue, MAX_STEPS, Num, Parameter, SweepSet, classify};
@@ -233,27 +229,26 @@ impl SweepSpec {
 
     /// The command line that runs this sweep again.
     pub fn reproduce(&self) -> String {
-        let mut cmd = format!(
-            "lagsim sweep {} --seed {} --seeds {}",
-            shell_quote(&self.file),
-            self.seed_base,
-            self.seeds
-        );
-        if self.variants_chosen {
-            for v in &self.variants {
-                cmd.push_str(&format!(" --variant {}", shell_quote(&v.name)));
-            }
+        let variants: Vec<String> = if self.variants_chosen {
+            self.variants.iter().map(|v| v.name.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let swept = self
+            .parameters
+            .iter()
+            .map(|p| format!("{}={}", p.path, p.grid));
+        let sets: Vec<String> = self.sets.iter().cloned().chain(swept).collect();
+        Reproduce {
+            command: "sweep",
+            file: &self.file,
+            seed: self.seed_base,
+            seeds: Some(self.seeds),
+            variants: &variants,
+            sets: &sets,
+            ..Reproduce::default()
         }
-        for s in &self.sets {
-            cmd.push_str(&format!(" --set {}", shell_quote(s)));
-        }
-        for p in &self.parameters {
-            cmd.push_str(&format!(
-                " --set {}",
-                shell_quote(&format!("{}={}", p.path, p.grid))
-            ));
-        }
-        cmd
+        .line()
     }
 }
 
@@ -423,44 +418,21 @@ impl SweepPlan {
         threads: usize,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<RunFigures>, SweepError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| SweepError::Run(format!("cannot start {threads} threads: {e}")))?;
-        let first_failure = AtomicUsize::new(usize::MAX);
-        let results: Vec<Option<Result<RunFigures, SweepError>>> = pool.install(|| {
-            jobs.par_iter()
-                .with_max_len(1)
-                .map(|&index| {
-                    // A run after a known failure is not needed: the failure at the lowest index
-                    // is reported, and that one always runs.
-                    if first_failure.load(Ordering::Relaxed) < index {
-                        return None;
-                    }
-                    let result = self.run_one(index);
-                    if result.is_err() {
-                        first_failure.fetch_min(index, Ordering::Relaxed);
-                    }
-                    done();
-                    Some(result)
-                })
-                .collect()
-        });
         let mut out = Vec::with_capacity(jobs.len());
-        let mut failure: Option<(usize, SweepError)> = None;
-        for (r, &index) in results.into_iter().zip(jobs) {
-            match r {
-                Some(Ok(f)) => out.push(f),
-                Some(Err(e)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
-                    failure = Some((index, e));
-                }
-                _ => {}
-            }
-        }
-        match failure {
-            Some((_, e)) => Err(e),
-            None => Ok(out),
-        }
+        in_parallel(
+            jobs,
+            threads,
+            |_, &index| {
+                let figures = self.run_one(index);
+                done();
+                figures
+            },
+            |figures| {
+                out.push(figures);
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// One run, by canonical index.
@@ -469,7 +441,7 @@ impl SweepPlan {
         let (scenario, positions) = &self.points[job.point];
         let variant = &scenario.variants[positions[job.variant]];
         let seed = self.spec.seed(job);
-        let run = run_variant(variant, seed, &mut NoTrace).map_err(|e| {
+        let run = RunJob::new(scenario, variant, seed).run().map_err(|e| {
             SweepError::Run(format!(
                 "scenario `{}`, {}: {e}",
                 self.spec.scenario,

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::support::{run, scenario};
+use crate::support::{HISTORY, TIMELINE, outcome, run, scenario};
 
 /// A one-minute flash sale on black-friday's topology: small enough for many cases.
 fn flash_sale(rate: u32, stock: u32, cart: f64) -> lagsim::scenario::Scenario {
@@ -64,8 +64,7 @@ proptest! {
 // profile's few (e.g. 500 for a night run).
 
 use lagsim::check::{Status, linearizability, linearizability_result};
-use lagsim::engine::NoTrace;
-use lagsim::model::{Recording, run_variant, run_variant_recorded, run_variant_with};
+use lagsim::run::Job;
 use lagsim::testing::{Space, scenarios};
 
 fn cases(ci: u32) -> u32 {
@@ -87,8 +86,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         for v in &g.scenario.variants {
-            let a = run_variant(v, seed, &mut NoTrace).unwrap();
-            let b = run_variant(v, seed, &mut NoTrace).unwrap();
+            let a = Job::new(&g.scenario, v, seed).run().unwrap();
+            let b = Job::new(&g.scenario, v, seed).run().unwrap();
             prop_assert_eq!(a.summary.trace_hash, b.summary.trace_hash, "{}", g.toml);
             prop_assert_eq!(&a.metrics, &b.metrics);
         }
@@ -102,7 +101,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         for v in &g.scenario.variants {
-            let m = run_variant(v, seed, &mut NoTrace).unwrap().metrics;
+            let m = Job::new(&g.scenario, v, seed).run().unwrap().metrics;
             prop_assert_eq!(m.oversold_units, 0, "{} oversold in\n{}", v.name, g.toml);
             prop_assert!(m.stock_final_primary >= 0);
             prop_assert_eq!(
@@ -125,9 +124,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let v = &g.scenario.variants[0];
-        let recording = Recording { history: false, timeline: true };
-        let run = run_variant_with(v, seed, &mut NoTrace, recording).unwrap();
-        let t = run.timeline.as_deref().unwrap();
+        let run = outcome(&g.scenario, v, seed, TIMELINE);
+        let t = run.timeline.as_ref().unwrap();
         for (r, name) in t.replicas.iter().enumerate() {
             for (p, product) in t.products.iter().enumerate() {
                 prop_assert_eq!(
@@ -155,7 +153,7 @@ proptest! {
         for v in &g.scenario.variants {
             let mut v = v.clone();
             v.page = lagsim::scenario::ReadSource::Primary;
-            let run = run_variant_recorded(&v, seed, &mut NoTrace).unwrap();
+            let run = outcome(&g.scenario, &v, seed, HISTORY);
             let history = run.history.unwrap();
             let result = linearizability_result(&history, &linearizability::Budget::default());
             prop_assert!(
@@ -186,7 +184,7 @@ proptest! {
         ),
     ) {
         for v in g.scenario.variants.iter().filter(|v| v.name == "conditional-decrement") {
-            let m = run_variant(v, g.scenario.seed, &mut NoTrace).unwrap().metrics;
+            let m = Job::new(&g.scenario, v, g.scenario.seed).run().unwrap().metrics;
             prop_assert_eq!(m.oversold_units, 0, "replay: {}", g.command("scenarios/lag-monitor.toml", g.scenario.seed));
         }
     }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod args;
 mod progress;
 mod sweep;
 mod teach;
@@ -26,8 +27,9 @@ use crate::history::format::{read_histories, write_history};
 use crate::model::timeline::Timeline;
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
 use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
-use crate::run::{Checks, Job, Options, Reproduce, in_parallel};
-use crate::scenario::{Scenario, Variant, parse_scenario};
+use crate::run::{Checks, Job, Options, in_parallel};
+use crate::scenario::{Scenario, Variant};
+use args::{ScenarioArgs, ScenarioFile};
 use progress::Progress;
 
 const EXAMPLES: &str = "\
@@ -125,29 +127,13 @@ enum Command {
     #[command(after_help = sweep::MERGE_EXAMPLES)]
     Merge(sweep::MergeArgs),
     /// Parse and validate a scenario file without running it.
-    Validate {
-        /// The scenario file (TOML).
-        file: PathBuf,
-        /// Override a field: PATH=VALUE, e.g. `primary.workers=16` (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-    },
+    Validate(ScenarioFile),
 }
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The scenario file (TOML).
-    file: PathBuf,
-    /// Root seed of every random stream (default: the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Run only this variant (repeatable; default: all, in file order).
-    #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
-    /// Override a field: PATH=VALUE, e.g. `primary.workers=16` or `replicas[0].workers=4`
-    /// (repeatable; applied in order, before each variant's own `set`).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -259,18 +245,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Validate { file, sets } => {
-            let scenario = load(&file, &sets)?;
-            let names: Vec<&str> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
-            println!(
-                "ok: {} is valid: scenario `{}`, {} variants ({})",
-                file.display(),
-                scenario.name,
-                names.len(),
-                names.join(", ")
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate(input) => validate(&input),
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_file(args),
         Command::Explain(args) => teach::explain_command(args),
@@ -281,61 +256,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn load(file: &Path, sets: &[String]) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read scenario file {}: {e}", file.display()))?;
-    parse_scenario(&file.display().to_string(), &text, sets).map_err(|e| e.to_string())
-}
-
-fn select<'a>(scenario: &'a Scenario, names: &[String]) -> Result<Vec<&'a Variant>, String> {
-    if names.is_empty() {
-        return Ok(scenario.variants.iter().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            scenario
-                .variants
-                .iter()
-                .find(|v| &v.name == n)
-                .ok_or_else(|| {
-                    let known: Vec<&str> =
-                        scenario.variants.iter().map(|v| v.name.as_str()).collect();
-                    format!(
-                        "no variant named `{n}` in scenario `{}`; it has: {}",
-                        scenario.name,
-                        known.join(", ")
-                    )
-                })
-        })
-        .collect()
-}
-
-fn reproduce_command(args: &RunArgs, seed: u64) -> String {
-    reproduce("run", None, &args.file, &args.variants, &args.sets, seed)
-}
-
-/// The command line that runs `lagsim COMMAND` (with `report`'s page `output`) on `file` again,
-/// exactly.
-pub(crate) fn reproduce(
-    command: &str,
-    output: Option<&Path>,
-    file: &Path,
-    variants: &[String],
-    sets: &[String],
-    seed: u64,
-) -> String {
-    let output = output.map(|p| p.display().to_string());
-    Reproduce {
-        command,
-        output: output.as_deref(),
-        file: &file.display().to_string(),
-        seed,
-        variants,
-        sets,
-        ..Reproduce::default()
-    }
-    .line()
+fn validate(input: &ScenarioFile) -> Result<ExitCode, String> {
+    let scenario = input.load()?;
+    let names: Vec<&str> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
+    println!(
+        "ok: {} is valid: scenario `{}`, {} variants ({})",
+        input.file.display(),
+        scenario.name,
+        names.len(),
+        names.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a run of a scenario's variants asks for besides metrics.
@@ -514,9 +445,9 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
                 .into(),
         );
     }
-    let scenario = load(&args.file, &args.sets)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
-    let variants = select(&scenario, &args.variants)?;
+    let scenario = args.scenario.load()?;
+    let seed = args.scenario.seed(&scenario);
+    let variants = args.scenario.select(&scenario)?;
     if let Some(dir) = &args.charts {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create charts directory {}: {e}", dir.display()))?;
@@ -538,7 +469,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         lagsim_version: env!("CARGO_PKG_VERSION"),
         scenario: scenario.name.clone(),
         seed,
-        reproduce: reproduce_command(&args, seed),
+        reproduce: args.scenario.reproduce("run", None, seed),
         variants: reports,
     };
 

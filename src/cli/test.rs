@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::load;
+use super::args::load;
 use crate::check::expect::{Judgement, figure, judge, seeds, variants_to_run};
 use crate::run::{Reproduce, fails_on, run_expectations};
 use crate::scenario::{

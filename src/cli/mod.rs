@@ -472,34 +472,7 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         reproduce: args.scenario.reproduce("run", None, seed),
         variants: reports,
     };
-
-    let mut out = std::io::stdout().lock();
-    let print = |out: &mut std::io::StdoutLock, s: &str| {
-        out.write_all(s.as_bytes())
-            .map_err(|e| format!("cannot write output: {e}"))
-    };
-    match args.format {
-        Format::Json => print(&mut out, &(report.to_json() + "\n"))?,
-        Format::Table => {
-            print(
-                &mut out,
-                &format!("scenario: {}   seed: {seed}\n\n", scenario.name),
-            )?;
-            print(&mut out, &render_table(&report))?;
-            print(&mut out, "\n")?;
-            for v in &report.variants {
-                print(
-                    &mut out,
-                    &format!(
-                        "trace {:<24} {}  ({} events)\n",
-                        v.name, v.trace_hash, v.events
-                    ),
-                )?;
-            }
-            print(&mut out, &format!("reproduce: {}\n", report.reproduce))?;
-        }
-    }
-
+    print_run(&report, args.format)?;
     if let Some(dir) = &args.charts {
         let set = chart_set(&scenario, seed, &report.variants, &timelines);
         let written = write_charts(&set, dir).map_err(|e| e.to_string())?;
@@ -508,7 +481,44 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!("  {}", path.display());
         }
     }
+    let mut failed = report_required_checks(&report);
+    if args.check_determinism {
+        failed |= report_determinism(&scenario, &variants, seed)?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
 
+/// Prints a run's report on stdout: the JSON document, or the table with its trace hashes and
+/// reproduce line.
+fn print_run(report: &RunReport, format: Format) -> Result<(), String> {
+    let text = match format {
+        Format::Json => report.to_json() + "\n",
+        Format::Table => {
+            let mut text = format!("scenario: {}   seed: {}\n\n", report.scenario, report.seed);
+            text += &render_table(report);
+            text += "\n";
+            for v in &report.variants {
+                text += &format!(
+                    "trace {:<24} {}  ({} events)\n",
+                    v.name, v.trace_hash, v.events
+                );
+            }
+            text + &format!("reproduce: {}\n", report.reproduce)
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))
+}
+
+/// Tells every required check's verdict on stderr (a failure with its first finding); whether
+/// one did not pass.
+fn report_required_checks(report: &RunReport) -> bool {
     let mut failed = false;
     for v in &report.variants {
         for c in &v.checks {
@@ -535,29 +545,33 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    failed
+}
 
-    if args.check_determinism {
-        for v in &variants {
-            let divergence = Job::new(&scenario, v, seed)
-                .check_determinism()
-                .map_err(|e| format!("variant `{}`: {e}", v.name))?;
-            match divergence {
-                None => eprintln!("determinism: variant `{}`: two runs identical", v.name),
-                Some(d) => {
-                    eprintln!(
-                        "determinism: variant `{}`: runs differ first at t={} (after {} identical events)",
-                        v.name, d.at, d.identical_events
-                    );
-                    failed = true;
-                }
+/// Runs every variant twice in lockstep and tells on stderr whether the runs differ; whether any
+/// did.
+fn report_determinism(
+    scenario: &Scenario,
+    variants: &[&Variant],
+    seed: u64,
+) -> Result<bool, String> {
+    let mut failed = false;
+    for v in variants {
+        let divergence = Job::new(scenario, v, seed)
+            .check_determinism()
+            .map_err(|e| format!("variant `{}`: {e}", v.name))?;
+        match divergence {
+            None => eprintln!("determinism: variant `{}`: two runs identical", v.name),
+            Some(d) => {
+                eprintln!(
+                    "determinism: variant `{}`: runs differ first at t={} (after {} identical events)",
+                    v.name, d.at, d.identical_events
+                );
+                failed = true;
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(failed)
 }
 
 fn indent(text: &str) -> String {
@@ -567,9 +581,37 @@ fn indent(text: &str) -> String {
 }
 
 fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
+    let origin = args.file.display().to_string();
+    let (edn, histories) = read_history_file(&args, &origin)?;
+    let bound = staleness_bound(&args)?;
+    let judged: Vec<(&History, Vec<CheckResult>)> = histories
+        .iter()
+        .map(|h| (h, judge_history(h, edn, bound, &args.only)))
+        .collect();
+    let worst = judged
+        .iter()
+        .flat_map(|(_, results)| results)
+        .map(|r| r.status)
+        .fold(Status::Pass, Status::max);
+    let out = match args.format {
+        Format::Json => judged_json(&origin, &judged),
+        Format::Table => judged_table(&origin, &judged, worst),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(match worst {
+        Status::Pass => ExitCode::SUCCESS,
+        Status::Fail => ExitCode::from(1),
+        Status::Unknown => ExitCode::from(2),
+    })
+}
+
+/// The histories of `lagsim check`'s file (at least one), and whether it is EDN.
+fn read_history_file(args: &CheckArgs, origin: &str) -> Result<(bool, Vec<History>), String> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read history file {}: {e}", args.file.display()))?;
-    let origin = args.file.display().to_string();
     let edn = match args.input {
         Input::Edn => true,
         Input::Jsonl => false,
@@ -580,13 +622,18 @@ fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
             ModelArg::Register => RegisterModel::Register,
             ModelArg::CasRegister => RegisterModel::CasRegister,
         };
-        vec![parse_edn_history(&origin, &text, model).map_err(|e| e.to_string())?]
+        vec![parse_edn_history(origin, &text, model).map_err(|e| e.to_string())?]
     } else {
-        read_histories(&origin, &text).map_err(|e| e.to_string())?
+        read_histories(origin, &text).map_err(|e| e.to_string())?
     };
     if histories.is_empty() {
         return Err(format!("{origin}: the file holds no history"));
     }
+    Ok((edn, histories))
+}
+
+/// Checks `--only` and `--max-staleness-ms`; the staleness bound in µs.
+fn staleness_bound(args: &CheckArgs) -> Result<u64, String> {
     let known: Vec<&str> = std::iter::once("linearizability")
         .chain(crate::scenario::CheckName::ALL.iter().map(|(n, _)| *n))
         .collect::<std::collections::BTreeSet<_>>()
@@ -603,103 +650,93 @@ fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
     if !(args.max_staleness_ms.is_finite() && args.max_staleness_ms >= 0.0) {
         return Err("--max-staleness-ms must be a number >= 0".to_string());
     }
-    let bound = (args.max_staleness_ms * 1e3).round() as u64;
-    let mut worst = Status::Pass;
-    let mut judged: Vec<(&History, Vec<CheckResult>)> = Vec::new();
-    for h in &histories {
-        let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
-        // The search is the costly check: run it only when asked for.
-        let mut results = if edn {
-            Vec::new()
-        } else {
-            check_history_without_linearizability(h, bound)
-        };
-        if wanted("linearizability") {
-            results.insert(
-                0,
-                linearizability_result(h, &linearizability::Budget::default()),
-            );
-        }
-        results.retain(|r| wanted(r.name));
-        worst = results.iter().map(|r| r.status).fold(worst, Status::max);
-        judged.push((h, results));
+    Ok((args.max_staleness_ms * 1e3).round() as u64)
+}
+
+/// The checks `--only` asks for (default: every check the history allows) on one history.
+fn judge_history(h: &History, edn: bool, bound: u64, only: &[String]) -> Vec<CheckResult> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    // The search is the costly check: run it only when asked for.
+    let mut results = if edn {
+        Vec::new()
+    } else {
+        check_history_without_linearizability(h, bound)
+    };
+    if wanted("linearizability") {
+        results.insert(
+            0,
+            linearizability_result(h, &linearizability::Budget::default()),
+        );
     }
-    let mut out = String::new();
-    match args.format {
-        Format::Json => {
-            let doc: Vec<serde_json::Value> = judged
+    results.retain(|r| wanted(r.name));
+    results
+}
+
+/// `lagsim check --format json`: every history's checks.
+fn judged_json(origin: &str, judged: &[(&History, Vec<CheckResult>)]) -> String {
+    let doc: Vec<serde_json::Value> = judged
+        .iter()
+        .map(|(h, results)| {
+            let checks: serde_json::Map<String, serde_json::Value> = results
                 .iter()
-                .map(|(h, results)| {
-                    let checks: serde_json::Map<String, serde_json::Value> = results
-                        .iter()
-                        .map(|r| {
-                            let entry = CheckEntry {
-                                result: r.clone(),
-                                required: None,
-                            };
-                            (
-                                r.name.to_string(),
-                                serde_json::to_value(&entry).expect("plain data"),
-                            )
-                        })
-                        .collect();
-                    serde_json::json!({
-                        "scenario": h.source.scenario,
-                        "variant": h.source.variant,
-                        "seed": h.source.seed,
-                        "operations": h.ops.len(),
-                        "keys": h.keys.len(),
-                        "processes": h.processes.len(),
-                        "checks": checks,
-                    })
+                .map(|r| {
+                    let entry = CheckEntry {
+                        result: r.clone(),
+                        required: None,
+                    };
+                    (
+                        r.name.to_string(),
+                        serde_json::to_value(&entry).expect("plain data"),
+                    )
                 })
                 .collect();
-            out = serde_json::to_string_pretty(
-                &serde_json::json!({ "file": origin, "histories": doc }),
-            )
-            .expect("plain data")
-                + "\n";
-        }
-        Format::Table => {
-            for (h, results) in &judged {
-                let name = match (&h.source.scenario, &h.source.variant) {
-                    (Some(s), Some(v)) => format!("{s} / {v}"),
-                    (None, Some(v)) => v.clone(),
-                    (Some(s), None) => s.clone(),
-                    (None, None) => origin.clone(),
-                };
-                out += &format!(
-                    "history {name}: {} on {} by {}\n",
-                    plural(h.ops.len(), "operation"),
-                    plural(h.keys.len(), "key"),
-                    plural(h.processes.len(), "process")
-                );
-                for r in results {
-                    out += &format!("  {:<22} {:<8} {}\n", r.name, r.status.name(), r.summary);
-                    for f in &r.findings {
-                        out += &format!("    - {}\n{}", f.sentence, indent(&indent(&f.timeline)));
-                    }
-                }
+            serde_json::json!({
+                "scenario": h.source.scenario,
+                "variant": h.source.variant,
+                "seed": h.source.seed,
+                "operations": h.ops.len(),
+                "keys": h.keys.len(),
+                "processes": h.processes.len(),
+                "checks": checks,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "file": origin, "histories": doc }))
+        .expect("plain data")
+        + "\n"
+}
+
+/// `lagsim check`'s table: every history's checks and findings, then the verdict.
+fn judged_table(origin: &str, judged: &[(&History, Vec<CheckResult>)], worst: Status) -> String {
+    let mut out = String::new();
+    for (h, results) in judged {
+        let name = match (&h.source.scenario, &h.source.variant) {
+            (Some(s), Some(v)) => format!("{s} / {v}"),
+            (None, Some(v)) => v.clone(),
+            (Some(s), None) => s.clone(),
+            (None, None) => origin.to_string(),
+        };
+        out += &format!(
+            "history {name}: {} on {} by {}\n",
+            plural(h.ops.len(), "operation"),
+            plural(h.keys.len(), "key"),
+            plural(h.processes.len(), "process")
+        );
+        for r in results {
+            out += &format!("  {:<22} {:<8} {}\n", r.name, r.status.name(), r.summary);
+            for f in &r.findings {
+                out += &format!("    - {}\n{}", f.sentence, indent(&indent(&f.timeline)));
             }
-            out += &format!(
-                "verdict: {}\n",
-                match worst {
-                    Status::Pass => "valid",
-                    Status::Fail => "INVALID",
-                    Status::Unknown => "unknown",
-                }
-            );
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| format!("cannot write output: {e}"))?;
-    Ok(match worst {
-        Status::Pass => ExitCode::SUCCESS,
-        Status::Fail => ExitCode::from(1),
-        Status::Unknown => ExitCode::from(2),
-    })
+    out + &format!(
+        "verdict: {}\n",
+        match worst {
+            Status::Pass => "valid",
+            Status::Fail => "INVALID",
+            Status::Unknown => "unknown",
+        }
+    )
 }
 
 /// `1 key`, `3 keys`, `2 processes`.

@@ -1042,8 +1042,6 @@ fn read_faults(
     let Some(v) = root.get("faults") else {
         return Ok(Vec::new());
     };
-    let replica_names = &names[3..3 + replicas];
-    let mut faults = Vec::new();
     let items = v.array("an array of tables ([[faults]])")?;
     if items.len() > MAX_SCHEDULED {
         return Err(v.issue(format!(
@@ -1051,101 +1049,125 @@ fn read_faults(
             items.len()
         )));
     }
+    let mut faults = Vec::new();
     for item in items {
         let t = item.any_table("a table ([[faults]])")?;
-        let kinds: Vec<(&str, usize)> = FAULT_KINDS
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (*n, i))
-            .collect();
-        let kind_names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-        let kind = t
-            .req_or(
-                "kind",
-                &format!(
-                    "missing key `kind`: a fault needs `kind` = {}",
-                    list_or(&kind_names)
-                ),
-            )?
-            .one_of(&kinds)?;
-        let (kind_name, allowed) = FAULT_KINDS[kind];
-        if let Some((key, span)) = t.first_unknown(allowed) {
-            let known = FAULT_KINDS.iter().any(|(_, f)| f.contains(&key));
-            let message = if known {
-                format!(
-                    "a `{kind_name}` fault takes {}; `{key}` is not allowed",
-                    list_and(allowed)
-                )
-            } else {
-                format!(
-                    "unknown key `{key}`; a `{kind_name}` fault takes {}",
-                    list_and(allowed)
-                )
-            };
-            return Err(Issue::new(span, child_path(&t.path, key), message));
-        }
-        let at_s = t
-            .req("at_s")?
-            .number(Interval::closed(0.0, MAX_HORIZON_S))?;
-        let dv = t.req("duration_s")?;
-        let duration_s = dv.number(Interval::above(0.0, MAX_HORIZON_S))?;
-        let start = s_to_us(at_s);
-        let end = start + s_to_us(duration_s);
-        if end <= start || end > horizon_us {
-            return Err(dv.expected(&format!(
-                "a number greater than 0 and at most {} (the fault must end by horizon_s = {})",
-                num(horizon_s - at_s),
-                num(horizon_s)
-            )));
-        }
-        let replica = |t: &Tab<'_, '_>| -> R<usize> {
-            let rv = t.req("replica")?;
-            let expected = if replica_names.is_empty() {
-                "a replica name, but the scenario has no [[replicas]]".to_string()
-            } else {
-                format!("a replica name: {}", list_or(replica_names))
-            };
-            let name = rv.string().map_err(|_| rv.expected(&expected))?;
-            replica_names
-                .iter()
-                .position(|n| *n == name)
-                .ok_or_else(|| rv.expected(&expected))
-        };
-        let kind = match kind_name {
-            "partition" => {
-                let (from, to, both_ways) = endpoints(&t, "partition", names)?;
-                FaultKind::Partition {
-                    from,
-                    to,
-                    both_ways,
-                }
-            }
-            "pause-replica" => FaultKind::PauseReplica {
-                replica: replica(&t)?,
-            },
-            "slow-replica" => FaultKind::SlowReplica {
-                replica: replica(&t)?,
-                factor: t.req("factor")?.number(Interval::above(0.0, 1000.0))?,
-            },
-            "crash-replica" => FaultKind::CrashReplica {
-                replica: replica(&t)?,
-            },
-            "crash-orchestrator" if !has_saga => {
-                return Err(t.req("kind")?.issue(
-                    "a `crash-orchestrator` fault needs a [saga] section: the orchestrator runs \
-                     saga checkouts",
-                ));
-            }
-            "crash-orchestrator" => FaultKind::CrashOrchestrator,
-            _ => FaultKind::CrashCache,
-        };
+        let kind_name = fault_kind_name(&t)?;
+        let (start, end) = fault_window(&t, horizon_s, horizon_us)?;
         faults.push(Fault {
             start: SimTime::from_micros(start),
             end: SimTime::from_micros(end),
-            kind,
+            kind: fault_kind(&t, kind_name, names, &names[3..3 + replicas], has_saga)?,
         });
     }
     Ok(faults)
+}
+
+/// A fault's `kind`, once its table holds only the keys that kind takes.
+fn fault_kind_name(t: &Tab<'_, '_>) -> R<&'static str> {
+    let kinds: Vec<(&str, usize)> = FAULT_KINDS
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, i))
+        .collect();
+    let kind_names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
+    let kind = t
+        .req_or(
+            "kind",
+            &format!(
+                "missing key `kind`: a fault needs `kind` = {}",
+                list_or(&kind_names)
+            ),
+        )?
+        .one_of(&kinds)?;
+    let (kind_name, allowed) = FAULT_KINDS[kind];
+    if let Some((key, span)) = t.first_unknown(allowed) {
+        let known = FAULT_KINDS.iter().any(|(_, f)| f.contains(&key));
+        let message = if known {
+            format!(
+                "a `{kind_name}` fault takes {}; `{key}` is not allowed",
+                list_and(allowed)
+            )
+        } else {
+            format!(
+                "unknown key `{key}`; a `{kind_name}` fault takes {}",
+                list_and(allowed)
+            )
+        };
+        return Err(Issue::new(span, child_path(&t.path, key), message));
+    }
+    Ok(kind_name)
+}
+
+/// A fault's start and end in µs (`at_s`, `duration_s`): it must end by the horizon.
+fn fault_window(t: &Tab<'_, '_>, horizon_s: f64, horizon_us: u64) -> R<(u64, u64)> {
+    let at_s = t
+        .req("at_s")?
+        .number(Interval::closed(0.0, MAX_HORIZON_S))?;
+    let dv = t.req("duration_s")?;
+    let duration_s = dv.number(Interval::above(0.0, MAX_HORIZON_S))?;
+    let start = s_to_us(at_s);
+    let end = start + s_to_us(duration_s);
+    if end <= start || end > horizon_us {
+        return Err(dv.expected(&format!(
+            "a number greater than 0 and at most {} (the fault must end by horizon_s = {})",
+            num(horizon_s - at_s),
+            num(horizon_s)
+        )));
+    }
+    Ok((start, end))
+}
+
+/// What a fault of `kind_name` does, and to what (`names`: every node; `replica_names`: the
+/// replicas'; a `crash-orchestrator` fault needs a saga).
+fn fault_kind(
+    t: &Tab<'_, '_>,
+    kind_name: &str,
+    names: &[&str],
+    replica_names: &[&str],
+    has_saga: bool,
+) -> R<FaultKind> {
+    let replica = |t: &Tab<'_, '_>| -> R<usize> {
+        let rv = t.req("replica")?;
+        let expected = if replica_names.is_empty() {
+            "a replica name, but the scenario has no [[replicas]]".to_string()
+        } else {
+            format!("a replica name: {}", list_or(replica_names))
+        };
+        let name = rv.string().map_err(|_| rv.expected(&expected))?;
+        replica_names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| rv.expected(&expected))
+    };
+    Ok(match kind_name {
+        "partition" => {
+            let (from, to, both_ways) = endpoints(t, "partition", names)?;
+            FaultKind::Partition {
+                from,
+                to,
+                both_ways,
+            }
+        }
+        "pause-replica" => FaultKind::PauseReplica {
+            replica: replica(t)?,
+        },
+        "slow-replica" => FaultKind::SlowReplica {
+            replica: replica(t)?,
+            factor: t.req("factor")?.number(Interval::above(0.0, 1000.0))?,
+        },
+        "crash-replica" => FaultKind::CrashReplica {
+            replica: replica(t)?,
+        },
+        "crash-orchestrator" if !has_saga => {
+            return Err(t.req("kind")?.issue(
+                "a `crash-orchestrator` fault needs a [saga] section: the orchestrator runs \
+                 saga checkouts",
+            ));
+        }
+        "crash-orchestrator" => FaultKind::CrashOrchestrator,
+        _ => FaultKind::CrashCache,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -302,59 +302,11 @@ impl SweepPlan {
     /// Reads the swept parameters, loads the scenario at every grid point (so that any bad path
     /// or value is reported before anything runs) and numbers the runs.
     pub fn new(req: &SweepRequest<'_>) -> Result<SweepPlan, SweepError> {
-        let mut plain = Vec::new();
-        let mut swept = Vec::new();
-        for set in req.sets {
-            match classify(set)? {
-                SweepSet::Plain(s) => plain.push(s),
-                SweepSet::Swept { path, grid, spec } => swept.push((set, path, grid, spec)),
-            }
-        }
-        if swept.len() > MAX_PARAMETERS {
-            let names: Vec<&str> = swept.iter().map(|s| s.1.as_str()).collect();
-            return Err(SweepError::Usage(format!(
-                "a sweep sweeps at most {MAX_PARAMETERS} parameters; {} are swept: {}",
-                swept.len(),
-                names.join(", ")
-            )));
-        }
-        if !(1..=MAX_SEEDS).contains(&req.seeds) {
-            return Err(SweepError::Usage(format!(
-                "--seeds must be from 1 to {MAX_SEEDS}, found {}",
-                req.seeds
-            )));
-        }
-        for (i, (set, path, ..)) in swept.iter().enumerate() {
-            if path == "seed" {
-                return Err(SweepError::Grid {
-                    set: set.to_string(),
-                    message: "the seed is not a parameter: use --seed (the first seed) and \
-                              --seeds (how many)"
-                        .to_string(),
-                });
-            }
-            if swept[..i].iter().any(|s| &s.1 == path) {
-                return Err(SweepError::Grid {
-                    set: set.to_string(),
-                    message: format!("`{path}` is swept twice"),
-                });
-            }
-        }
+        let (plain, swept) = split_sets(req)?;
         let base = parse_scenario(req.origin, req.text, &plain)?;
         let seed_base = req.seed.unwrap_or(base.seed);
         let variants = select(&base, req.variants)?;
-
-        let mut parameters = Vec::new();
-        for (set, path, grid, spec) in swept {
-            let integer_key = spec.needs_key_type() && integer_key(req, &plain, &path, &spec)?;
-            let values = spec
-                .values(integer_key)
-                .map_err(|message| SweepError::Grid {
-                    set: set.clone(),
-                    message,
-                })?;
-            parameters.push(Parameter { path, grid, values });
-        }
+        let parameters = read_parameters(req, &plain, swept)?;
         let points: usize = parameters.iter().map(|p| p.values.len()).product();
         if points > MAX_POINTS {
             return Err(SweepError::Usage(format!(
@@ -365,7 +317,7 @@ impl SweepPlan {
             file: req.origin.to_string(),
             scenario: base.name.clone(),
             scenario_hash: content_hash(req.text.as_bytes()),
-            sets: plain.clone(),
+            sets: plain,
             parameters,
             variants,
             variants_chosen: !req.variants.is_empty(),
@@ -374,32 +326,16 @@ impl SweepPlan {
         };
         let mut loaded = Vec::with_capacity(points);
         for point in 0..points {
-            let mut sets = plain.clone();
-            for (i, p) in spec.point_indices(point).into_iter().zip(&spec.parameters) {
-                sets.push(p.set_for(i));
-            }
             let scenario = if spec.parameters.is_empty() {
                 base.clone()
             } else {
+                let mut sets = spec.sets.clone();
+                for (i, p) in spec.point_indices(point).into_iter().zip(&spec.parameters) {
+                    sets.push(p.set_for(i));
+                }
                 parse_scenario(req.origin, req.text, &sets)?
             };
-            let positions = spec
-                .variants
-                .iter()
-                .map(|v| {
-                    scenario
-                        .variants
-                        .iter()
-                        .position(|s| s.name == v.name)
-                        .ok_or_else(|| {
-                            SweepError::Usage(format!(
-                                "at {}, the scenario has no variant `{}`",
-                                spec.point_label(point),
-                                v.name
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let positions = variant_positions(&spec, &scenario, point)?;
             loaded.push((scenario, positions));
         }
         Ok(SweepPlan {
@@ -455,6 +391,97 @@ impl SweepPlan {
             figures: run.metrics.numbers().into_iter().collect(),
         })
     }
+}
+
+/// A swept `--set`: as given, its path, its grid as written, and the grid read.
+type SweptSet<'a> = (&'a String, String, String, GridSpec);
+
+/// The request's plain `--set`s, in order, and its swept ones, checked: at most
+/// [`MAX_PARAMETERS`], each path once, never the seed (and `--seeds` in range).
+fn split_sets<'a>(req: &SweepRequest<'a>) -> Result<(Vec<String>, Vec<SweptSet<'a>>), SweepError> {
+    let mut plain = Vec::new();
+    let mut swept = Vec::new();
+    for set in req.sets {
+        match classify(set)? {
+            SweepSet::Plain(s) => plain.push(s),
+            SweepSet::Swept { path, grid, spec } => swept.push((set, path, grid, spec)),
+        }
+    }
+    if swept.len() > MAX_PARAMETERS {
+        let names: Vec<&str> = swept.iter().map(|s| s.1.as_str()).collect();
+        return Err(SweepError::Usage(format!(
+            "a sweep sweeps at most {MAX_PARAMETERS} parameters; {} are swept: {}",
+            swept.len(),
+            names.join(", ")
+        )));
+    }
+    if !(1..=MAX_SEEDS).contains(&req.seeds) {
+        return Err(SweepError::Usage(format!(
+            "--seeds must be from 1 to {MAX_SEEDS}, found {}",
+            req.seeds
+        )));
+    }
+    for (i, (set, path, ..)) in swept.iter().enumerate() {
+        if path == "seed" {
+            return Err(SweepError::Grid {
+                set: set.to_string(),
+                message: "the seed is not a parameter: use --seed (the first seed) and \
+                          --seeds (how many)"
+                    .to_string(),
+            });
+        }
+        if swept[..i].iter().any(|s| &s.1 == path) {
+            return Err(SweepError::Grid {
+                set: set.to_string(),
+                message: format!("`{path}` is swept twice"),
+            });
+        }
+    }
+    Ok((plain, swept))
+}
+
+/// The swept parameters with their values (a range over an integer key gives integers).
+fn read_parameters(
+    req: &SweepRequest<'_>,
+    plain: &[String],
+    swept: Vec<SweptSet<'_>>,
+) -> Result<Vec<Parameter>, SweepError> {
+    let mut parameters = Vec::with_capacity(swept.len());
+    for (set, path, grid, spec) in swept {
+        let integer_key = spec.needs_key_type() && integer_key(req, plain, &path, &spec)?;
+        let values = spec
+            .values(integer_key)
+            .map_err(|message| SweepError::Grid {
+                set: set.clone(),
+                message,
+            })?;
+        parameters.push(Parameter { path, grid, values });
+    }
+    Ok(parameters)
+}
+
+/// Where each of the sweep's variants is in the scenario loaded at grid point `point`.
+fn variant_positions(
+    spec: &SweepSpec,
+    scenario: &Scenario,
+    point: usize,
+) -> Result<Vec<usize>, SweepError> {
+    spec.variants
+        .iter()
+        .map(|v| {
+            scenario
+                .variants
+                .iter()
+                .position(|s| s.name == v.name)
+                .ok_or_else(|| {
+                    SweepError::Usage(format!(
+                        "at {}, the scenario has no variant `{}`",
+                        spec.point_label(point),
+                        v.name
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The sweep's variants: those named (in the order given), or all in file order.

@@ -275,39 +275,7 @@ const DIST_EXAMPLE: &str = "a distribution table such as { dist = \"exponential\
 
 fn dist(v: &Val<'_, '_>) -> R<Dist> {
     let t = v.any_table(DIST_EXAMPLE)?;
-    let kinds: Vec<(&str, usize)> = DIST_KINDS
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (*n, i))
-        .collect();
-    let names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-    let kind = t
-        .req_or(
-            "dist",
-            &format!(
-                "missing key `dist`: a distribution needs `dist` = {}",
-                list_or(&names)
-            ),
-        )?
-        .one_of(&kinds)?;
-    let (name, fields) = DIST_KINDS[kind];
-    let mut allowed = vec!["dist"];
-    allowed.extend_from_slice(fields);
-    if let Some((key, span)) = t.first_unknown(&allowed) {
-        let known = DIST_KINDS.iter().any(|(_, f)| f.contains(&key));
-        let message = if known {
-            format!(
-                "a `{name}` distribution takes {}; `{key}` is not allowed",
-                list_and(fields)
-            )
-        } else {
-            format!(
-                "unknown key `{key}`; a `{name}` distribution takes {}",
-                list_and(&allowed)
-            )
-        };
-        return Err(Issue::new(span, child_path(&t.path, key), message));
-    }
+    let (name, fields) = DIST_KINDS[t.tagged("dist", "distribution", &DIST_KINDS, &["dist"])?];
     let need = |key: &str| {
         t.req_or(
             key,
@@ -1052,7 +1020,7 @@ fn read_faults(
     let mut faults = Vec::new();
     for item in items {
         let t = item.any_table("a table ([[faults]])")?;
-        let kind_name = fault_kind_name(&t)?;
+        let kind_name = FAULT_KINDS[t.tagged("kind", "fault", &FAULT_KINDS, &[])?].0;
         let (start, end) = fault_window(&t, horizon_s, horizon_us)?;
         faults.push(Fault {
             start: SimTime::from_micros(start),
@@ -1061,42 +1029,6 @@ fn read_faults(
         });
     }
     Ok(faults)
-}
-
-/// A fault's `kind`, once its table holds only the keys that kind takes.
-fn fault_kind_name(t: &Tab<'_, '_>) -> R<&'static str> {
-    let kinds: Vec<(&str, usize)> = FAULT_KINDS
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (*n, i))
-        .collect();
-    let kind_names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-    let kind = t
-        .req_or(
-            "kind",
-            &format!(
-                "missing key `kind`: a fault needs `kind` = {}",
-                list_or(&kind_names)
-            ),
-        )?
-        .one_of(&kinds)?;
-    let (kind_name, allowed) = FAULT_KINDS[kind];
-    if let Some((key, span)) = t.first_unknown(allowed) {
-        let known = FAULT_KINDS.iter().any(|(_, f)| f.contains(&key));
-        let message = if known {
-            format!(
-                "a `{kind_name}` fault takes {}; `{key}` is not allowed",
-                list_and(allowed)
-            )
-        } else {
-            format!(
-                "unknown key `{key}`; a `{kind_name}` fault takes {}",
-                list_and(allowed)
-            )
-        };
-        return Err(Issue::new(span, child_path(&t.path, key), message));
-    }
-    Ok(kind_name)
 }
 
 /// A fault's start and end in µs (`at_s`, `duration_s`): it must end by the horizon.

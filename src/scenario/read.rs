@@ -334,6 +334,50 @@ impl<'a, 'i> Tab<'a, 'i> {
             .map(|k| (k.get_ref().as_ref(), k.span()))
     }
 
+    /// The kind of a table tagged by its key `tag` (a distribution's `dist`, a fault's `kind`):
+    /// its index in `kinds` (each kind's name and the keys it takes besides the `common` ones),
+    /// once the table holds no key that kind does not take. `what` names the table in messages.
+    pub fn tagged(
+        &self,
+        tag: &str,
+        what: &str,
+        kinds: &[(&str, &[&str])],
+        common: &[&str],
+    ) -> R<usize> {
+        let names: Vec<(&str, usize)> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (*n, i))
+            .collect();
+        let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+        let kind = self
+            .req_or(
+                tag,
+                &format!(
+                    "missing key `{tag}`: a {what} needs `{tag}` = {}",
+                    list_or(&list)
+                ),
+            )?
+            .one_of(&names)?;
+        let (name, own) = kinds[kind];
+        let allowed: Vec<&str> = common.iter().chain(own).copied().collect();
+        if let Some((key, span)) = self.first_unknown(&allowed) {
+            let message = if kinds.iter().any(|(_, k)| k.contains(&key)) {
+                format!(
+                    "a `{name}` {what} takes {}; `{key}` is not allowed",
+                    list_and(own)
+                )
+            } else {
+                format!(
+                    "unknown key `{key}`; a `{name}` {what} takes {}",
+                    list_and(&allowed)
+                )
+            };
+            return Err(Issue::new(span, child_path(&self.path, key), message));
+        }
+        Ok(kind)
+    }
+
     /// Fails on the first key not in `allowed`, listing the allowed ones.
     pub fn only(&self, allowed: &[&str]) -> R<()> {
         match self.first_unknown(allowed) {

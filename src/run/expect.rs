@@ -11,7 +11,7 @@ use super::{Job, Options, in_parallel};
 
 /// Runs `variant` at `seed` (recording a history only if a `check` expectation names it) and
 /// observes every expectation of `scenario` about it.
-pub fn observe(scenario: &Scenario, variant: &Variant, seed: u64) -> Run {
+fn observe(scenario: &Scenario, variant: &Variant, seed: u64) -> Run {
     let expectations = &scenario.expectations;
     let options = Options {
         history: needs_history(expectations, &variant.name),

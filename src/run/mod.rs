@@ -21,7 +21,7 @@ mod expect;
 mod parallel;
 mod reproduce;
 
-pub use expect::{fails_on, observe, run_expectations};
+pub use expect::{fails_on, run_expectations};
 pub use parallel::in_parallel;
 pub use reproduce::Reproduce;
 
@@ -95,6 +95,7 @@ impl<'a> Job<'a> {
         }
     }
 
+    /// What the run records and how it is judged.
     pub fn options(self, options: Options) -> Self {
         Job { options, ..self }
     }

@@ -19,8 +19,8 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lagsim::engine::{EventQueue, NoTrace, SimRng, SimTime, StreamId};
-use lagsim::model::run_variant;
+use lagsim::engine::{EventQueue, SimRng, SimTime, StreamId};
+use lagsim::run::{Job, in_parallel};
 use lagsim::scenario::{Scenario, parse_scenario};
 
 /// Writes per M/M/1 iteration.
@@ -92,14 +92,7 @@ fn mm1(c: &mut Criterion) {
     );
     let v = &s.variants[0];
     g.bench_function("replica_mm1", |b| {
-        b.iter(|| {
-            black_box(
-                run_variant(v, 1, &mut NoTrace)
-                    .expect("drains")
-                    .summary
-                    .events,
-            )
-        })
+        b.iter(|| black_box(Job::new(&s, v, 1).run().expect("drains").summary.events))
     });
     g.finish();
 }
@@ -161,7 +154,8 @@ fn black_friday(c: &mut Criterion) {
         g.bench_function(&v.name, |b| {
             b.iter(|| {
                 black_box(
-                    run_variant(v, s.seed, &mut NoTrace)
+                    Job::new(&s, v, s.seed)
+                        .run()
                         .expect("drains")
                         .summary
                         .events,
@@ -172,26 +166,22 @@ fn black_friday(c: &mut Criterion) {
     g.finish();
 
     // The same runs, all variants at once on two threads (the CLI's `lagsim run --jobs 2`).
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .expect("a thread pool");
     let mut g = c.benchmark_group("black_friday_all");
     g.sample_size(10);
     g.bench_function("jobs2", |b| {
         b.iter(|| {
-            use rayon::prelude::*;
-            pool.install(|| {
-                s.variants
-                    .par_iter()
-                    .map(|v| {
-                        run_variant(v, s.seed, &mut NoTrace)
-                            .expect("drains")
-                            .summary
-                            .events
-                    })
-                    .sum::<u64>()
-            })
+            let mut events = 0;
+            in_parallel(
+                &s.variants,
+                2,
+                |_, v| Job::new(&s, v, s.seed).run().map(|r| r.summary.events),
+                |e| {
+                    events += e;
+                    Ok(())
+                },
+            )
+            .expect("drains");
+            events
         })
     });
     g.finish();

@@ -6,29 +6,35 @@
 //! results on any machine.
 //!
 //! # Code map
+//! In layers, bottom to top: `engine`, `history`, `scenario`, `strategy`, `model`, `check`, `run`,
+//! `sweep`, `report`, `cli`. A module imports only from the layers below it, never from one
+//! above.
 //! - [`engine`]: simulated time, the event queue, seeded random streams, samplers, streaming
 //!   histograms and the run loop. Knows nothing of shops.
+//! - [`history`]: what every client saw, as operations with invocation and completion: the type
+//!   the model records and the checkers read, lagsim's JSON-lines format and the EDN reader.
+//! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
+//! - [`strategy`]: one file per checkout strategy behind one trait.
 //! - [`model`]: the simulated world: app tier with shoppers, profile sessions and the saga
 //!   orchestrator, primary, replicas, cache, the saga services, network, faults, the lag monitor,
 //!   the history of what clients saw, and the metrics of a run.
-//! - [`strategy`]: one file per checkout strategy behind one trait.
-//! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
-//! - [`history`]: what every client saw, as operations with invocation and completion: the type
-//!   the model records and the checkers read, lagsim's JSON-lines format and the EDN reader.
 //! - [`check`]: the checkers of a history (linearizability, session guarantees, staleness,
-//!   business invariants), `[[require]]` and `[[expect]]`.
-//! - [`report`]: the comparison table, the JSON document, the JSON-lines trace, the charts, the
-//!   narration and the HTML report.
-//! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
-//!   property tests of your own configurations.
+//!   business invariants), convergence from a run's metrics, `[[require]]` and the judgement of
+//!   `[[expect]]`.
+//! - [`run`]: the one run path: a variant of a scenario at a seed, with what it records and how
+//!   it is judged; many runs on J threads, results in input order; the determinism check; the
+//!   runs of `lagsim test`; the reproduce line. The only caller of the model's run entry points.
 //! - [`sweep`]: variants over a grid of parameters and many seeds, in parallel: means and 95%
 //!   confidence intervals, shards and their merge.
+//! - [`report`]: the comparison table, the JSON document, the JSON-lines trace, the charts, the
+//!   narration and the HTML report.
 //! - [`cli`]: the command line (the `lagsim` binary is a thin wrapper over it).
+//! - `testing` (feature `proptest`): proptest strategies that generate valid scenarios, for
+//!   property tests of your own configurations (it uses `scenario` and `run`).
 //!
 //! # Example
 //! ```
-//! use lagsim::engine::NoTrace;
-//! use lagsim::model::run_variant;
+//! use lagsim::run::Job;
 //! use lagsim::scenario::parse_scenario;
 //!
 //! let text = r#"
@@ -49,7 +55,7 @@
 //!     checkout = "pessimistic-lock"
 //! "#;
 //! let scenario = parse_scenario("tiny.toml", text, &[]).expect("a valid scenario");
-//! let run = run_variant(&scenario.variants[0], scenario.seed, &mut NoTrace).expect("it drains");
+//! let run = Job::new(&scenario, &scenario.variants[0], scenario.seed).run().expect("it drains");
 //! assert_eq!(run.metrics.units_sold, 50); // it sold out ...
 //! assert_eq!(run.metrics.oversold_units, 0); // ... and the lock never oversold.
 //! ```
@@ -60,6 +66,7 @@ pub mod engine;
 pub mod history;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod strategy;
 pub mod sweep;

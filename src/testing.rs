@@ -13,8 +13,7 @@
 //! failing case can be saved and replayed with `lagsim run`.
 //!
 //! ```
-//! use lagsim::engine::NoTrace;
-//! use lagsim::model::run_variant;
+//! use lagsim::run::Job;
 //! use lagsim::testing::{Space, scenarios};
 //! use proptest::prelude::*;
 //! use proptest::test_runner::{Config, TestRunner};
@@ -24,7 +23,7 @@
 //! runner
 //!     .run(&(scenarios(space), any::<u64>()), |(g, seed)| {
 //!         for v in &g.scenario.variants {
-//!             let m = run_variant(v, seed, &mut NoTrace).unwrap().metrics;
+//!             let m = Job::new(&g.scenario, v, seed).run().unwrap().metrics;
 //!             prop_assert_eq!(m.oversold_units, 0, "{}", g.toml);
 //!         }
 //!         Ok(())
@@ -37,6 +36,7 @@ use std::ops::RangeInclusive;
 
 use proptest::prelude::*;
 
+use crate::run::Reproduce;
 use crate::scenario::{Scenario, parse_scenario};
 
 /// A generated scenario.
@@ -52,11 +52,14 @@ pub struct Generated {
 impl Generated {
     /// The command that runs this scenario again, once its text is saved as `file`.
     pub fn command(&self, file: &str, seed: u64) -> String {
-        let mut cmd = format!("lagsim run {file} --seed {seed}");
-        for s in &self.sets {
-            let _ = write!(cmd, " --set '{}'", s.replace('\'', r"'\''"));
+        Reproduce {
+            command: "run",
+            file,
+            seed,
+            sets: &self.sets,
+            ..Reproduce::default()
         }
-        cmd
+        .line()
     }
 }
 

@@ -2,16 +2,12 @@
 //! showed, and whether each expectation held.
 //!
 //! A `lagsim test` run of a scenario runs every variant some expectation names, once per seed,
-//! recording a history only for the variants a `check` expectation names. Runs are independent,
-//! so they may run on several threads; the results are put back in (variant, seed) order, so
-//! nothing here depends on how many threads ran them.
+//! recording a history only for the variants a `check` expectation names (the runs are
+//! `crate::run`'s). This module only judges: what a run's metrics and history show for each
+//! claim ([`observe_all`]), and whether an expectation held over the runs ([`judge`]). The runs
+//! come in (variant, seed) order, so nothing here depends on how many threads ran them.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use crate::engine::NoTrace;
 use crate::model::metrics::Metrics;
-use crate::model::{Recording, run_variant_with};
 use crate::scenario::{Claim, Expectation, Scenario, SeedShare, Variant};
 
 use super::{
@@ -66,70 +62,23 @@ pub fn needs_history(expectations: &[Expectation], variant: &str) -> bool {
         .any(|e| matches!(e.claim, Claim::Check { .. }) && e.variants.iter().any(|v| v == variant))
 }
 
-/// Runs `variant` at `seed` and observes every expectation about it.
-pub fn observe_run(expectations: &[Expectation], variant: &Variant, seed: u64) -> Run {
-    let recording = Recording {
-        history: needs_history(expectations, &variant.name),
-        timeline: false,
-    };
-    let mut run = Run {
-        variant: variant.name.clone(),
-        seed,
-        observations: vec![None; expectations.len()],
-        error: None,
-    };
-    match run_variant_with(variant, seed, &mut NoTrace, recording) {
-        Ok(result) => {
-            let mut checks = CheckCache::default();
-            for (i, e) in expectations.iter().enumerate() {
-                if e.variants.contains(&variant.name) {
-                    run.observations[i] = Some(observe(
-                        &e.claim,
-                        &result.metrics,
-                        result.history.as_ref(),
-                        &mut checks,
-                    ));
-                }
-            }
-        }
-        Err(e) => run.error = Some(e.to_string()),
-    }
-    run
-}
-
-/// Runs every (variant, seed) pair the expectations need, on up to `jobs` threads; `done` is
-/// called after each run (for a progress bar). The runs come back in variant order, then seed
-/// order, whatever `jobs` is.
-pub fn run_all(
-    scenario: &Scenario,
-    seeds: &[u64],
-    jobs: usize,
-    done: &(dyn Fn() + Sync),
-) -> Vec<Run> {
-    let pairs: Vec<(&Variant, u64)> = variants_to_run(scenario)
-        .into_iter()
-        .flat_map(|v| seeds.iter().map(move |s| (v, *s)))
-        .collect();
-    let results: Mutex<Vec<Option<Run>>> = Mutex::new(vec![None; pairs.len()]);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, pairs.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((v, seed)) = pairs.get(i) else { break };
-                    let run = observe_run(&scenario.expectations, v, *seed);
-                    results.lock().expect("no worker panicked")[i] = Some(run);
-                    done();
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("no worker panicked")
-        .into_iter()
-        .map(|r| r.expect("every pair ran"))
+/// What every expectation about `variant` observes in its run's `metrics` and `history`:
+/// indexed like `expectations`, `None` where an expectation is not about this variant.
+pub fn observe_all(
+    expectations: &[Expectation],
+    variant: &str,
+    metrics: &Metrics,
+    history: Option<&History>,
+) -> Vec<Option<Observation>> {
+    let mut checks = CheckCache::default();
+    expectations
+        .iter()
+        .map(|e| {
+            e.variants
+                .iter()
+                .any(|v| v == variant)
+                .then(|| observe(&e.claim, metrics, history, &mut checks))
+        })
         .collect()
 }
 
@@ -297,21 +246,6 @@ pub fn judge(expectation: &Expectation, index: usize, runs: &[Run]) -> Result<Ju
         variants,
         first_failure,
     })
-}
-
-/// Whether expectation `index` fails on the one run of `variant` at `seed` (the shrinker's
-/// question). A run that stops with an error does not count as the same failure.
-pub fn fails_on(scenario: &Scenario, index: usize, variant: &str, seed: u64) -> bool {
-    let Some(v) = scenario.variants.iter().find(|v| v.name == variant) else {
-        return false;
-    };
-    let run = observe_run(&scenario.expectations, v, seed);
-    run.error.is_none()
-        && run
-            .observations
-            .get(index)
-            .and_then(|o| o.as_ref())
-            .is_some_and(|o| !o.holds)
 }
 
 #[cfg(test)]

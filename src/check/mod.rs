@@ -1,6 +1,8 @@
 //! Checks of finished runs: named observers of a run's history and results, each with its own
-//! verdict. Checks never reach into the model; a history from another system (`lagsim check`) is
-//! judged exactly like a simulated one.
+//! verdict. What a check reads is a [`History`] (every history checker; a history from another
+//! system, `lagsim check`, is judged exactly like a simulated one) and, for convergence and the
+//! figures `[[expect]]` compares, the run's [`Metrics`] (`crate::model::metrics`, an output type of
+//! the model). Checks never run the model (`crate::run` does) nor read its internals.
 //!
 //! - [`expect`]: a scenario's `[[expect]]` entries judged over the seeds of `lagsim test`.
 //! - [`session`]: read-your-writes, monotonic reads, monotonic writes, writes-follow-reads.

@@ -6,9 +6,11 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod args;
 mod progress;
 mod sweep;
 mod teach;
@@ -16,17 +18,18 @@ mod test;
 
 use crate::check::{
     CheckEntry, CheckResult, Status, check_history_without_linearizability, linearizability,
-    linearizability_result, run_checks,
+    linearizability_result,
 };
 use crate::engine::{NoTrace, TraceSink, hash_hex};
 use crate::history::History;
 use crate::history::edn::{RegisterModel, parse_edn_history};
 use crate::history::format::{read_histories, write_history};
 use crate::model::timeline::Timeline;
-use crate::model::{Recording, check_determinism, run_variant_observed};
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
-use crate::report::{JsonlTrace, RunReport, VariantReport, render_table, shell_quote};
-use crate::scenario::{Scenario, Variant, parse_scenario};
+use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
+use crate::run::{Checks, Job, Options, in_parallel};
+use crate::scenario::{Scenario, Variant};
+use args::{ScenarioArgs, ScenarioFile};
 use progress::Progress;
 
 const EXAMPLES: &str = "\
@@ -124,29 +127,13 @@ enum Command {
     #[command(after_help = sweep::MERGE_EXAMPLES)]
     Merge(sweep::MergeArgs),
     /// Parse and validate a scenario file without running it.
-    Validate {
-        /// The scenario file (TOML).
-        file: PathBuf,
-        /// Override a field: PATH=VALUE, e.g. `primary.workers=16` (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-    },
+    Validate(ScenarioFile),
 }
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The scenario file (TOML).
-    file: PathBuf,
-    /// Root seed of every random stream (default: the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Run only this variant (repeatable; default: all, in file order).
-    #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
-    /// Override a field: PATH=VALUE, e.g. `primary.workers=16` or `replicas[0].workers=4`
-    /// (repeatable; applied in order, before each variant's own `set`).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -258,18 +245,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Validate { file, sets } => {
-            let scenario = load(&file, &sets)?;
-            let names: Vec<&str> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
-            println!(
-                "ok: {} is valid: scenario `{}`, {} variants ({})",
-                file.display(),
-                scenario.name,
-                names.len(),
-                names.join(", ")
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate(input) => validate(&input),
         Command::Run(args) => run_scenario(args),
         Command::Check(args) => check_file(args),
         Command::Explain(args) => teach::explain_command(args),
@@ -280,59 +256,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn load(file: &Path, sets: &[String]) -> Result<Scenario, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read scenario file {}: {e}", file.display()))?;
-    parse_scenario(&file.display().to_string(), &text, sets).map_err(|e| e.to_string())
-}
-
-fn select<'a>(scenario: &'a Scenario, names: &[String]) -> Result<Vec<&'a Variant>, String> {
-    if names.is_empty() {
-        return Ok(scenario.variants.iter().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            scenario
-                .variants
-                .iter()
-                .find(|v| &v.name == n)
-                .ok_or_else(|| {
-                    let known: Vec<&str> =
-                        scenario.variants.iter().map(|v| v.name.as_str()).collect();
-                    format!(
-                        "no variant named `{n}` in scenario `{}`; it has: {}",
-                        scenario.name,
-                        known.join(", ")
-                    )
-                })
-        })
-        .collect()
-}
-
-fn reproduce_command(args: &RunArgs, seed: u64) -> String {
-    reproduce("run", &args.file, &args.variants, &args.sets, seed)
-}
-
-/// The command line that runs `verb` on `file` again, exactly.
-pub(crate) fn reproduce(
-    verb: &str,
-    file: &Path,
-    variants: &[String],
-    sets: &[String],
-    seed: u64,
-) -> String {
-    let mut cmd = format!(
-        "lagsim {verb} {} --seed {seed}",
-        shell_quote(&file.display().to_string())
+fn validate(input: &ScenarioFile) -> Result<ExitCode, String> {
+    let scenario = input.load()?;
+    let names: Vec<&str> = scenario.variants.iter().map(|v| v.name.as_str()).collect();
+    println!(
+        "ok: {} is valid: scenario `{}`, {} variants ({})",
+        input.file.display(),
+        scenario.name,
+        names.len(),
+        names.join(", ")
     );
-    for v in variants {
-        cmd.push_str(&format!(" --variant {}", shell_quote(v)));
-    }
-    for s in sets {
-        cmd.push_str(&format!(" --set {}", shell_quote(s)));
-    }
-    cmd
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What a run of a scenario's variants asks for besides metrics.
@@ -373,25 +307,42 @@ pub(crate) fn execute(
     seed: u64,
     ex: &Execution<'_>,
 ) -> Result<(Vec<VariantReport>, Vec<Timeline>), String> {
-    let mut trace = match ex.trace {
-        Some(path) => Some(JsonlTrace::new(BufWriter::new(
-            File::create(path)
-                .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?,
-        ))),
+    let trace = match ex.trace {
+        Some(path) => Some(Mutex::new(JsonlTrace::new(create(path, "trace")?))),
         None => None,
     };
     let mut history_out = match ex.history {
-        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
-            format!("cannot create history file {}: {e}", path.display())
-        })?)),
+        Some(path) => Some(create(path, "history")?),
         None => None,
+    };
+    let options = Options {
+        history: ex.history.is_some(),
+        timeline: ex.timelines,
+        checks: if ex.checks {
+            Checks::All
+        } else {
+            Checks::Results
+        },
     };
     let progress = Progress::new(variants, ex.progress);
     let mut reports = Vec::with_capacity(variants.len());
     let mut timelines: Vec<Timeline> = Vec::new();
+    // A trace is one stream in variant order: its variants run one at a time.
+    let jobs = if trace.is_some() { 1 } else { ex.jobs };
+    let run = |index: usize, v: &&Variant| {
+        let job = Job::new(scenario, v, seed).options(options);
+        match &trace {
+            Some(t) => {
+                let mut t = t.lock().expect("one variant at a time");
+                t.variant(&v.name);
+                run_one(scenario, index, job, v, &mut *t, &progress)
+            }
+            None => run_one(scenario, index, job, v, &mut NoTrace, &progress),
+        }
+    };
     // Histories are written as each variant is done, in order, so that a sequential run holds
     // at most one.
-    let mut emit = |done: Finished| -> Result<(), String> {
+    in_parallel(variants, jobs, run, |done: Finished| {
         if let (Some(out), Some(h), Some(path)) = (history_out.as_mut(), &done.history, ex.history)
         {
             write_history(h, out)
@@ -400,37 +351,12 @@ pub(crate) fn execute(
         timelines.extend(done.timeline);
         reports.push(done.report);
         Ok(())
-    };
-    let jobs = ex.jobs.clamp(1, variants.len().max(1));
-    if let Some(t) = trace.as_mut() {
-        for (i, v) in variants.iter().enumerate() {
-            t.variant(&v.name);
-            emit(run_one(scenario, i, v, seed, t, ex, &progress)?)?;
-        }
-    } else if jobs == 1 {
-        for (i, v) in variants.iter().enumerate() {
-            emit(run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress)?)?;
-        }
-    } else {
-        use rayon::prelude::*;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs)
-            .build()
-            .map_err(|e| format!("cannot start {jobs} threads: {e}"))?;
-        let done: Vec<Result<Finished, String>> = pool.install(|| {
-            variants
-                .par_iter()
-                .enumerate()
-                .map(|(i, v)| run_one(scenario, i, v, seed, &mut NoTrace, ex, &progress))
-                .collect()
-        });
-        for d in done {
-            emit(d?)?;
-        }
-    }
+    })?;
     progress.finish();
     if let (Some(t), Some(path)) = (trace, ex.trace) {
-        t.finish()
+        t.into_inner()
+            .expect("no variant panicked")
+            .finish()
             .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))?;
     }
     if let (Some(mut out), Some(path)) = (history_out, ex.history) {
@@ -440,31 +366,33 @@ pub(crate) fn execute(
     Ok((reports, timelines))
 }
 
+/// A buffered new file for the trace or the history.
+fn create(path: &Path, what: &str) -> Result<BufWriter<File>, String> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(|e| format!("cannot create {what} file {}: {e}", path.display()))
+}
+
 /// Runs variant number `index` and judges it; its history is dropped after the checks unless a
 /// history file wants it.
 fn run_one(
     scenario: &Scenario,
     index: usize,
+    job: Job<'_>,
     v: &Variant,
-    seed: u64,
     trace: &mut impl TraceSink,
-    ex: &Execution<'_>,
     progress: &Progress,
 ) -> Result<Finished, String> {
-    let recording = Recording {
-        history: ex.history.is_some() || ex.checks,
-        timeline: ex.timelines,
-    };
     progress.start(v);
-    let mut run = run_variant_observed(v, seed, trace, recording, &mut |now| {
-        progress.observe(index, now)
-    })
-    .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+    let observe = |now| progress.observe(index, now);
+    let mut run = job
+        .progress(&observe)
+        .run_traced(trace)
+        .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
     progress.finished(index);
     if let Some(h) = run.history.as_mut() {
         h.source.scenario = Some(scenario.name.clone());
     }
-    let history = run.history.as_ref().filter(|_| ex.checks);
     let report = VariantReport {
         name: v.name.clone(),
         checkout: v.checkout.name(),
@@ -472,13 +400,13 @@ fn run_one(
         trace_hash: hash_hex(run.summary.trace_hash),
         events: run.summary.events,
         end_s: run.summary.end.as_secs_f64(),
-        checks: run_checks(v, &scenario.requirements, &run.metrics, history),
+        checks: run.checks,
         metrics: run.metrics,
     };
     Ok(Finished {
         report,
-        timeline: run.timeline.map(|t| *t),
-        history: run.history.filter(|_| ex.history.is_some()),
+        timeline: run.timeline,
+        history: run.history,
     })
 }
 
@@ -517,9 +445,9 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
                 .into(),
         );
     }
-    let scenario = load(&args.file, &args.sets)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
-    let variants = select(&scenario, &args.variants)?;
+    let scenario = args.scenario.load()?;
+    let seed = args.scenario.seed(&scenario);
+    let variants = args.scenario.select(&scenario)?;
     if let Some(dir) = &args.charts {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create charts directory {}: {e}", dir.display()))?;
@@ -541,37 +469,10 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         lagsim_version: env!("CARGO_PKG_VERSION"),
         scenario: scenario.name.clone(),
         seed,
-        reproduce: reproduce_command(&args, seed),
+        reproduce: args.scenario.reproduce("run", None, seed),
         variants: reports,
     };
-
-    let mut out = std::io::stdout().lock();
-    let print = |out: &mut std::io::StdoutLock, s: &str| {
-        out.write_all(s.as_bytes())
-            .map_err(|e| format!("cannot write output: {e}"))
-    };
-    match args.format {
-        Format::Json => print(&mut out, &(report.to_json() + "\n"))?,
-        Format::Table => {
-            print(
-                &mut out,
-                &format!("scenario: {}   seed: {seed}\n\n", scenario.name),
-            )?;
-            print(&mut out, &render_table(&report))?;
-            print(&mut out, "\n")?;
-            for v in &report.variants {
-                print(
-                    &mut out,
-                    &format!(
-                        "trace {:<24} {}  ({} events)\n",
-                        v.name, v.trace_hash, v.events
-                    ),
-                )?;
-            }
-            print(&mut out, &format!("reproduce: {}\n", report.reproduce))?;
-        }
-    }
-
+    print_run(&report, args.format)?;
     if let Some(dir) = &args.charts {
         let set = chart_set(&scenario, seed, &report.variants, &timelines);
         let written = write_charts(&set, dir).map_err(|e| e.to_string())?;
@@ -580,7 +481,44 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!("  {}", path.display());
         }
     }
+    let mut failed = report_required_checks(&report);
+    if args.check_determinism {
+        failed |= report_determinism(&scenario, &variants, seed)?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
 
+/// Prints a run's report on stdout: the JSON document, or the table with its trace hashes and
+/// reproduce line.
+fn print_run(report: &RunReport, format: Format) -> Result<(), String> {
+    let text = match format {
+        Format::Json => report.to_json() + "\n",
+        Format::Table => {
+            let mut text = format!("scenario: {}   seed: {}\n\n", report.scenario, report.seed);
+            text += &render_table(report);
+            text += "\n";
+            for v in &report.variants {
+                text += &format!(
+                    "trace {:<24} {}  ({} events)\n",
+                    v.name, v.trace_hash, v.events
+                );
+            }
+            text + &format!("reproduce: {}\n", report.reproduce)
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))
+}
+
+/// Tells every required check's verdict on stderr (a failure with its first finding); whether
+/// one did not pass.
+fn report_required_checks(report: &RunReport) -> bool {
     let mut failed = false;
     for v in &report.variants {
         for c in &v.checks {
@@ -607,26 +545,33 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    failed
+}
 
-    if args.check_determinism {
-        for v in &variants {
-            match check_determinism(v, seed).map_err(|e| format!("variant `{}`: {e}", v.name))? {
-                None => eprintln!("determinism: variant `{}`: two runs identical", v.name),
-                Some(d) => {
-                    eprintln!(
-                        "determinism: variant `{}`: runs differ first at t={} (after {} identical events)",
-                        v.name, d.at, d.identical_events
-                    );
-                    failed = true;
-                }
+/// Runs every variant twice in lockstep and tells on stderr whether the runs differ; whether any
+/// did.
+fn report_determinism(
+    scenario: &Scenario,
+    variants: &[&Variant],
+    seed: u64,
+) -> Result<bool, String> {
+    let mut failed = false;
+    for v in variants {
+        let divergence = Job::new(scenario, v, seed)
+            .check_determinism()
+            .map_err(|e| format!("variant `{}`: {e}", v.name))?;
+        match divergence {
+            None => eprintln!("determinism: variant `{}`: two runs identical", v.name),
+            Some(d) => {
+                eprintln!(
+                    "determinism: variant `{}`: runs differ first at t={} (after {} identical events)",
+                    v.name, d.at, d.identical_events
+                );
+                failed = true;
             }
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(failed)
 }
 
 fn indent(text: &str) -> String {
@@ -636,9 +581,37 @@ fn indent(text: &str) -> String {
 }
 
 fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
+    let origin = args.file.display().to_string();
+    let (edn, histories) = read_history_file(&args, &origin)?;
+    let bound = staleness_bound(&args)?;
+    let judged: Vec<(&History, Vec<CheckResult>)> = histories
+        .iter()
+        .map(|h| (h, judge_history(h, edn, bound, &args.only)))
+        .collect();
+    let worst = judged
+        .iter()
+        .flat_map(|(_, results)| results)
+        .map(|r| r.status)
+        .fold(Status::Pass, Status::max);
+    let out = match args.format {
+        Format::Json => judged_json(&origin, &judged),
+        Format::Table => judged_table(&origin, &judged, worst),
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(match worst {
+        Status::Pass => ExitCode::SUCCESS,
+        Status::Fail => ExitCode::from(1),
+        Status::Unknown => ExitCode::from(2),
+    })
+}
+
+/// The histories of `lagsim check`'s file (at least one), and whether it is EDN.
+fn read_history_file(args: &CheckArgs, origin: &str) -> Result<(bool, Vec<History>), String> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("cannot read history file {}: {e}", args.file.display()))?;
-    let origin = args.file.display().to_string();
     let edn = match args.input {
         Input::Edn => true,
         Input::Jsonl => false,
@@ -649,13 +622,18 @@ fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
             ModelArg::Register => RegisterModel::Register,
             ModelArg::CasRegister => RegisterModel::CasRegister,
         };
-        vec![parse_edn_history(&origin, &text, model).map_err(|e| e.to_string())?]
+        vec![parse_edn_history(origin, &text, model).map_err(|e| e.to_string())?]
     } else {
-        read_histories(&origin, &text).map_err(|e| e.to_string())?
+        read_histories(origin, &text).map_err(|e| e.to_string())?
     };
     if histories.is_empty() {
         return Err(format!("{origin}: the file holds no history"));
     }
+    Ok((edn, histories))
+}
+
+/// Checks `--only` and `--max-staleness-ms`; the staleness bound in µs.
+fn staleness_bound(args: &CheckArgs) -> Result<u64, String> {
     let known: Vec<&str> = std::iter::once("linearizability")
         .chain(crate::scenario::CheckName::ALL.iter().map(|(n, _)| *n))
         .collect::<std::collections::BTreeSet<_>>()
@@ -672,103 +650,93 @@ fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
     if !(args.max_staleness_ms.is_finite() && args.max_staleness_ms >= 0.0) {
         return Err("--max-staleness-ms must be a number >= 0".to_string());
     }
-    let bound = (args.max_staleness_ms * 1e3).round() as u64;
-    let mut worst = Status::Pass;
-    let mut judged: Vec<(&History, Vec<CheckResult>)> = Vec::new();
-    for h in &histories {
-        let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
-        // The search is the costly check: run it only when asked for.
-        let mut results = if edn {
-            Vec::new()
-        } else {
-            check_history_without_linearizability(h, bound)
-        };
-        if wanted("linearizability") {
-            results.insert(
-                0,
-                linearizability_result(h, &linearizability::Budget::default()),
-            );
-        }
-        results.retain(|r| wanted(r.name));
-        worst = results.iter().map(|r| r.status).fold(worst, Status::max);
-        judged.push((h, results));
+    Ok((args.max_staleness_ms * 1e3).round() as u64)
+}
+
+/// The checks `--only` asks for (default: every check the history allows) on one history.
+fn judge_history(h: &History, edn: bool, bound: u64, only: &[String]) -> Vec<CheckResult> {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    // The search is the costly check: run it only when asked for.
+    let mut results = if edn {
+        Vec::new()
+    } else {
+        check_history_without_linearizability(h, bound)
+    };
+    if wanted("linearizability") {
+        results.insert(
+            0,
+            linearizability_result(h, &linearizability::Budget::default()),
+        );
     }
-    let mut out = String::new();
-    match args.format {
-        Format::Json => {
-            let doc: Vec<serde_json::Value> = judged
+    results.retain(|r| wanted(r.name));
+    results
+}
+
+/// `lagsim check --format json`: every history's checks.
+fn judged_json(origin: &str, judged: &[(&History, Vec<CheckResult>)]) -> String {
+    let doc: Vec<serde_json::Value> = judged
+        .iter()
+        .map(|(h, results)| {
+            let checks: serde_json::Map<String, serde_json::Value> = results
                 .iter()
-                .map(|(h, results)| {
-                    let checks: serde_json::Map<String, serde_json::Value> = results
-                        .iter()
-                        .map(|r| {
-                            let entry = CheckEntry {
-                                result: r.clone(),
-                                required: None,
-                            };
-                            (
-                                r.name.to_string(),
-                                serde_json::to_value(&entry).expect("plain data"),
-                            )
-                        })
-                        .collect();
-                    serde_json::json!({
-                        "scenario": h.source.scenario,
-                        "variant": h.source.variant,
-                        "seed": h.source.seed,
-                        "operations": h.ops.len(),
-                        "keys": h.keys.len(),
-                        "processes": h.processes.len(),
-                        "checks": checks,
-                    })
+                .map(|r| {
+                    let entry = CheckEntry {
+                        result: r.clone(),
+                        required: None,
+                    };
+                    (
+                        r.name.to_string(),
+                        serde_json::to_value(&entry).expect("plain data"),
+                    )
                 })
                 .collect();
-            out = serde_json::to_string_pretty(
-                &serde_json::json!({ "file": origin, "histories": doc }),
-            )
-            .expect("plain data")
-                + "\n";
-        }
-        Format::Table => {
-            for (h, results) in &judged {
-                let name = match (&h.source.scenario, &h.source.variant) {
-                    (Some(s), Some(v)) => format!("{s} / {v}"),
-                    (None, Some(v)) => v.clone(),
-                    (Some(s), None) => s.clone(),
-                    (None, None) => origin.clone(),
-                };
-                out += &format!(
-                    "history {name}: {} on {} by {}\n",
-                    plural(h.ops.len(), "operation"),
-                    plural(h.keys.len(), "key"),
-                    plural(h.processes.len(), "process")
-                );
-                for r in results {
-                    out += &format!("  {:<22} {:<8} {}\n", r.name, r.status.name(), r.summary);
-                    for f in &r.findings {
-                        out += &format!("    - {}\n{}", f.sentence, indent(&indent(&f.timeline)));
-                    }
-                }
+            serde_json::json!({
+                "scenario": h.source.scenario,
+                "variant": h.source.variant,
+                "seed": h.source.seed,
+                "operations": h.ops.len(),
+                "keys": h.keys.len(),
+                "processes": h.processes.len(),
+                "checks": checks,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "file": origin, "histories": doc }))
+        .expect("plain data")
+        + "\n"
+}
+
+/// `lagsim check`'s table: every history's checks and findings, then the verdict.
+fn judged_table(origin: &str, judged: &[(&History, Vec<CheckResult>)], worst: Status) -> String {
+    let mut out = String::new();
+    for (h, results) in judged {
+        let name = match (&h.source.scenario, &h.source.variant) {
+            (Some(s), Some(v)) => format!("{s} / {v}"),
+            (None, Some(v)) => v.clone(),
+            (Some(s), None) => s.clone(),
+            (None, None) => origin.to_string(),
+        };
+        out += &format!(
+            "history {name}: {} on {} by {}\n",
+            plural(h.ops.len(), "operation"),
+            plural(h.keys.len(), "key"),
+            plural(h.processes.len(), "process")
+        );
+        for r in results {
+            out += &format!("  {:<22} {:<8} {}\n", r.name, r.status.name(), r.summary);
+            for f in &r.findings {
+                out += &format!("    - {}\n{}", f.sentence, indent(&indent(&f.timeline)));
             }
-            out += &format!(
-                "verdict: {}\n",
-                match worst {
-                    Status::Pass => "valid",
-                    Status::Fail => "INVALID",
-                    Status::Unknown => "unknown",
-                }
-            );
         }
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| format!("cannot write output: {e}"))?;
-    Ok(match worst {
-        Status::Pass => ExitCode::SUCCESS,
-        Status::Fail => ExitCode::from(1),
-        Status::Unknown => ExitCode::from(2),
-    })
+    out + &format!(
+        "verdict: {}\n",
+        match worst {
+            Status::Pass => "valid",
+            Status::Fail => "INVALID",
+            Status::Unknown => "unknown",
+        }
+    )
 }
 
 /// `1 key`, `3 keys`, `2 processes`.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::args::ScenarioArgs;
 use crate::report::charts::write_sweep_charts;
 use crate::sweep::{
     DEFAULT_METRICS, Shard, ShardFile, SweepError, SweepPlan, SweepRequest, SweepResult, aggregate,
@@ -90,23 +91,22 @@ pub struct OutputArgs {
     output: Option<PathBuf>,
 }
 
+/// `--set` in a sweep: plain, or swept over a grid.
+const SWEEP_SET_HELP: &str = "Override a field (PATH=VALUE, repeatable). A value `A..B:STEPS` or \
+                              `a,b,c` sweeps the field over those values (at most two swept \
+                              fields); the others apply to every run";
+
 #[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("sets", |a| a.help(SWEEP_SET_HELP)),
+    mut_arg("seed", |a| a.help("The first seed (default: the file's `seed`)")),
+)]
 pub struct SweepArgs {
-    /// The scenario file (TOML).
-    file: PathBuf,
-    /// Override a field (PATH=VALUE, repeatable). A value `A..B:STEPS` or `a,b,c` sweeps the
-    /// field over those values (at most two swept fields); the others apply to every run.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// Seeds per grid point: --seed, --seed + 1, …
     #[arg(long, default_value_t = 10, value_name = "N")]
     seeds: u32,
-    /// The first seed (default: the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Run only this variant (repeatable; default: all, in file order).
-    #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
     /// Threads to run on (default: the machine's cores). The result does not depend on it.
     #[arg(long, short = 'j', value_name = "J")]
     jobs: Option<usize>,
@@ -204,8 +204,9 @@ fn emit(result: &SweepResult, out: &OutputArgs, metrics: &[String]) -> Result<()
 }
 
 pub fn sweep_command(args: SweepArgs) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| format!("cannot read scenario file {}: {e}", args.file.display()))?;
+    let file = &args.scenario.input.file;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read scenario file {}: {e}", file.display()))?;
     if args.jobs == Some(0) {
         return Err("--jobs must be at least 1".to_string());
     }
@@ -224,13 +225,13 @@ pub fn sweep_command(args: SweepArgs) -> Result<ExitCode, String> {
         );
     }
     let metrics = chosen_metrics(&args.out.metrics)?;
-    let origin = args.file.display().to_string();
+    let origin = file.display().to_string();
     let plan = SweepPlan::new(&SweepRequest {
         origin: &origin,
         text: &text,
-        sets: &args.sets,
-        variants: &args.variants,
-        seed: args.seed,
+        sets: &args.scenario.input.sets,
+        variants: &args.scenario.variants,
+        seed: args.scenario.seed,
         seeds: args.seeds,
     })
     .map_err(fail)?;

@@ -6,16 +6,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::Status;
-use crate::engine::NoTrace;
-use crate::model::{Recording, run_variant_observed};
 use crate::report::RunReport;
 use crate::report::charts::{chart_titles, render_all_svg};
 use crate::report::explain::{Run, explain};
 use crate::report::html::{Chart, Page, render_html};
+use crate::run::{Job, Options, in_parallel};
+use crate::scenario::Variant;
 
+use super::args::ScenarioArgs;
 use super::progress::Progress;
-use super::{Execution, chart_set, execute, jobs, load, reproduce, select};
-use crate::report::shell_quote;
+use super::{Execution, chart_set, execute, jobs};
 
 pub const EXPLAIN_EXAMPLES: &str = "\
 Examples:
@@ -36,17 +36,8 @@ X sold out on the primary, ! first oversold order, R the last copy shows the sel
 
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
-    /// The scenario file (TOML).
-    file: PathBuf,
-    /// Tell only this variant (repeatable; default: all, in file order).
-    #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
-    /// Root seed of every random stream (default: the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Override a field: PATH=VALUE (repeatable), as for `lagsim run`.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// Width of the timeline in columns (default: the terminal's, else 100; at least 40).
     #[arg(long)]
     width: Option<usize>,
@@ -66,29 +57,20 @@ offline. Exit codes: 0 written, 1 written but a required check failed, 2 bad usa
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
-    /// The scenario file (TOML).
-    file: PathBuf,
     /// Where to write the page.
     #[arg(short = 'o', long = "output", value_name = "FILE.html")]
     output: PathBuf,
-    /// Include only this variant (repeatable; default: all, in file order).
-    #[arg(long = "variant", value_name = "NAME")]
-    variants: Vec<String>,
-    /// Root seed of every random stream (default: the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Override a field: PATH=VALUE (repeatable), as for `lagsim run`.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    scenario: ScenarioArgs,
     /// Variants run at once (default: the machine's cores). The page does not depend on it.
     #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
 }
 
 pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
-    let scenario = load(&args.file, &args.sets)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
-    let variants = select(&scenario, &args.variants)?;
+    let scenario = args.scenario.load()?;
+    let seed = args.scenario.seed(&scenario);
+    let variants = args.scenario.select(&scenario)?;
     // Fail before the runs, not after, if the page cannot be written.
     let mut file = std::fs::File::create(&args.output)
         .map_err(|e| format!("cannot create report {}: {e}", args.output.display()))?;
@@ -109,16 +91,7 @@ pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
         lagsim_version: env!("CARGO_PKG_VERSION"),
         scenario: scenario.name.clone(),
         seed,
-        reproduce: reproduce(
-            &format!(
-                "report -o {}",
-                shell_quote(&args.output.display().to_string())
-            ),
-            &args.file,
-            &args.variants,
-            &args.sets,
-            seed,
-        ),
+        reproduce: args.scenario.reproduce("report", Some(&args.output), seed),
         variants: reports,
     };
     let set = chart_set(&scenario, seed, &report.variants, &timelines);
@@ -185,8 +158,8 @@ pub fn terminal_width() -> Option<usize> {
 }
 
 pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
-    let scenario = load(&args.file, &args.sets)?;
-    let seed = args.seed.unwrap_or(scenario.seed);
+    let scenario = args.scenario.load()?;
+    let seed = args.scenario.seed(&scenario);
     let width = args.width.or_else(terminal_width).unwrap_or(100).max(40);
     let mut out = std::io::stdout().lock();
     let mut print = |s: &str| {
@@ -197,22 +170,25 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         "{}: {}\nseed {seed}\n",
         scenario.name, scenario.description
     ))?;
-    let variants = select(&scenario, &args.variants)?;
-    // Every story is told before any is printed, so the bar never interleaves with them.
+    let variants = args.scenario.select(&scenario)?;
+    // Every story is told before any is printed, so the bar never interleaves with them; one
+    // variant at a time.
     let progress = Progress::new(&variants, true);
     let mut stories = Vec::with_capacity(variants.len());
-    for (i, v) in variants.into_iter().enumerate() {
-        let recording = Recording {
-            history: false,
-            timeline: true,
-        };
+    let options = Options {
+        timeline: true,
+        ..Options::default()
+    };
+    let tell = |i: usize, v: &&Variant| {
         progress.start(v);
-        let run = run_variant_observed(v, seed, &mut NoTrace, recording, &mut |now| {
-            progress.observe(i, now)
-        })
-        .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
+        let observe = |now| progress.observe(i, now);
+        let run = Job::new(&scenario, v, seed)
+            .options(options)
+            .progress(&observe)
+            .run()
+            .map_err(|e| format!("scenario `{}`, variant `{}`: {e}", scenario.name, v.name))?;
         progress.finished(i);
-        let timeline = run.timeline.as_deref().expect("a timeline was asked for");
+        let timeline = run.timeline.as_ref().expect("a timeline was asked for");
         let story = explain(
             &Run {
                 variant: &v.name,
@@ -223,10 +199,14 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
             },
             width,
         );
-        stories.push((v, story));
-    }
+        Ok(story)
+    };
+    in_parallel(&variants, 1, tell, |told| {
+        stories.push(told);
+        Ok::<_, String>(())
+    })?;
     progress.finish();
-    for (v, story) in stories {
+    for (v, story) in variants.into_iter().zip(stories) {
         print(&format!(
             "\n== {} (checkout {}, pages from {})\n\n",
             v.name,

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{load, reproduce};
-use crate::check::expect::{Judgement, fails_on, figure, judge, run_all, seeds, variants_to_run};
+use super::args::load;
+use crate::check::expect::{Judgement, figure, judge, seeds, variants_to_run};
+use crate::run::{Reproduce, fails_on, run_expectations};
 use crate::scenario::{
     Claim, Expectation, Scenario, SeedShare, ShrinkError, ShrinkTarget, Shrunk, shrink,
 };
@@ -90,7 +91,7 @@ pub fn test_command(args: TestArgs) -> Result<ExitCode, String> {
             plural(total, "run")
         );
         let bar = progress_bar(total, &scenario.name);
-        let runs = run_all(scenario, &seeds, jobs, &|| bar.inc(1));
+        let runs = run_expectations(scenario, &seeds, jobs, &|| bar.inc(1));
         bar.finish_and_clear();
         for (index, e) in scenario.expectations.iter().enumerate() {
             let judgement = judge(e, index, &runs);
@@ -259,7 +260,7 @@ fn report_failure(
     );
     println!(
         "        reproduce: {}",
-        reproduce("run", file, std::slice::from_ref(&f.variant), &[], f.seed)
+        reproduce_run(file, &f.variant, f.seed)
     );
     if args.no_shrink {
         return;
@@ -311,7 +312,7 @@ fn report_failure(
                 println!("        shrunk scenario: {}", path.display());
                 println!(
                     "        reproduce it: {}",
-                    reproduce("run", &path, std::slice::from_ref(&f.variant), &[], f.seed)
+                    reproduce_run(&path, &f.variant, f.seed)
                 );
             }
             Err(err) => println!("        not shrunk: {err}"),
@@ -354,11 +355,23 @@ fn write_shrunk(
         } else {
             shrunk.reductions.join(", ")
         },
-        reproduce("run", &path, &[variant.to_string()], &[], seed)
+        reproduce_run(&path, variant, seed)
     );
     std::fs::write(&path, header + &shrunk.toml)
         .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
     Ok(path)
+}
+
+/// The command that runs `variant` of the scenario `file` at `seed`.
+fn reproduce_run(file: &Path, variant: &str, seed: u64) -> String {
+    Reproduce {
+        command: "run",
+        file: &file.display().to_string(),
+        seed,
+        variants: &[variant.to_string()],
+        ..Reproduce::default()
+    }
+    .line()
 }
 
 /// `1 run`, `3 runs`.

@@ -49,10 +49,7 @@ use workload::Workload;
 
 pub use message::RowView;
 pub use observe::Recording;
-pub use run::{
-    PROGRESS_EVERY, VariantRun, check_determinism, run_variant, run_variant_observed,
-    run_variant_recorded, run_variant_with,
-};
+pub use run::{PROGRESS_EVERY, VariantRun, check_determinism, simulate};
 pub use workload::Arrival;
 
 /// Everything that can happen: the engine's event, routed by [`Model`].

@@ -36,47 +36,15 @@ fn build(variant: &Variant, seed: u64, recording: Recording) -> Sim<Model> {
     sim
 }
 
-/// Runs one variant to completion, describing every event to `trace`.
-pub fn run_variant(
-    variant: &Variant,
-    seed: u64,
-    trace: &mut impl TraceSink,
-) -> Result<VariantRun, RunError> {
-    run_variant_observed(variant, seed, trace, Recording::default(), &mut |_| {})
-}
-
-/// Runs one variant like [`run_variant`], and records the history of every client-visible
-/// operation for the checkers. Recording does not change the run (same trace hash), but the
-/// history grows with the run: about 250 bytes per operation at peak (96 for the operation, the
-/// rest for process names and the vector's growth), 85 MB for a black-friday variant.
-pub fn run_variant_recorded(
-    variant: &Variant,
-    seed: u64,
-    trace: &mut impl TraceSink,
-) -> Result<VariantRun, RunError> {
-    let recording = Recording {
-        history: true,
-        timeline: false,
-    };
-    run_variant_observed(variant, seed, trace, recording, &mut |_| {})
-}
-
-/// Runs one variant, recording what `recording` asks for.
-pub fn run_variant_with(
-    variant: &Variant,
-    seed: u64,
-    trace: &mut impl TraceSink,
-    recording: Recording,
-) -> Result<VariantRun, RunError> {
-    run_variant_observed(variant, seed, trace, recording, &mut |_| {})
-}
-
 /// How often a run reports its progress: every this many events.
 pub const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// Runs one variant like [`run_variant_with`], telling `progress` the simulated time reached
-/// every [`PROGRESS_EVERY`] events (for a progress bar; it cannot change the run).
-pub fn run_variant_observed(
+/// Runs one variant to completion, describing every event to `trace`, recording what
+/// `recording` asks for, and telling `progress` the simulated time reached every
+/// [`PROGRESS_EVERY`] events (for a progress bar; it cannot change the run). Recording a history
+/// does not change the run (same trace hash), but the history grows with it: about 250 bytes per
+/// operation at peak, 85 MB for a black-friday variant.
+pub fn simulate(
     variant: &Variant,
     seed: u64,
     trace: &mut impl TraceSink,

@@ -27,15 +27,3 @@ fn first_sold_out(t: &Timeline) -> Option<usize> {
         .min();
     first.map(|(_, p)| p)
 }
-
-/// Quotes an argument for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}

@@ -6,8 +6,7 @@
 //! [`SAGA_FIGURES`]: the numeric keys of a variant's `--format json` output.
 
 use super::error::{Issue, line_column};
-use super::load::{MAX_TIMEOUT_MS, ms_to_us};
-use super::read::{Interval, R, Tab, Val, describe, list_and, list_or};
+use super::read::{Interval, MAX_TIMEOUT_MS, R, Tab, Val, describe, list_and, list_or, ms_to_us};
 use super::types::*;
 
 /// The figures of every variant an expectation may compare: the numeric top-level keys of a
@@ -406,22 +405,27 @@ fn check_claim(t: &Tab<'_, '_>, check: &Val<'_, '_>) -> R<Claim> {
         None => None,
         Some(k) => Some(k.one_of(KeyKindName::ALL)?),
     };
-    let max_staleness_us = match t.get("max_staleness_ms") {
-        None => None,
-        Some(mv) if name != CheckName::BoundedStaleness => {
-            return Err(mv.issue(format!(
-                "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"{}\"",
-                name.name()
-            )));
-        }
-        Some(mv) => Some(ms_to_us(mv.number(Interval::closed(0.0, MAX_TIMEOUT_MS))?)),
-    };
     Ok(Claim::Check {
         check: name,
         pass,
         keys,
-        max_staleness_us,
+        max_staleness_us: read_max_staleness(t, name)?,
     })
+}
+
+/// `max_staleness_ms` of a `[[require]]` or `[[expect]]` entry about `check`, in µs: only
+/// `bounded-staleness` takes one.
+pub(super) fn read_max_staleness(t: &Tab<'_, '_>, check: CheckName) -> R<Option<u64>> {
+    match t.get("max_staleness_ms") {
+        None => Ok(None),
+        Some(mv) if check != CheckName::BoundedStaleness => Err(mv.issue(format!(
+            "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"{}\"",
+            check.name()
+        ))),
+        Some(mv) => Ok(Some(ms_to_us(
+            mv.number(Interval::closed(0.0, MAX_TIMEOUT_MS))?,
+        ))),
+    }
 }
 
 fn seed_share(v: &Val<'_, '_>) -> R<SeedShare> {

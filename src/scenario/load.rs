@@ -11,8 +11,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{Issue, ScenarioError, Sources};
-use super::expect::read_expectations;
-use super::read::{Interval, R, Tab, Val, child_path, list_and, list_or, num};
+use super::expect::{read_expectations, read_max_staleness};
+use super::read::{
+    Interval, MAX_HORIZON_S, MAX_TIMEOUT_MS, R, Tab, Val, child_path, list_and, list_or, ms_to_us,
+    num,
+};
 use super::set::{SetPath, Step, apply, parse_path, parse_value};
 use super::types::*;
 use crate::engine::{Dist, SimTime};
@@ -67,14 +70,10 @@ const SHARED_KEYS: &[&str] = &[
     "expect",
 ];
 
-/// Longest run the simulator accepts: 30 days.
-const MAX_HORIZON_S: f64 = 2_592_000.0;
 /// Longest scenario traffic period: one day.
 const MAX_DURATION_S: f64 = 86_400.0;
 /// Largest value of any `*_ms` key of a distribution: one hour.
 const MAX_DIST_MS: f64 = 3_600_000.0;
-/// Largest timeout or TTL, in ms: the longest horizon.
-pub(super) const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
 const MAX_REPLICAS: usize = 64;
 const MAX_WORKERS: u32 = 100_000;
 /// Largest weight or popularity, so that sums over them cannot overflow.
@@ -180,16 +179,7 @@ fn read_requirements(root: &Tab<'_, '_>, variants: &[Variant]) -> R<Vec<Requirem
             }
         }
         let keys = opt(&t, "keys", |v| v.one_of(KeyKindName::ALL))?;
-        let max_staleness_us = match t.get("max_staleness_ms") {
-            None => None,
-            Some(mv) if check != CheckName::BoundedStaleness => {
-                return Err(mv.issue(format!(
-                    "`max_staleness_ms` belongs to check = \"bounded-staleness\", not \"{}\"",
-                    check.name()
-                )));
-            }
-            Some(mv) => Some(ms_to_us(mv.number(Interval::closed(0.0, MAX_TIMEOUT_MS))?)),
-        };
+        let max_staleness_us = read_max_staleness(&t, check)?;
         out.push(Requirement {
             check,
             variants: names,
@@ -244,11 +234,6 @@ static EMPTY: LazyLock<DeTable<'static>> = LazyLock::new(DeTable::new);
 // ---------------------------------------------------------------------------------------------
 // Units
 
-pub(super) fn ms_to_us(ms: f64) -> u64 {
-    // Callers bound `ms` to [0, MAX_TIMEOUT_MS]: the product fits in u64 exactly enough.
-    libm::round(ms * 1000.0) as u64
-}
-
 fn s_to_us(s: f64) -> u64 {
     libm::round(s * 1_000_000.0) as u64
 }
@@ -290,39 +275,7 @@ const DIST_EXAMPLE: &str = "a distribution table such as { dist = \"exponential\
 
 fn dist(v: &Val<'_, '_>) -> R<Dist> {
     let t = v.any_table(DIST_EXAMPLE)?;
-    let kinds: Vec<(&str, usize)> = DIST_KINDS
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (*n, i))
-        .collect();
-    let names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-    let kind = t
-        .req_or(
-            "dist",
-            &format!(
-                "missing key `dist`: a distribution needs `dist` = {}",
-                list_or(&names)
-            ),
-        )?
-        .one_of(&kinds)?;
-    let (name, fields) = DIST_KINDS[kind];
-    let mut allowed = vec!["dist"];
-    allowed.extend_from_slice(fields);
-    if let Some((key, span)) = t.first_unknown(&allowed) {
-        let known = DIST_KINDS.iter().any(|(_, f)| f.contains(&key));
-        let message = if known {
-            format!(
-                "a `{name}` distribution takes {}; `{key}` is not allowed",
-                list_and(fields)
-            )
-        } else {
-            format!(
-                "unknown key `{key}`; a `{name}` distribution takes {}",
-                list_and(&allowed)
-            )
-        };
-        return Err(Issue::new(span, child_path(&t.path, key), message));
-    }
+    let (name, fields) = DIST_KINDS[t.tagged("dist", "distribution", &DIST_KINDS, &["dist"])?];
     let need = |key: &str| {
         t.req_or(
             key,
@@ -1037,9 +990,6 @@ fn read_faults(
     let Some(v) = root.get("faults") else {
         return Ok(Vec::new());
     };
-    let has_saga = topology.has_services();
-    let replica_names: Vec<&str> = topology.replicas().map(|r| topology.name(r)).collect();
-    let mut faults = Vec::new();
     let items = v.array("an array of tables ([[faults]])")?;
     if items.len() > MAX_SCHEDULED {
         return Err(v.issue(format!(
@@ -1047,101 +997,84 @@ fn read_faults(
             items.len()
         )));
     }
+    let mut faults = Vec::new();
     for item in items {
         let t = item.any_table("a table ([[faults]])")?;
-        let kinds: Vec<(&str, usize)> = FAULT_KINDS
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (*n, i))
-            .collect();
-        let kind_names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
-        let kind = t
-            .req_or(
-                "kind",
-                &format!(
-                    "missing key `kind`: a fault needs `kind` = {}",
-                    list_or(&kind_names)
-                ),
-            )?
-            .one_of(&kinds)?;
-        let (kind_name, allowed) = FAULT_KINDS[kind];
-        if let Some((key, span)) = t.first_unknown(allowed) {
-            let known = FAULT_KINDS.iter().any(|(_, f)| f.contains(&key));
-            let message = if known {
-                format!(
-                    "a `{kind_name}` fault takes {}; `{key}` is not allowed",
-                    list_and(allowed)
-                )
-            } else {
-                format!(
-                    "unknown key `{key}`; a `{kind_name}` fault takes {}",
-                    list_and(allowed)
-                )
-            };
-            return Err(Issue::new(span, child_path(&t.path, key), message));
-        }
-        let at_s = t
-            .req("at_s")?
-            .number(Interval::closed(0.0, MAX_HORIZON_S))?;
-        let dv = t.req("duration_s")?;
-        let duration_s = dv.number(Interval::above(0.0, MAX_HORIZON_S))?;
-        let start = s_to_us(at_s);
-        let end = start + s_to_us(duration_s);
-        if end <= start || end > horizon_us {
-            return Err(dv.expected(&format!(
-                "a number greater than 0 and at most {} (the fault must end by horizon_s = {})",
-                num(horizon_s - at_s),
-                num(horizon_s)
-            )));
-        }
-        let replica = |t: &Tab<'_, '_>| -> R<usize> {
-            let rv = t.req("replica")?;
-            let expected = if replica_names.is_empty() {
-                "a replica name, but the scenario has no [[replicas]]".to_string()
-            } else {
-                format!("a replica name: {}", list_or(&replica_names))
-            };
-            let name = rv.string().map_err(|_| rv.expected(&expected))?;
-            replica_names
-                .iter()
-                .position(|n| *n == name)
-                .ok_or_else(|| rv.expected(&expected))
-        };
-        let kind = match kind_name {
-            "partition" => {
-                let (from, to, both_ways) = endpoints(&t, "partition", topology)?;
-                FaultKind::Partition {
-                    from,
-                    to,
-                    both_ways,
-                }
-            }
-            "pause-replica" => FaultKind::PauseReplica {
-                replica: replica(&t)?,
-            },
-            "slow-replica" => FaultKind::SlowReplica {
-                replica: replica(&t)?,
-                factor: t.req("factor")?.number(Interval::above(0.0, 1000.0))?,
-            },
-            "crash-replica" => FaultKind::CrashReplica {
-                replica: replica(&t)?,
-            },
-            "crash-orchestrator" if !has_saga => {
-                return Err(t.req("kind")?.issue(
-                    "a `crash-orchestrator` fault needs a [saga] section: the orchestrator runs \
-                     saga checkouts",
-                ));
-            }
-            "crash-orchestrator" => FaultKind::CrashOrchestrator,
-            _ => FaultKind::CrashCache,
-        };
+        let kind_name = FAULT_KINDS[t.tagged("kind", "fault", &FAULT_KINDS, &[])?].0;
+        let (start, end) = fault_window(&t, horizon_s, horizon_us)?;
         faults.push(Fault {
             start: SimTime::from_micros(start),
             end: SimTime::from_micros(end),
-            kind,
+            kind: fault_kind(&t, kind_name, topology)?,
         });
     }
     Ok(faults)
+}
+
+/// A fault's start and end in µs (`at_s`, `duration_s`): it must end by the horizon.
+fn fault_window(t: &Tab<'_, '_>, horizon_s: f64, horizon_us: u64) -> R<(u64, u64)> {
+    let at_s = t
+        .req("at_s")?
+        .number(Interval::closed(0.0, MAX_HORIZON_S))?;
+    let dv = t.req("duration_s")?;
+    let duration_s = dv.number(Interval::above(0.0, MAX_HORIZON_S))?;
+    let start = s_to_us(at_s);
+    let end = start + s_to_us(duration_s);
+    if end <= start || end > horizon_us {
+        return Err(dv.expected(&format!(
+            "a number greater than 0 and at most {} (the fault must end by horizon_s = {})",
+            num(horizon_s - at_s),
+            num(horizon_s)
+        )));
+    }
+    Ok((start, end))
+}
+
+/// What a fault of `kind_name` does, and to what (`names`: every node; `replica_names`: the
+/// replicas'; a `crash-orchestrator` fault needs a saga).
+fn fault_kind(t: &Tab<'_, '_>, kind_name: &str, topology: &Topology) -> R<FaultKind> {
+    let replica_names: Vec<&str> = topology.replicas().map(|r| topology.name(r)).collect();
+    let replica = |t: &Tab<'_, '_>| -> R<usize> {
+        let rv = t.req("replica")?;
+        let expected = if replica_names.is_empty() {
+            "a replica name, but the scenario has no [[replicas]]".to_string()
+        } else {
+            format!("a replica name: {}", list_or(&replica_names))
+        };
+        let name = rv.string().map_err(|_| rv.expected(&expected))?;
+        replica_names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| rv.expected(&expected))
+    };
+    Ok(match kind_name {
+        "partition" => {
+            let (from, to, both_ways) = endpoints(t, "partition", topology)?;
+            FaultKind::Partition {
+                from,
+                to,
+                both_ways,
+            }
+        }
+        "pause-replica" => FaultKind::PauseReplica {
+            replica: replica(t)?,
+        },
+        "slow-replica" => FaultKind::SlowReplica {
+            replica: replica(t)?,
+            factor: t.req("factor")?.number(Interval::above(0.0, 1000.0))?,
+        },
+        "crash-replica" => FaultKind::CrashReplica {
+            replica: replica(t)?,
+        },
+        "crash-orchestrator" if !topology.has_services() => {
+            return Err(t.req("kind")?.issue(
+                "a `crash-orchestrator` fault needs a [saga] section: the orchestrator runs \
+                 saga checkouts",
+            ));
+        }
+        "crash-orchestrator" => FaultKind::CrashOrchestrator,
+        _ => FaultKind::CrashCache,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

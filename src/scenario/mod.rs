@@ -8,10 +8,12 @@
 //! The entry point is [`parse_scenario`]; every failure is a [`ScenarioError`] located in the file or
 //! in a `--set` string. Users' reference: `docs/scenario-reference.md`.
 //!
-//! Code map: `read` is a typed reader over toml's spanned document tree, `set` parses override
-//! paths and edits the tree, `load` is the schema (keys, defaults, ranges, cross-field checks), and
-//! `error` turns byte spans into line:column, `expect` reads `[[expect]]` (what `lagsim test`
-//! expects of the variants), and `shrink` cuts a failing scenario's document down.
+//! Code map: `read` is a typed reader over toml's spanned document tree (and the limits and units
+//! the readers share), `set` parses override paths and edits the tree, `load` is the schema (keys,
+//! defaults, ranges, cross-field checks), `error` turns byte spans into line:column, `expect`
+//! reads `[[expect]]` (what `lagsim test` expects of the variants) and the staleness bound of a
+//! check claim, and `shrink` cuts a failing scenario's document down. `load` uses `expect`, never
+//! the other way round.
 
 mod error;
 mod expect;

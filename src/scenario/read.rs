@@ -91,6 +91,17 @@ fn list(names: &[&str], word: &str) -> String {
     }
 }
 
+/// Longest run the simulator accepts: 30 days.
+pub(crate) const MAX_HORIZON_S: f64 = 2_592_000.0;
+/// Largest timeout or TTL, in ms: the longest horizon.
+pub(crate) const MAX_TIMEOUT_MS: f64 = MAX_HORIZON_S * 1000.0;
+
+/// A duration in ms, in whole µs.
+pub(crate) fn ms_to_us(ms: f64) -> u64 {
+    // Callers bound `ms` to [0, MAX_TIMEOUT_MS]: the product fits in u64 exactly enough.
+    libm::round(ms * 1000.0) as u64
+}
+
 /// An interval of allowed numbers, for `Val::number`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Interval {
@@ -321,6 +332,50 @@ impl<'a, 'i> Tab<'a, 'i> {
             .filter(|k| !allowed.contains(&k.get_ref().as_ref()))
             .min_by_key(|k| k.span().start)
             .map(|k| (k.get_ref().as_ref(), k.span()))
+    }
+
+    /// The kind of a table tagged by its key `tag` (a distribution's `dist`, a fault's `kind`):
+    /// its index in `kinds` (each kind's name and the keys it takes besides the `common` ones),
+    /// once the table holds no key that kind does not take. `what` names the table in messages.
+    pub fn tagged(
+        &self,
+        tag: &str,
+        what: &str,
+        kinds: &[(&str, &[&str])],
+        common: &[&str],
+    ) -> R<usize> {
+        let names: Vec<(&str, usize)> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (*n, i))
+            .collect();
+        let list: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
+        let kind = self
+            .req_or(
+                tag,
+                &format!(
+                    "missing key `{tag}`: a {what} needs `{tag}` = {}",
+                    list_or(&list)
+                ),
+            )?
+            .one_of(&names)?;
+        let (name, own) = kinds[kind];
+        let allowed: Vec<&str> = common.iter().chain(own).copied().collect();
+        if let Some((key, span)) = self.first_unknown(&allowed) {
+            let message = if kinds.iter().any(|(_, k)| k.contains(&key)) {
+                format!(
+                    "a `{name}` {what} takes {}; `{key}` is not allowed",
+                    list_and(own)
+                )
+            } else {
+                format!(
+                    "unknown key `{key}`; a `{name}` {what} takes {}",
+                    list_and(&allowed)
+                )
+            };
+            return Err(Issue::new(span, child_path(&self.path, key), message));
+        }
+        Ok(kind)
     }
 
     /// Fails on the first key not in `allowed`, listing the allowed ones.

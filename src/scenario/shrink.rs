@@ -450,6 +450,15 @@ fn describe(
     target: &ShrinkTarget<'_>,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    describe_load(original, shrunk, tally, &mut out);
+    describe_times(original, shrunk, &mut out);
+    describe_faults(original, shrunk, tally, &mut out);
+    describe_removed(original, tally, target, &mut out);
+    out
+}
+
+/// The shopper, profile-session and background rates that were halved.
+fn describe_load(original: &Table, shrunk: &Table, tally: &Tally, out: &mut Vec<String>) {
     if tally.traffic_halvings > 0 {
         let peak = |t: &Table| {
             t.get("traffic")
@@ -496,6 +505,10 @@ fn describe(
             out.push(format!("background reads {r0}/s → {r1}/s"));
         }
     }
+}
+
+/// The traffic's duration and the run's horizon, where they changed.
+fn describe_times(original: &Table, shrunk: &Table, out: &mut Vec<String>) {
     let seconds = |t: &Table, key: &str| t.get(key).and_then(number);
     if let (Some(a), Some(b)) = (
         seconds(original, "duration_s"),
@@ -512,6 +525,10 @@ fn describe(
             out.push(format!("horizon {a} s → {b} s"));
         }
     }
+}
+
+/// The faults removed, and the fault durations halved.
+fn describe_faults(original: &Table, shrunk: &Table, tally: &Tally, out: &mut Vec<String>) {
     let faults = array_len(original, "faults");
     if tally.faults_removed > 0 {
         out.push(format!(
@@ -519,37 +536,47 @@ fn describe(
             tally.faults_removed
         ));
     }
-    if tally.fault_halvings > 0 {
-        let durations = |t: &Table| -> Vec<(String, f64)> {
-            t.get("faults")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_table)
-                        .map(|f| {
-                            let kind = f.get("kind").and_then(Value::as_str).unwrap_or("fault");
-                            let d = f.get("duration_s").and_then(number).unwrap_or(0.0);
-                            (kind.to_string(), d)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let (before, after) = (durations(original), durations(shrunk));
-        if tally.faults_removed == 0 && before.len() == after.len() {
-            for ((kind, a), (_, b)) in before.iter().zip(&after) {
-                if a != b {
-                    out.push(format!("{kind} fault {a} s → {b} s"));
-                }
-            }
-        } else {
-            out.push(format!(
-                "fault durations halved {} time{}",
-                tally.fault_halvings,
-                if tally.fault_halvings == 1 { "" } else { "s" }
-            ));
-        }
+    if tally.fault_halvings == 0 {
+        return;
     }
+    let durations = |t: &Table| -> Vec<(String, f64)> {
+        t.get("faults")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_table)
+                    .map(|f| {
+                        let kind = f.get("kind").and_then(Value::as_str).unwrap_or("fault");
+                        let d = f.get("duration_s").and_then(number).unwrap_or(0.0);
+                        (kind.to_string(), d)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (before, after) = (durations(original), durations(shrunk));
+    if tally.faults_removed == 0 && before.len() == after.len() {
+        for ((kind, a), (_, b)) in before.iter().zip(&after) {
+            if a != b {
+                out.push(format!("{kind} fault {a} s → {b} s"));
+            }
+        }
+    } else {
+        out.push(format!(
+            "fault durations halved {} time{}",
+            tally.fault_halvings,
+            if tally.fault_halvings == 1 { "" } else { "s" }
+        ));
+    }
+}
+
+/// The price changes removed, and the variants and expectations cut before the passes.
+fn describe_removed(
+    original: &Table,
+    tally: &Tally,
+    target: &ShrinkTarget<'_>,
+    out: &mut Vec<String>,
+) {
     if tally.price_changes_removed > 0 {
         out.push(format!(
             "{} of {} price changes removed",
@@ -573,7 +600,6 @@ fn describe(
             if n == 1 { "" } else { "s" }
         ));
     }
-    out
 }
 
 #[cfg(test)]

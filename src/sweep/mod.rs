@@ -4,10 +4,10 @@
 //!
 //! Code map: `grid` reads the swept `--set`s (`path=A..B:STEPS`, `path=a,b,c`); [`SweepPlan`]
 //! loads one scenario per grid point and numbers the runs (grid point × seed × variant, in that
-//! canonical order) and runs any subset of them on a rayon pool; `stats` summarises a figure over
-//! seeds; `result` aggregates runs into a [`SweepResult`] in canonical order, so the figures are
-//! the same bits whatever the number of threads; `output` renders it as a table, CSV or JSON;
-//! `shard` splits the runs into disjoint slices and merges the slices' files back.
+//! canonical order) and runs any subset of them on `crate::run`'s threads; `stats` summarises a
+//! figure over seeds; `result` aggregates runs into a [`SweepResult`] in canonical order, so the
+//! figures are the same bits whatever the number of threads; `output` renders it as a table, CSV
+//! or JSON; `shard` splits the runs into disjoint slices and merges the slices' files back.
 //!
 //! Runs in a sweep record no history, run no checker and write no trace: only their metrics are
 //! kept, so memory stays bounded by the runs in flight.
@@ -52,16 +52,12 @@ mod result;
 mod shard;
 mod stats;
 
-use crate::report::shell_quote;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::NoTrace;
 use crate::model::metrics::Metrics;
-use crate::model::run_variant;
+use crate::run::{Job as RunJob, Reproduce, in_parallel};
 use crate::scenario::{Scenario, ScenarioError, parse_scenario};
 
 pub use grid::{GridSpec, GridValue, MAX_STEPS, Num, Parameter, SweepSet, classify};
@@ -233,27 +229,26 @@ impl SweepSpec {
 
     /// The command line that runs this sweep again.
     pub fn reproduce(&self) -> String {
-        let mut cmd = format!(
-            "lagsim sweep {} --seed {} --seeds {}",
-            shell_quote(&self.file),
-            self.seed_base,
-            self.seeds
-        );
-        if self.variants_chosen {
-            for v in &self.variants {
-                cmd.push_str(&format!(" --variant {}", shell_quote(&v.name)));
-            }
+        let variants: Vec<String> = if self.variants_chosen {
+            self.variants.iter().map(|v| v.name.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let swept = self
+            .parameters
+            .iter()
+            .map(|p| format!("{}={}", p.path, p.grid));
+        let sets: Vec<String> = self.sets.iter().cloned().chain(swept).collect();
+        Reproduce {
+            command: "sweep",
+            file: &self.file,
+            seed: self.seed_base,
+            seeds: Some(self.seeds),
+            variants: &variants,
+            sets: &sets,
+            ..Reproduce::default()
         }
-        for s in &self.sets {
-            cmd.push_str(&format!(" --set {}", shell_quote(s)));
-        }
-        for p in &self.parameters {
-            cmd.push_str(&format!(
-                " --set {}",
-                shell_quote(&format!("{}={}", p.path, p.grid))
-            ));
-        }
-        cmd
+        .line()
     }
 }
 
@@ -307,59 +302,11 @@ impl SweepPlan {
     /// Reads the swept parameters, loads the scenario at every grid point (so that any bad path
     /// or value is reported before anything runs) and numbers the runs.
     pub fn new(req: &SweepRequest<'_>) -> Result<SweepPlan, SweepError> {
-        let mut plain = Vec::new();
-        let mut swept = Vec::new();
-        for set in req.sets {
-            match classify(set)? {
-                SweepSet::Plain(s) => plain.push(s),
-                SweepSet::Swept { path, grid, spec } => swept.push((set, path, grid, spec)),
-            }
-        }
-        if swept.len() > MAX_PARAMETERS {
-            let names: Vec<&str> = swept.iter().map(|s| s.1.as_str()).collect();
-            return Err(SweepError::Usage(format!(
-                "a sweep sweeps at most {MAX_PARAMETERS} parameters; {} are swept: {}",
-                swept.len(),
-                names.join(", ")
-            )));
-        }
-        if !(1..=MAX_SEEDS).contains(&req.seeds) {
-            return Err(SweepError::Usage(format!(
-                "--seeds must be from 1 to {MAX_SEEDS}, found {}",
-                req.seeds
-            )));
-        }
-        for (i, (set, path, ..)) in swept.iter().enumerate() {
-            if path == "seed" {
-                return Err(SweepError::Grid {
-                    set: set.to_string(),
-                    message: "the seed is not a parameter: use --seed (the first seed) and \
-                              --seeds (how many)"
-                        .to_string(),
-                });
-            }
-            if swept[..i].iter().any(|s| &s.1 == path) {
-                return Err(SweepError::Grid {
-                    set: set.to_string(),
-                    message: format!("`{path}` is swept twice"),
-                });
-            }
-        }
+        let (plain, swept) = split_sets(req)?;
         let base = parse_scenario(req.origin, req.text, &plain)?;
         let seed_base = req.seed.unwrap_or(base.seed);
         let variants = select(&base, req.variants)?;
-
-        let mut parameters = Vec::new();
-        for (set, path, grid, spec) in swept {
-            let integer_key = spec.needs_key_type() && integer_key(req, &plain, &path, &spec)?;
-            let values = spec
-                .values(integer_key)
-                .map_err(|message| SweepError::Grid {
-                    set: set.clone(),
-                    message,
-                })?;
-            parameters.push(Parameter { path, grid, values });
-        }
+        let parameters = read_parameters(req, &plain, swept)?;
         let points: usize = parameters.iter().map(|p| p.values.len()).product();
         if points > MAX_POINTS {
             return Err(SweepError::Usage(format!(
@@ -370,7 +317,7 @@ impl SweepPlan {
             file: req.origin.to_string(),
             scenario: base.name.clone(),
             scenario_hash: content_hash(req.text.as_bytes()),
-            sets: plain.clone(),
+            sets: plain,
             parameters,
             variants,
             variants_chosen: !req.variants.is_empty(),
@@ -379,32 +326,16 @@ impl SweepPlan {
         };
         let mut loaded = Vec::with_capacity(points);
         for point in 0..points {
-            let mut sets = plain.clone();
-            for (i, p) in spec.point_indices(point).into_iter().zip(&spec.parameters) {
-                sets.push(p.set_for(i));
-            }
             let scenario = if spec.parameters.is_empty() {
                 base.clone()
             } else {
+                let mut sets = spec.sets.clone();
+                for (i, p) in spec.point_indices(point).into_iter().zip(&spec.parameters) {
+                    sets.push(p.set_for(i));
+                }
                 parse_scenario(req.origin, req.text, &sets)?
             };
-            let positions = spec
-                .variants
-                .iter()
-                .map(|v| {
-                    scenario
-                        .variants
-                        .iter()
-                        .position(|s| s.name == v.name)
-                        .ok_or_else(|| {
-                            SweepError::Usage(format!(
-                                "at {}, the scenario has no variant `{}`",
-                                spec.point_label(point),
-                                v.name
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let positions = variant_positions(&spec, &scenario, point)?;
             loaded.push((scenario, positions));
         }
         Ok(SweepPlan {
@@ -423,44 +354,21 @@ impl SweepPlan {
         threads: usize,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<RunFigures>, SweepError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| SweepError::Run(format!("cannot start {threads} threads: {e}")))?;
-        let first_failure = AtomicUsize::new(usize::MAX);
-        let results: Vec<Option<Result<RunFigures, SweepError>>> = pool.install(|| {
-            jobs.par_iter()
-                .with_max_len(1)
-                .map(|&index| {
-                    // A run after a known failure is not needed: the failure at the lowest index
-                    // is reported, and that one always runs.
-                    if first_failure.load(Ordering::Relaxed) < index {
-                        return None;
-                    }
-                    let result = self.run_one(index);
-                    if result.is_err() {
-                        first_failure.fetch_min(index, Ordering::Relaxed);
-                    }
-                    done();
-                    Some(result)
-                })
-                .collect()
-        });
         let mut out = Vec::with_capacity(jobs.len());
-        let mut failure: Option<(usize, SweepError)> = None;
-        for (r, &index) in results.into_iter().zip(jobs) {
-            match r {
-                Some(Ok(f)) => out.push(f),
-                Some(Err(e)) if failure.as_ref().is_none_or(|(i, _)| index < *i) => {
-                    failure = Some((index, e));
-                }
-                _ => {}
-            }
-        }
-        match failure {
-            Some((_, e)) => Err(e),
-            None => Ok(out),
-        }
+        in_parallel(
+            jobs,
+            threads,
+            |_, &index| {
+                let figures = self.run_one(index);
+                done();
+                figures
+            },
+            |figures| {
+                out.push(figures);
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// One run, by canonical index.
@@ -469,7 +377,7 @@ impl SweepPlan {
         let (scenario, positions) = &self.points[job.point];
         let variant = &scenario.variants[positions[job.variant]];
         let seed = self.spec.seed(job);
-        let run = run_variant(variant, seed, &mut NoTrace).map_err(|e| {
+        let run = RunJob::new(scenario, variant, seed).run().map_err(|e| {
             SweepError::Run(format!(
                 "scenario `{}`, {}: {e}",
                 self.spec.scenario,
@@ -483,6 +391,97 @@ impl SweepPlan {
             figures: run.metrics.numbers().into_iter().collect(),
         })
     }
+}
+
+/// A swept `--set`: as given, its path, its grid as written, and the grid read.
+type SweptSet<'a> = (&'a String, String, String, GridSpec);
+
+/// The request's plain `--set`s, in order, and its swept ones, checked: at most
+/// [`MAX_PARAMETERS`], each path once, never the seed (and `--seeds` in range).
+fn split_sets<'a>(req: &SweepRequest<'a>) -> Result<(Vec<String>, Vec<SweptSet<'a>>), SweepError> {
+    let mut plain = Vec::new();
+    let mut swept = Vec::new();
+    for set in req.sets {
+        match classify(set)? {
+            SweepSet::Plain(s) => plain.push(s),
+            SweepSet::Swept { path, grid, spec } => swept.push((set, path, grid, spec)),
+        }
+    }
+    if swept.len() > MAX_PARAMETERS {
+        let names: Vec<&str> = swept.iter().map(|s| s.1.as_str()).collect();
+        return Err(SweepError::Usage(format!(
+            "a sweep sweeps at most {MAX_PARAMETERS} parameters; {} are swept: {}",
+            swept.len(),
+            names.join(", ")
+        )));
+    }
+    if !(1..=MAX_SEEDS).contains(&req.seeds) {
+        return Err(SweepError::Usage(format!(
+            "--seeds must be from 1 to {MAX_SEEDS}, found {}",
+            req.seeds
+        )));
+    }
+    for (i, (set, path, ..)) in swept.iter().enumerate() {
+        if path == "seed" {
+            return Err(SweepError::Grid {
+                set: set.to_string(),
+                message: "the seed is not a parameter: use --seed (the first seed) and \
+                          --seeds (how many)"
+                    .to_string(),
+            });
+        }
+        if swept[..i].iter().any(|s| &s.1 == path) {
+            return Err(SweepError::Grid {
+                set: set.to_string(),
+                message: format!("`{path}` is swept twice"),
+            });
+        }
+    }
+    Ok((plain, swept))
+}
+
+/// The swept parameters with their values (a range over an integer key gives integers).
+fn read_parameters(
+    req: &SweepRequest<'_>,
+    plain: &[String],
+    swept: Vec<SweptSet<'_>>,
+) -> Result<Vec<Parameter>, SweepError> {
+    let mut parameters = Vec::with_capacity(swept.len());
+    for (set, path, grid, spec) in swept {
+        let integer_key = spec.needs_key_type() && integer_key(req, plain, &path, &spec)?;
+        let values = spec
+            .values(integer_key)
+            .map_err(|message| SweepError::Grid {
+                set: set.clone(),
+                message,
+            })?;
+        parameters.push(Parameter { path, grid, values });
+    }
+    Ok(parameters)
+}
+
+/// Where each of the sweep's variants is in the scenario loaded at grid point `point`.
+fn variant_positions(
+    spec: &SweepSpec,
+    scenario: &Scenario,
+    point: usize,
+) -> Result<Vec<usize>, SweepError> {
+    spec.variants
+        .iter()
+        .map(|v| {
+            scenario
+                .variants
+                .iter()
+                .position(|s| s.name == v.name)
+                .ok_or_else(|| {
+                    SweepError::Usage(format!(
+                        "at {}, the scenario has no variant `{}`",
+                        spec.point_label(point),
+                        v.name
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The sweep's variants: those named (in the order given), or all in file order.

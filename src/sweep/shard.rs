@@ -136,11 +136,26 @@ fn first_difference(a: &SweepSpec, b: &SweepSpec) -> Option<String> {
 /// Checks that `shards` (with their file names) are of one sweep, written by this lagsim, and
 /// hold each of its runs exactly once; gives back the spec and every run in canonical order.
 pub fn merge(shards: &[(String, ShardFile)]) -> Result<(SweepSpec, Vec<RunFigures>), SweepError> {
-    let Some((first_name, first)) = shards.first() else {
+    let Some((_, first)) = shards.first() else {
         return Err(SweepError::Usage(
             "merge needs at least one shard file".into(),
         ));
     };
+    check_one_sweep(shards)?;
+    let spec = &first.sweep;
+    let by_job = runs_by_job(shards, spec)?;
+    if by_job.len() < spec.jobs() {
+        return Err(incomplete(shards, spec, &by_job));
+    }
+    Ok((
+        spec.clone(),
+        by_job.into_values().map(|(_, run)| run).collect(),
+    ))
+}
+
+/// Every shard was written by this lagsim version, for the first shard's sweep.
+fn check_one_sweep(shards: &[(String, ShardFile)]) -> Result<(), SweepError> {
+    let (first_name, first) = &shards[0];
     let version = env!("CARGO_PKG_VERSION");
     for (name, s) in shards {
         if s.lagsim_version != version {
@@ -160,7 +175,15 @@ pub fn merge(shards: &[(String, ShardFile)]) -> Result<(SweepSpec, Vec<RunFigure
             )));
         }
     }
-    let spec = &first.sweep;
+    Ok(())
+}
+
+/// Every shard's runs by canonical index, with the shard holding each; a run that is not the
+/// sweep's, or that two shards hold, is an error.
+fn runs_by_job(
+    shards: &[(String, ShardFile)],
+    spec: &SweepSpec,
+) -> Result<BTreeMap<usize, (usize, RunFigures)>, SweepError> {
     let total = spec.jobs();
     let mut by_job: BTreeMap<usize, (usize, RunFigures)> = BTreeMap::new();
     for (file, (name, s)) in shards.iter().enumerate() {
@@ -202,45 +225,50 @@ pub fn merge(shards: &[(String, ShardFile)]) -> Result<(SweepSpec, Vec<RunFigure
             by_job.insert(run.job, (file, run.clone()));
         }
     }
-    if by_job.len() < total {
-        let missing: Vec<usize> = (0..total).filter(|j| !by_job.contains_key(j)).collect();
-        let counts: Vec<u32> = shards.iter().map(|(_, s)| s.shard.count).collect();
-        let what = if counts.iter().all(|&c| c == counts[0]) {
-            let n = counts[0];
-            let mut absent: Vec<String> = missing
-                .iter()
-                .map(|&j| (j % n as usize) as u32 + 1)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .map(|i| format!("{i}/{n}"))
-                .collect();
-            if absent.len() > 10 {
-                let more = absent.len() - 10;
-                absent.truncate(10);
-                absent.push(format!("and {more} more"));
-            }
-            let which = if absent.len() == 1 {
-                absent[0].clone()
-            } else {
-                format!("I/{n}")
-            };
-            format!(
-                "no file holds shard {} (run it with `{} --shard {which} --output FILE`, or add \
-                 its file)",
-                absent.join(", "),
-                spec.reproduce()
-            )
+    Ok(by_job)
+}
+
+/// The error for shards that miss some runs: which shard files are absent, when all shards
+/// split the sweep the same way, or else the first missing run.
+fn incomplete(
+    shards: &[(String, ShardFile)],
+    spec: &SweepSpec,
+    by_job: &BTreeMap<usize, (usize, RunFigures)>,
+) -> SweepError {
+    let total = spec.jobs();
+    let missing: Vec<usize> = (0..total).filter(|j| !by_job.contains_key(j)).collect();
+    let counts: Vec<u32> = shards.iter().map(|(_, s)| s.shard.count).collect();
+    let what = if counts.iter().all(|&c| c == counts[0]) {
+        let n = counts[0];
+        let mut absent: Vec<String> = missing
+            .iter()
+            .map(|&j| (j % n as usize) as u32 + 1)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|i| format!("{i}/{n}"))
+            .collect();
+        if absent.len() > 10 {
+            let more = absent.len() - 10;
+            absent.truncate(10);
+            absent.push(format!("and {more} more"));
+        }
+        let which = if absent.len() == 1 {
+            absent[0].clone()
         } else {
-            format!("the first is {}", spec.describe(missing[0]))
+            format!("I/{n}")
         };
-        return Err(SweepError::Merge(format!(
-            "the shards are incomplete: {} of the sweep's {total} runs are missing: {what}",
-            missing.len()
-        )));
-    }
-    Ok((
-        spec.clone(),
-        by_job.into_values().map(|(_, run)| run).collect(),
+        format!(
+            "no file holds shard {} (run it with `{} --shard {which} --output FILE`, or add \
+             its file)",
+            absent.join(", "),
+            spec.reproduce()
+        )
+    } else {
+        format!("the first is {}", spec.describe(missing[0]))
+    };
+    SweepError::Merge(format!(
+        "the shards are incomplete: {} of the sweep's {total} runs are missing: {what}",
+        missing.len()
     ))
 }
 

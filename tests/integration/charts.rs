@@ -1,11 +1,10 @@
 use std::path::{Path, PathBuf};
 
-use lagsim::engine::NoTrace;
 use lagsim::model::timeline::Timeline;
-use lagsim::model::{Recording, VariantRun, run_variant_with};
 use lagsim::report::charts::{
     ChartSet, ChartVariant, FONT_TTF, chart_stems, render_all_svg, write_charts,
 };
+use lagsim::run::{Job, Options, Outcome};
 use lagsim::scenario::Scenario;
 
 use crate::support::{lagsim, par_map, repo_path, scenario, stderr};
@@ -25,24 +24,22 @@ fn bundled() -> Vec<String> {
     files
 }
 
-fn runs(s: &Scenario, seed: u64) -> Vec<(VariantRun, Box<Timeline>)> {
-    let recording = Recording {
-        history: false,
+fn runs(s: &Scenario, seed: u64) -> Vec<(Outcome, Timeline)> {
+    let options = Options {
         timeline: true,
+        ..Options::default()
     };
     par_map(&s.variants, |v| {
-        let mut run = run_variant_with(v, seed, &mut NoTrace, recording)
+        let mut run = Job::new(s, v, seed)
+            .options(options)
+            .run()
             .unwrap_or_else(|e| panic!("{} runs: {e}", v.name));
         let t = run.timeline.take().unwrap();
         (run, t)
     })
 }
 
-fn chart_set<'a>(
-    s: &'a Scenario,
-    seed: u64,
-    runs: &'a [(VariantRun, Box<Timeline>)],
-) -> ChartSet<'a> {
+fn chart_set<'a>(s: &'a Scenario, seed: u64, runs: &'a [(Outcome, Timeline)]) -> ChartSet<'a> {
     ChartSet {
         scenario: &s.name,
         seed,

@@ -1,19 +1,18 @@
 use lagsim::check::{CheckResult, Figure, Status, check_history};
-use lagsim::engine::NoTrace;
 use lagsim::history::History;
 use lagsim::history::format::{read_histories, write_history};
 use lagsim::model::metrics::Metrics;
-use lagsim::model::{run_variant, run_variant_recorded};
+use lagsim::run::Options;
 use lagsim::scenario::Scenario;
 
-use crate::support::{lagsim, par_map, scenario, stderr, stdout};
+use crate::support::{HISTORY, lagsim, outcome, par_map, scenario, stderr, stdout};
 
 const PE: &str = "scenarios/profile-email.toml";
 const BF: &str = "scenarios/black-friday.toml";
 
 fn recorded(s: &Scenario, variant: &str, seed: u64) -> (Metrics, History) {
     let v = s.variants.iter().find(|v| v.name == variant).unwrap();
-    let run = run_variant_recorded(v, seed, &mut NoTrace).unwrap();
+    let run = outcome(s, v, seed, HISTORY);
     (run.metrics, run.history.expect("recorded"))
 }
 
@@ -113,8 +112,8 @@ fn business_invariants_agree_with_the_oversold_metric_on_black_friday() {
 fn recording_a_history_does_not_change_the_run() {
     let s = scenario(BF, &["duration_s=30"]);
     for v in &s.variants {
-        let plain = run_variant(v, 5, &mut NoTrace).unwrap();
-        let rec = run_variant_recorded(v, 5, &mut NoTrace).unwrap();
+        let plain = outcome(&s, v, 5, Options::default());
+        let rec = outcome(&s, v, 5, HISTORY);
         assert_eq!(
             plain.summary.trace_hash, rec.summary.trace_hash,
             "{}",

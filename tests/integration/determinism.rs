@@ -45,7 +45,8 @@ fn different_seeds_give_different_runs() {
     );
     let v = &s.variants[0];
     let run_hash = |seed| {
-        lagsim::model::run_variant(v, seed, &mut lagsim::engine::NoTrace)
+        lagsim::run::Job::new(&s, v, seed)
+            .run()
             .unwrap()
             .summary
             .trace_hash

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lagsim::check::expect::fails_on;
-use lagsim::model::run_variant;
+use lagsim::run::fails_on;
 use lagsim::scenario::{FIGURES, SAGA_FIGURES, parse_scenario};
 
 use crate::support::{lagsim, repo_path, run, scenario, stderr, stdout};
@@ -254,10 +253,7 @@ fn every_figure_an_expectation_names_is_a_key_of_the_metrics() {
     let saga = scenario("scenarios/checkout-saga.toml", &["duration_s=10"]);
     let mut keys: Vec<String> = Vec::new();
     for (s, v) in [(&plain, "replica-read"), (&saga, "reliable")] {
-        let variant = s.variants.iter().find(|x| x.name == v).unwrap();
-        let m = run_variant(variant, 1, &mut lagsim::engine::NoTrace)
-            .unwrap()
-            .metrics;
+        let m = run(s, v, 1);
         keys.extend(m.numbers().into_iter().map(|(k, _)| k));
     }
     keys.sort();

@@ -1,33 +1,25 @@
 //! Teaching narration: every number in the story is one the run computed, in time order, and the
 //! timeline fits the width asked for.
 
-use lagsim::engine::NoTrace;
 use lagsim::model::timeline::ReadFrom;
-use lagsim::model::{Recording, run_variant_with};
 use lagsim::report::explain::{Run, explain};
+use lagsim::run::Outcome;
 
-use crate::support::{lagsim, scenario};
+use crate::support::{TIMELINE, lagsim, outcome, scenario};
 
 const BF: &str = "scenarios/black-friday.toml";
 
-fn story_of(
-    variant: &str,
-    width: usize,
-) -> (lagsim::report::explain::Story, lagsim::model::VariantRun) {
+fn story_of(variant: &str, width: usize) -> (lagsim::report::explain::Story, Outcome) {
     let s = scenario(BF, &[]);
     let v = s.variants.iter().find(|v| v.name == variant).unwrap();
-    let recording = Recording {
-        history: false,
-        timeline: true,
-    };
-    let run = run_variant_with(v, s.seed, &mut NoTrace, recording).unwrap();
+    let run = outcome(&s, v, s.seed, TIMELINE);
     let story = explain(
         &Run {
             variant: &v.name,
             checkout: v.checkout.name(),
             page: v.page.name(),
             metrics: &run.metrics,
-            timeline: run.timeline.as_deref().unwrap(),
+            timeline: run.timeline.as_ref().unwrap(),
         },
         width,
     );
@@ -43,7 +35,7 @@ fn time_of(sentence: &str) -> Option<f64> {
 #[test]
 fn the_replica_read_story_tells_the_incident_with_the_runs_own_numbers() {
     let (story, run) = story_of("replica-read", 100);
-    let t = run.timeline.as_deref().unwrap();
+    let t = run.timeline.as_ref().unwrap();
     let m = &run.metrics;
     let text = story.sentences.join("\n");
     // In simulated-time order.

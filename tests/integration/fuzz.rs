@@ -11,13 +11,12 @@ use proptest::prelude::*;
 use lagsim::check::{
     check_history_without_linearizability, linearizability, linearizability_result,
 };
-use lagsim::engine::NoTrace;
 use lagsim::history::edn::{RegisterModel, parse_edn_history};
 use lagsim::history::format::{read_histories, write_history};
-use lagsim::model::{run_variant, run_variant_recorded};
+use lagsim::run::Job;
 use lagsim::scenario::{ErrorInput, parse_scenario};
 
-use crate::support::{repo_path, scenario};
+use crate::support::{HISTORY, outcome, repo_path, scenario};
 
 fn cases(ci: u32) -> u32 {
     std::env::var("LAGSIM_PROPTEST_CASES")
@@ -54,7 +53,7 @@ fn histories() -> &'static (String, Vec<String>) {
     static H: OnceLock<(String, Vec<String>)> = OnceLock::new();
     H.get_or_init(|| {
         let s = scenario("scenarios/profile-email.toml", &["duration_s=20"]);
-        let run = run_variant_recorded(&s.variants[0], s.seed, &mut NoTrace).unwrap();
+        let run = outcome(&s, &s.variants[0], s.seed, HISTORY);
         let mut jsonl = Vec::new();
         write_history(run.history.as_ref().unwrap(), &mut jsonl).unwrap();
         let edn = ["cas-valid", "failed-write-seen", "malformed", "stale-read"]
@@ -177,7 +176,7 @@ fn parse_and_run(origin: &str, text: &str) -> Result<(), TestCaseError> {
             for v in &s.variants {
                 let mut v = v.clone();
                 v.config.max_events = v.config.max_events.min(200_000);
-                if let Err(e) = run_variant(&v, s.seed, &mut NoTrace) {
+                if let Err(e) = Job::new(&s, &v, s.seed).run() {
                     prop_assert!(!e.to_string().is_empty());
                 }
             }

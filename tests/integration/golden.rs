@@ -9,11 +9,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lagsim::engine::{NoTrace, hash_hex};
+use lagsim::engine::hash_hex;
 use lagsim::history::format::write_history;
-use lagsim::model::run_variant_recorded;
+use lagsim::run::Job;
 
-use crate::support::{par_map, repo_path, scenario};
+use crate::support::{HISTORY, par_map, repo_path, scenario};
 
 const GOLDEN: &str = "tests/golden/trace-hashes.txt";
 
@@ -70,7 +70,9 @@ fn bundled() -> Vec<String> {
 fn line(file: &str, index: usize) -> String {
     let s = scenario(file, &[]);
     let v = &s.variants[index];
-    let run = run_variant_recorded(v, s.seed, &mut NoTrace)
+    let run = Job::new(&s, v, s.seed)
+        .options(HISTORY)
+        .run()
         .unwrap_or_else(|e| panic!("{file} {} runs: {e}", v.name));
     let metrics = serde_json::to_string(&run.metrics).expect("metrics serialise");
     let mut history = Fnv(0xcbf2_9ce4_8422_2325);

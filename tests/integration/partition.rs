@@ -31,6 +31,14 @@ fn async_stays_available_sync_fails_checkouts_semi_sync_falls_back() {
     // Their decrements did commit on the primary: confirmed late, after the shopper gave up.
     assert!(cp.late_replies > 0);
     assert!(cp.units_decremented_unconfirmed > 0);
+    // Counted where they happened (a commit whose client had given up, or never heard), they
+    // are exactly the units the primary's stock lost beyond those sold.
+    let v = s.variants.iter().find(|v| v.name == "sync").unwrap();
+    let counted = lagsim::run::Job::new(&s, v, 11).run().unwrap();
+    assert_eq!(
+        counted.unconfirmed_units_counted,
+        cp.units_decremented_unconfirmed
+    );
 
     // Semi-sync: one fallback to async, then business as usual (and as stale as async).
     assert_eq!(semi.sync_fallbacks, 1);

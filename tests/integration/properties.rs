@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::support::{run, scenario};
+use crate::support::{HISTORY, TIMELINE, outcome, scenario};
 
 /// A one-minute flash sale on black-friday's topology: small enough for many cases.
 fn flash_sale(rate: u32, stock: u32, cart: f64) -> lagsim::scenario::Scenario {
@@ -32,11 +32,18 @@ proptest! {
     ) {
         let s = flash_sale(rate, stock, cart);
         for variant in ["pessimistic-lock", "optimistic", "conditional-decrement"] {
-            let m = run(&s, variant, seed);
+            let o = run_outcome(&s, variant, seed);
+            let m = &o.metrics;
             prop_assert_eq!(m.oversold_units, 0, "{} oversold", variant);
             prop_assert!(m.stock_final_primary >= 0);
             prop_assert!(m.units_sold <= m.stock_initial);
-            prop_assert!(m.units_decremented_unconfirmed >= 0, "{}: a confirmed order was never decremented", variant);
+            // Conservation, from two independent counts: the units the app tier confirmed, and
+            // the committed decrements nobody was told of, counted where they happened.
+            prop_assert_eq!(
+                m.stock_initial - m.stock_final_primary,
+                m.units_sold + o.unconfirmed_units_counted,
+                "{}: units not conserved", variant
+            );
             prop_assert_eq!(
                 m.orders_confirmed + m.orders_rejected_out_of_stock + m.orders_failed,
                 m.checkouts
@@ -48,31 +55,29 @@ proptest! {
     fn weak_strategies_account_for_every_unit_they_oversell(seed in any::<u64>(), stock in 0u32..60) {
         let s = flash_sale(300, stock, 0.2);
         for variant in ["replica-read", "cache-read", "primary-read"] {
-            let m = run(&s, variant, seed);
-            // Blind decrements: what was sold beyond the stock is exactly the negative stock.
+            let o = run_outcome(&s, variant, seed);
+            let m = &o.metrics;
+            // Blind decrements: every unit the primary lost was sold or committed unconfirmed.
             prop_assert_eq!(
-                m.stock_initial - m.units_sold - m.units_decremented_unconfirmed,
-                m.stock_final_primary
+                m.stock_initial - m.stock_final_primary,
+                m.units_sold + o.unconfirmed_units_counted
             );
             // Counted again from what the clients saw, not from the model's order counters.
-            prop_assert_eq!(m.oversold_units, oversold_by_history(&s, variant, seed, stock));
+            prop_assert_eq!(m.oversold_units, oversold_by_history(&o, stock));
         }
     }
 }
 
-/// The units sold beyond the product's `stock`, counted from the history of the same run: every
-/// decrement (or compare-and-set down) of its stock key that its client saw succeed.
-fn oversold_by_history(
-    s: &lagsim::scenario::Scenario,
-    variant: &str,
-    seed: u64,
-    stock: u32,
-) -> i64 {
+/// Runs `variant` of `s` at `seed`, recording the history.
+fn run_outcome(s: &lagsim::scenario::Scenario, variant: &str, seed: u64) -> Outcome {
     let v = s.variants.iter().find(|v| v.name == variant).unwrap();
-    let history = run_variant_recorded(v, seed, &mut NoTrace)
-        .unwrap()
-        .history
-        .unwrap();
+    outcome(s, v, seed, HISTORY)
+}
+
+/// The units sold beyond the product's `stock`, counted from the run's history: every
+/// decrement (or compare-and-set down) of its stock key that its client saw succeed.
+fn oversold_by_history(o: &Outcome, stock: u32) -> i64 {
+    let history = o.history.as_ref().expect("recorded");
     let stock_keys: Vec<_> = (0..history.keys.len())
         .filter(|&k| history.keys[k].kind == KeyKind::Stock)
         .collect();
@@ -80,7 +85,7 @@ fn oversold_by_history(
     let sold: i64 = history
         .ops
         .iter()
-        .filter(|op| op.key.0 as usize == stock_keys[0] && op.outcome == Outcome::Ok)
+        .filter(|op| op.key.0 as usize == stock_keys[0] && op.outcome == HistoryOutcome::Ok)
         .map(|op| match op.func {
             Func::Decrement { qty, .. } => qty,
             Func::Cas { from, to } => from - to,
@@ -95,9 +100,8 @@ fn oversold_by_history(
 // profile's few (e.g. 500 for a night run).
 
 use lagsim::check::{Status, linearizability, linearizability_result};
-use lagsim::engine::NoTrace;
-use lagsim::history::{Func, KeyKind, Outcome};
-use lagsim::model::{Recording, run_variant, run_variant_recorded, run_variant_with};
+use lagsim::history::{Func, KeyKind, Outcome as HistoryOutcome};
+use lagsim::run::{Job, Outcome};
 use lagsim::testing::{Space, scenarios};
 
 fn cases(ci: u32) -> u32 {
@@ -119,8 +123,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         for v in &g.scenario.variants {
-            let a = run_variant(v, seed, &mut NoTrace).unwrap();
-            let b = run_variant(v, seed, &mut NoTrace).unwrap();
+            let a = Job::new(&g.scenario, v, seed).run().unwrap();
+            let b = Job::new(&g.scenario, v, seed).run().unwrap();
             prop_assert_eq!(a.summary.trace_hash, b.summary.trace_hash, "{}", g.toml);
             prop_assert_eq!(&a.metrics, &b.metrics);
         }
@@ -134,7 +138,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         for v in &g.scenario.variants {
-            let m = run_variant(v, seed, &mut NoTrace).unwrap().metrics;
+            let m = Job::new(&g.scenario, v, seed).run().unwrap().metrics;
             prop_assert_eq!(m.oversold_units, 0, "{} oversold in\n{}", v.name, g.toml);
             prop_assert!(m.stock_final_primary >= 0);
             prop_assert_eq!(
@@ -157,9 +161,8 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let v = &g.scenario.variants[0];
-        let recording = Recording { history: false, timeline: true };
-        let run = run_variant_with(v, seed, &mut NoTrace, recording).unwrap();
-        let t = run.timeline.as_deref().unwrap();
+        let run = outcome(&g.scenario, v, seed, TIMELINE);
+        let t = run.timeline.as_ref().unwrap();
         for (r, name) in t.replicas.iter().enumerate() {
             for (p, product) in t.products.iter().enumerate() {
                 prop_assert_eq!(
@@ -187,7 +190,7 @@ proptest! {
         for v in &g.scenario.variants {
             let mut v = v.clone();
             v.page = lagsim::scenario::ReadSource::Primary;
-            let run = run_variant_recorded(&v, seed, &mut NoTrace).unwrap();
+            let run = outcome(&g.scenario, &v, seed, HISTORY);
             let history = run.history.unwrap();
             let result = linearizability_result(&history, &linearizability::Budget::default());
             prop_assert!(
@@ -221,7 +224,7 @@ proptest! {
             g.scenario.variants.iter().filter(|v| v.name == "conditional-decrement").collect();
         prop_assert_eq!(variants.len(), 1, "lag-monitor.toml has one `conditional-decrement` variant");
         for v in variants {
-            let m = run_variant(v, g.scenario.seed, &mut NoTrace).unwrap().metrics;
+            let m = Job::new(&g.scenario, v, g.scenario.seed).run().unwrap().metrics;
             prop_assert_eq!(m.oversold_units, 0, "replay: {}", g.command("scenarios/lag-monitor.toml", g.scenario.seed));
         }
     }

@@ -1,10 +1,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use lagsim::engine::NoTrace;
 use lagsim::model::metrics::Metrics;
-use lagsim::model::run_variant;
-use lagsim::scenario::{Scenario, parse_scenario};
+use lagsim::run::{Checks, Job, Options, Outcome};
+use lagsim::scenario::{Scenario, Variant, parse_scenario};
+
+/// A run that records the history of every client operation.
+pub const HISTORY: Options = Options {
+    history: true,
+    timeline: false,
+    checks: Checks::None,
+};
+/// A run that records a timeline.
+pub const TIMELINE: Options = Options {
+    history: false,
+    timeline: true,
+    checks: Checks::None,
+};
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -24,9 +36,19 @@ pub fn run(scenario: &Scenario, variant: &str, seed: u64) -> Metrics {
         .iter()
         .find(|v| v.name == variant)
         .unwrap_or_else(|| panic!("variant {variant} exists"));
-    run_variant(v, seed, &mut NoTrace)
+    Job::new(scenario, v, seed)
+        .run()
         .unwrap_or_else(|e| panic!("{variant} seed {seed} runs: {e}"))
         .metrics
+}
+
+/// Runs variant `v` (of `scenario`, or an edited copy) at `seed`, recording what `options` asks
+/// for.
+pub fn outcome(scenario: &Scenario, v: &Variant, seed: u64, options: Options) -> Outcome {
+    Job::new(scenario, v, seed)
+        .options(options)
+        .run()
+        .unwrap_or_else(|e| panic!("{} seed {seed} runs: {e}", v.name))
 }
 
 /// Runs the `lagsim` binary with `args` from the repository root.

@@ -1,6 +1,5 @@
-use lagsim::engine::NoTrace;
 use lagsim::model::timeline::{ReadFrom, Timeline};
-use lagsim::model::{Recording, VariantRun, run_variant, run_variant_with};
+use lagsim::run::{Job, Options, Outcome};
 use lagsim::scenario::Scenario;
 
 use crate::support::scenario;
@@ -8,13 +7,13 @@ use crate::support::scenario;
 const BF: &str = "scenarios/black-friday.toml";
 const LM: &str = "scenarios/lag-monitor.toml";
 
-fn timeline_run(s: &Scenario, variant: &str, seed: u64) -> (VariantRun, Box<Timeline>) {
+fn timeline_run(s: &Scenario, variant: &str, seed: u64) -> (Outcome, Timeline) {
     let v = s.variants.iter().find(|v| v.name == variant).unwrap();
-    let recording = Recording {
-        history: false,
+    let options = Options {
         timeline: true,
+        ..Options::default()
     };
-    let mut run = run_variant_with(v, seed, &mut NoTrace, recording).unwrap();
+    let mut run = Job::new(s, v, seed).options(options).run().unwrap();
     let t = run.timeline.take().expect("a timeline was asked for");
     (run, t)
 }
@@ -35,13 +34,14 @@ fn recording_a_timeline_does_not_change_the_run() {
         (&lm, "replica-read-cut"),
     ] {
         let v = s.variants.iter().find(|v| v.name == variant).unwrap();
-        let plain = run_variant(v, 3, &mut NoTrace).unwrap();
+        let plain = Job::new(s, v, 3).run().unwrap();
         for history in [false, true] {
-            let recording = Recording {
+            let options = Options {
                 history,
                 timeline: true,
+                ..Options::default()
             };
-            let with = run_variant_with(v, 3, &mut NoTrace, recording).unwrap();
+            let with = Job::new(s, v, 3).options(options).run().unwrap();
             assert_eq!(with.summary, plain.summary, "{variant}, history {history}");
             assert_eq!(with.metrics, plain.metrics, "{variant}");
             assert_eq!(with.history.is_some(), history);
@@ -52,7 +52,7 @@ fn recording_a_timeline_does_not_change_the_run() {
 }
 
 /// Sample count, instants and final values, as documented on `Timeline`.
-fn check_shape_and_final_values(run: &VariantRun, t: &Timeline) {
+fn check_shape_and_final_values(run: &Outcome, t: &Timeline) {
     let m = &run.metrics;
     let end_us = run.summary.end.as_micros();
     assert_eq!(t.end_us, end_us);

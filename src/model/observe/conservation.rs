@@ -56,3 +56,45 @@ impl Conservation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(i: u32) -> ReqRef {
+        ReqRef {
+            index: i,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn only_decrements_nobody_was_told_of_count() {
+        let mut live = ReqTable::default();
+        let mut c = Conservation::new(1);
+        for i in 0..4 {
+            live.insert(req(i), Purpose::Checkout);
+        }
+        let updated = Answer::Updated {
+            stock: 0,
+            version: 1,
+        };
+        // 0: committed, then told: a confirmed order.
+        c.committed(0, Some(req(0)), 2, &live);
+        c.closed(req(0), Some(updated));
+        // 1: committed, then the client timed out waiting for the reply.
+        c.committed(0, Some(req(1)), 3, &live);
+        c.closed(req(1), None);
+        // 2: the client timed out first; the statement committed afterwards.
+        live.remove(req(2));
+        c.closed(req(2), None);
+        c.committed(0, Some(req(2)), 5, &live);
+        // 3: committed and still waiting when the run ended.
+        c.committed(0, Some(req(3)), 7, &live);
+        c.closed(req(3), None);
+        // Not a checkout's: a background row, a price change, a profile write.
+        c.committed(1, Some(req(0)), 1, &live);
+        c.committed(0, None, -1, &live);
+        assert_eq!(c.unconfirmed_units, 3 + 5 + 7);
+    }
+}

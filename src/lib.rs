@@ -14,10 +14,14 @@
 //! - [`history`]: what every client saw, as operations with invocation and completion: the type
 //!   the model records and the checkers read, lagsim's JSON-lines format and the EDN reader.
 //! - [`scenario`]: the TOML schema, validation, defaults and `--set` overrides.
-//! - [`strategy`]: one file per checkout strategy behind one trait.
-//! - [`model`]: the simulated world: app tier with shoppers, profile sessions and the saga
-//!   orchestrator, primary, replicas, cache, the saga services, network, faults, the lag monitor,
-//!   the history of what clients saw, and the metrics of a run.
+//!   The [`Topology`](scenario::Topology) names the nodes and hands out their ids by role.
+//! - [`strategy`]: the checkout strategies (check-then-act from some source, the pessimistic
+//!   lock, optimistic versions, the conditional decrement) behind one trait.
+//! - [`model`]: the simulated world as nodes on a topology: the app tier (shoppers, profile
+//!   sessions, the saga orchestrator), the primary, the replicas, the cache, the saga services
+//!   and the lag monitor, each a [`Node`](model::node::Node) writing its effects into an `Out`
+//!   buffer; a small router between them, the network, the workload and the fault injector; and
+//!   the observers that turn the nodes' observations into metrics, the history and the timeline.
 //! - [`check`]: the checkers of a history (linearizability, session guarantees, staleness,
 //!   business invariants), convergence from a run's metrics, `[[require]]` and the judgement of
 //!   `[[expect]]`.

@@ -1,7 +1,7 @@
 //! A history: every client-visible operation of a run, each with its invocation and completion.
 //!
 //! This is the one data type every checker reads. The model records it (through
-//! [`HistoryBuilder`]), `lagsim check` reads it from lagsim's JSON-lines format ([`format`]) or
+//! [`HistoryBuilder`]), `lagsim check` reads it from lagsim's JSON-lines format ([`format`](mod@format)) or
 //! from a Jepsen/Knossos EDN file ([`edn`]), and nothing in it refers to the model: a history from
 //! another system is checked exactly like a simulated one. It sits below both the model and the
 //! checkers, so that neither imports the other.

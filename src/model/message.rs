@@ -2,7 +2,7 @@
 //!
 //! This is the wire protocol of the simulated system, and nothing else: statements and their
 //! answers, the replication stream and its acknowledgements, cache invalidations, and the saga
-//! calls (whose payloads the services define in [`saga`](super::saga)). A node learns about
+//! calls (whose payloads the services define in `saga.rs`). A node learns about
 //! another only through these.
 
 use super::orchestrator::SagaRef;

@@ -6,9 +6,9 @@
 //! - every component is a [`Node`](node::Node): it handles a message, a timer of its own, or a
 //!   fault, and writes its effects (sends, timers, observations) into an [`Out`] buffer; it never
 //!   touches another node, the queue, the clock or the metrics;
-//! - the [`Topology`](crate::scenario::Topology) names the nodes and hands out their ids;
-//! - the network ([`network`]) decides when, and whether, a message arrives;
-//! - the workload ([`workload`]) and the fault injector ([`faults`]) are the world's inputs;
+//! - the topology (`scenario::Topology`) names the nodes and hands out their ids;
+//! - the network (`network.rs`) decides when, and whether, a message arrives;
+//! - the workload (`workload.rs`) and the fault injector (`faults.rs`) are the world's inputs;
 //! - observers ([`observe`]) turn observations into metrics, the history and the timeline;
 //! - [`Model`] is the router between them: the engine's [`World`].
 //!

@@ -399,6 +399,18 @@ pub mod bench {
             std::mem::take(&mut self.sent)
         }
 
+        /// The replies sent since the last look (other messages are dropped): (when they left,
+        /// the request's slot, the answer).
+        pub fn take_replies(&mut self) -> Vec<(SimTime, u32, Answer)> {
+            self.take_sent()
+                .into_iter()
+                .filter_map(|(at, m)| match m.body {
+                    Body::Reply { req, answer } => Some((at, req.index, answer)),
+                    _ => None,
+                })
+                .collect()
+        }
+
         /// Timers still pending.
         pub fn pending(&self) -> usize {
             self.pending.len()

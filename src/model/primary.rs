@@ -655,15 +655,8 @@ mod tests {
         );
     }
 
-    /// The replies sent since the last look: (when, request, answer).
     fn replies(b: &mut Bench<Primary>) -> Vec<(SimTime, u32, Answer)> {
-        b.take_sent()
-            .into_iter()
-            .filter_map(|(at, m)| match m.body {
-                Body::Reply { req, answer } => Some((at, req.index, answer)),
-                _ => None,
-            })
-            .collect()
+        b.take_replies()
     }
 
     #[test]

@@ -407,13 +407,7 @@ mod tests {
     }
 
     fn answers(b: &mut Bench<Replica>) -> Vec<(SimTime, u32, Answer)> {
-        b.take_sent()
-            .into_iter()
-            .filter_map(|(at, m)| match m.body {
-                Body::Reply { req, answer } => Some((at, req.index, answer)),
-                _ => None,
-            })
-            .collect()
+        b.take_replies()
     }
 
     #[test]

@@ -418,11 +418,12 @@ impl Timeline {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::scenario::parse_scenario;
 
-    fn config(duration_s: u32) -> Config {
+    /// A small valid configuration: one replica, one product of 5 units, 1 shopper/s.
+    pub(crate) fn config(duration_s: u32) -> Config {
         let text = format!(
             r#"
             name = "t"

@@ -6,7 +6,7 @@ use crate::engine::{Key, SimRng, SimTime, StreamId};
 use crate::history::ProcessId;
 use crate::model::message::{Answer, Op};
 use crate::model::node::{Out, ProcessName};
-use crate::scenario::ProfileReads;
+use crate::scenario::{NodeId, ProfileReads};
 
 pub type SessionRef = Key;
 
@@ -47,17 +47,12 @@ impl App {
         self.stats.profile.sessions += 1;
         let s = self.sessions.insert(session);
         let primary = self.topology.primary();
-        let op = Op::WriteProfile { row, value };
-        self.request(
-            now,
-            s,
-            Purpose::Profile,
-            Stage::Direct,
-            primary,
-            op,
-            false,
-            out,
-        );
+        self.profile_request(now, s, primary, Op::WriteProfile { row, value }, out);
+    }
+
+    /// Sends a profile session's write or read to `to`.
+    fn profile_request(&mut self, now: SimTime, s: SessionRef, to: NodeId, op: Op, out: &mut Out) {
+        self.request(now, s, Purpose::Profile, Stage::Direct, to, op, false, out);
     }
 
     /// Time for the session's next read of its own profile.
@@ -77,7 +72,7 @@ impl App {
         } else {
             (self.pick_replica(), Op::Read { row })
         };
-        self.request(now, s, Purpose::Profile, Stage::Direct, to, op, false, out);
+        self.profile_request(now, s, to, op, out);
     }
 
     pub(super) fn profile_answer(
@@ -104,16 +99,7 @@ impl App {
                 self.stats.profile.token_fallbacks += 1;
                 let op = Op::Read { row: session.row };
                 let primary = self.topology.primary();
-                self.request(
-                    now,
-                    s,
-                    Purpose::Profile,
-                    Stage::Direct,
-                    primary,
-                    op,
-                    false,
-                    out,
-                );
+                self.profile_request(now, s, primary, op, out);
             }
             Answer::Row { version, .. } => {
                 let p = &mut self.stats.profile;

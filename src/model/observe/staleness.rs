@@ -150,26 +150,9 @@ impl Staleness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse_scenario;
 
     fn config() -> Config {
-        let text = r#"
-            name = "t"
-            duration_s = 10
-            [[replicas]]
-            name = "replica-1"
-            [traffic]
-            profile = [{ at_s = 0, shoppers_per_s = 1 }]
-            [[products]]
-            name = "p"
-            stock = 5
-            [[variants]]
-            name = "v"
-            checkout = "conditional-decrement"
-        "#;
-        parse_scenario("t.toml", text, &[]).unwrap().variants[0]
-            .config
-            .clone()
+        crate::model::timeline::tests::config(10)
     }
 
     fn view(stock: i64, version: u64) -> RowView {

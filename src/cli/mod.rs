@@ -465,13 +465,8 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
             jobs: jobs(args.jobs),
         },
     )?;
-    let report = RunReport {
-        lagsim_version: env!("CARGO_PKG_VERSION"),
-        scenario: scenario.name.clone(),
-        seed,
-        reproduce: args.scenario.reproduce("run", None, seed),
-        variants: reports,
-    };
+    let reproduce = args.scenario.reproduce("run", None, seed);
+    let report = RunReport::new(&scenario.name, seed, reproduce, reports);
     print_run(&report, args.format)?;
     if let Some(dir) = &args.charts {
         let set = chart_set(&scenario, seed, &report.variants, &timelines);

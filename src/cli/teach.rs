@@ -87,13 +87,8 @@ pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
             jobs: jobs(args.jobs),
         },
     )?;
-    let report = RunReport {
-        lagsim_version: env!("CARGO_PKG_VERSION"),
-        scenario: scenario.name.clone(),
-        seed,
-        reproduce: args.scenario.reproduce("report", Some(&args.output), seed),
-        variants: reports,
-    };
+    let reproduce = args.scenario.reproduce("report", Some(&args.output), seed);
+    let report = RunReport::new(&scenario.name, seed, reproduce, reports);
     let set = chart_set(&scenario, seed, &report.variants, &timelines);
     let charts: Vec<Chart> = render_all_svg(&set)
         .map_err(|e| e.to_string())?

@@ -43,6 +43,17 @@ fn checks_by_name<S: Serializer>(checks: &[CheckEntry], s: S) -> Result<S::Ok, S
 }
 
 impl RunReport {
+    /// The report of `variants` of scenario `scenario` run at `seed`, by this lagsim.
+    pub fn new(scenario: &str, seed: u64, reproduce: String, variants: Vec<VariantReport>) -> Self {
+        Self {
+            lagsim_version: env!("CARGO_PKG_VERSION"),
+            scenario: scenario.to_string(),
+            seed,
+            reproduce,
+            variants,
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("plain data serialises")
     }

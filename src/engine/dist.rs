@@ -31,7 +31,7 @@ impl Dist {
     }
 
     /// One draw, rounded to the nearest microsecond.
-    pub fn sample(&self, rng: &mut SimRng) -> u64 {
+    pub fn sample<G: rand_core::Rng>(&self, rng: &mut SimRng<G>) -> u64 {
         match *self {
             Dist::Constant { us } => us,
             Dist::Uniform { min_us, max_us } => min_us + rng.below(max_us - min_us + 1),

@@ -17,7 +17,7 @@ pub use dist::Dist;
 pub use hash::{TraceHasher, TraceSink, Traced, hash_hex};
 pub use histogram::Histogram;
 pub use queue::EventQueue;
-pub use rng::{SimRng, StreamId};
+pub use rng::{Counter, Keyed, SimRng, StreamId};
 pub use sim::{
     Divergence, Effects, Limits, NoTrace, RunError, RunSummary, Sim, World, first_divergence,
 };

@@ -7,10 +7,10 @@
 //! Every operation answers after `op_time`; the cache has no capacity limit. Whether what it
 //! holds is stale is for the observers to judge: the cache cannot know.
 
-use super::message::{Answer, Body, Op, ReqRef, RowView};
+use super::message::{Answer, Body, Message, Op, ReqRef, RowView, Tag};
 use super::node::{Node, NodeFault, Observation, Out};
 use super::timeline::ReadFrom;
-use crate::engine::{SimRng, SimTime};
+use crate::engine::{Keyed, SimTime};
 use crate::scenario::{Cache as CacheConfig, NodeId};
 
 #[derive(Clone, Copy, Debug)]
@@ -45,25 +45,33 @@ pub enum NoTimer {}
 
 pub struct Cache {
     config: CacheConfig,
-    rng: SimRng,
+    /// Operation times, keyed by the request's tag.
+    op_times: Keyed,
     /// One per product row.
     entries: Vec<Option<Entry>>,
     pub stats: CacheStats,
 }
 
 impl Cache {
-    pub fn new(config: CacheConfig, rng: SimRng, rows: usize) -> Self {
+    pub fn new(config: CacheConfig, seed: u64, rows: usize) -> Self {
         Self {
             config,
-            rng,
+            op_times: Keyed::new(seed, "cache-op"),
             entries: vec![None; rows],
             stats: CacheStats::default(),
         }
     }
 
     /// A get: answers the cached row or a miss, after `op_time`.
-    fn get(&mut self, now: SimTime, from: NodeId, req: ReqRef, row: u32, out: &mut Out) {
-        let delay = self.config.op_time.sample(&mut self.rng);
+    fn get(
+        &mut self,
+        now: SimTime,
+        (from, tag): (NodeId, Tag),
+        req: ReqRef,
+        row: u32,
+        out: &mut Out,
+    ) {
+        let delay = self.config.op_time.sample(&mut self.op_times.of(tag.id()));
         let live = self.entries[row as usize].filter(|e| now < e.expires);
         let answer = match live {
             Some(e) => {
@@ -81,7 +89,7 @@ impl Cache {
                 Answer::Miss
             }
         };
-        out.send_after(from, Body::Reply { req, answer }, delay);
+        out.send_after(from, tag.reply(), Body::Reply { req, answer }, delay);
     }
 
     fn set(&mut self, now: SimTime, row: u32, view: RowView, out: &mut Out) {
@@ -120,14 +128,14 @@ impl Cache {
 impl Node for Cache {
     type Timer = NoTimer;
 
-    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out) {
-        match body {
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out) {
+        match msg.body {
             Body::Request {
                 req,
                 op: Op::Read { row },
             } => {
                 let req = req.expect("cache gets expect an answer");
-                self.get(now, from, req, row, out);
+                self.get(now, (msg.from, msg.tag), req, row, out);
             }
             Body::Request {
                 op:
@@ -172,7 +180,7 @@ impl Node for Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Dist, Key, StreamId};
+    use crate::engine::{Dist, Key};
     use crate::model::node::bench::Bench;
     use crate::scenario::Topology;
 
@@ -190,7 +198,7 @@ mod tests {
             op_time: Dist::Constant { us: 1_000 },
             fill_from: crate::scenario::ReadSource::Primary,
         };
-        let c = Cache::new(config, SimRng::stream(1, StreamId::new("test", 0)), 2);
+        let c = Cache::new(config, 1, 2);
         (
             Bench::new(c, t.cache(), |t| panic!("the cache sets no timer: {t:?}")),
             t,
@@ -202,13 +210,8 @@ mod tests {
             index: 0,
             generation: 0,
         };
-        b.deliver(
-            t.app(),
-            Body::Request {
-                req: Some(req),
-                op: Op::Read { row },
-            },
-        );
+        let op = Op::Read { row };
+        b.deliver(t.app(), tag(), Body::Request { req: Some(req), op });
         match b.take_sent()[..] {
             [
                 (
@@ -230,10 +233,12 @@ mod tests {
             price: 1,
             version,
         };
-        b.deliver(t.app(), Body::Request { req: None, op });
+        b.deliver(t.app(), tag(), Body::Request { req: None, op });
     }
 
-    use crate::model::message::Message;
+    fn tag() -> Tag {
+        Tag::request(crate::model::message::Client::Shopper(0), 0)
+    }
 
     #[test]
     fn an_entry_is_served_until_its_ttl_then_missed() {
@@ -271,10 +276,10 @@ mod tests {
         let (mut b, t) = cache(1_000);
         set(&mut b, &t, 0, 7, 1);
         set(&mut b, &t, 1, 8, 1);
-        b.deliver(t.primary(), Body::Invalidate { row: 0 });
+        b.deliver(t.primary(), Tag::log(1), Body::Invalidate { row: 0 });
         assert_eq!(get(&mut b, &t, 0).1, Answer::Miss);
         assert!(matches!(get(&mut b, &t, 1).1, Answer::Row { stock: 8, .. }));
-        b.deliver(t.primary(), Body::FlushProducts);
+        b.deliver(t.primary(), Tag::log(2), Body::FlushProducts);
         assert_eq!(get(&mut b, &t, 1).1, Answer::Miss);
         set(&mut b, &t, 1, 8, 1);
         b.fault(NodeFault::Crash, true);

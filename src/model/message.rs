@@ -13,6 +13,77 @@ use crate::scenario::NodeId;
 /// A request in flight, as the application knows it.
 pub type ReqRef = Key;
 
+/// What a message, and the work it asks for, belongs to: the identity its random draws are keyed
+/// by (see `engine::rng`). The same request draws the same latency on the same link and the same
+/// service time at its server in every variant that sends it, whatever else was sent before it
+/// (common random numbers); its reply is a message of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tag(u64);
+
+/// Who sends a request, numbered within its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// The shopper that arrived `n`-th.
+    Shopper(u64),
+    /// The `n`-th profile session.
+    Session(u64),
+    /// The `m`-th background read or write.
+    BackgroundRead(u64),
+    BackgroundWrite(u64),
+    /// Price change number `i` of the scenario.
+    PriceChange(u64),
+}
+
+impl Tag {
+    /// Bits 60..64: the kind; bit 59: a reply; bits 20..59: a number; bits 0..20: a sequence.
+    const REPLY: u64 = 1 << 59;
+    const NUMBER_BITS: u32 = 39;
+    const SEQ_BITS: u32 = 20;
+
+    fn compose(kind: u64, number: u64, seq: u64) -> Tag {
+        debug_assert!(number < 1 << Self::NUMBER_BITS && seq < 1 << Self::SEQ_BITS);
+        Tag(kind << 60 | number << Self::SEQ_BITS | seq)
+    }
+
+    /// The `seq`-th request (0-based) of `client`.
+    pub fn request(client: Client, seq: u32) -> Tag {
+        let (kind, n) = match client {
+            Client::Shopper(n) => (1, n),
+            Client::Session(n) => (2, n),
+            Client::BackgroundRead(m) => (3, m),
+            Client::BackgroundWrite(m) => (4, m),
+            Client::PriceChange(i) => (5, i),
+        };
+        Tag::compose(kind, n, u64::from(seq))
+    }
+
+    /// The commit at log position `lsn`: its replication entry, and its cache invalidation.
+    pub fn log(lsn: u64) -> Tag {
+        Tag(6 << 60 | (lsn & (Self::REPLY - 1)))
+    }
+
+    /// A replica's acknowledgement of the log up to `lsn`.
+    pub fn ack(lsn: u64) -> Tag {
+        Tag(7 << 60 | (lsn & (Self::REPLY - 1)))
+    }
+
+    /// Attempt `attempt` of the saga call of kind `call` for `order`.
+    pub fn saga(order: u64, call: u8, attempt: u32) -> Tag {
+        let seq = u64::from(call) << 16 | u64::from(attempt & 0xffff);
+        Tag::compose(8, order, seq)
+    }
+
+    /// The reply to this request.
+    pub fn reply(self) -> Tag {
+        Tag(self.0 | Self::REPLY)
+    }
+
+    /// The identity to key draws by.
+    pub fn id(self) -> u64 {
+        self.0
+    }
+}
+
 /// One committed change, as shipped to replicas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogEntry {
@@ -254,5 +325,7 @@ impl Body {
 pub struct Message {
     pub from: NodeId,
     pub to: NodeId,
+    /// What it belongs to (its latency is keyed by this and its link).
+    pub tag: Tag,
     pub body: Body,
 }

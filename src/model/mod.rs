@@ -181,13 +181,16 @@ impl Model {
         for send in self.out.sends.drain(..) {
             let (fate, msg) = match send {
                 Outgoing::Rpc { msg, extra_us } => {
-                    (self.network.send(now, msg.from, msg.to, extra_us), msg)
+                    let tag = msg.tag.id();
+                    (self.network.send(now, msg.from, msg.to, extra_us, tag), msg)
                 }
-                Outgoing::Stream(msg) => match self.network.send_stream(now, msg.from, msg.to, msg)
-                {
-                    (fate, Some(msg)) => (fate, msg),
-                    (_, None) => continue,
-                },
+                Outgoing::Stream(msg) => {
+                    let (from, to, tag) = (msg.from, msg.to, msg.tag.id());
+                    match self.network.send_stream(now, from, to, tag, msg) {
+                        (fate, Some(msg)) => (fate, msg),
+                        (_, None) => continue,
+                    }
+                }
             };
             if let Fate::ArrivesAt(at) = fate {
                 fx.at(at, Event::Deliver(msg));

@@ -9,9 +9,11 @@
 //!   Stream messages never overtake each other even when latency draws would reorder them.
 //!
 //! The network owns no clock and no queue: `send` returns when (and whether) a message arrives,
-//! and the caller schedules it.
+//! and the caller schedules it. A message's latency is drawn from randomness keyed by its link
+//! and its identity (its tag), so the same message takes the same time on the same link in
+//! every variant; a stream message held by a cut draws when the link heals, with the same key.
 
-use crate::engine::{Dist, SimRng, SimTime, StreamId};
+use crate::engine::{Dist, Keyed, SimTime};
 use crate::scenario::{Network as NetworkConfig, NodeId};
 
 /// What happens to a message handed to the network.
@@ -28,13 +30,14 @@ pub enum Fate {
 pub struct Network<M> {
     nodes: usize,
     latency: Vec<Dist>,
-    rng: Vec<SimRng>,
+    draws: Keyed,
     /// Active cuts per directed pair (overlapping partitions nest).
     cuts: Vec<u16>,
     /// Last arrival time scheduled on each directed stream, to keep streams FIFO.
     stream_tail: Vec<SimTime>,
-    /// Stream messages sent while their link was cut, per directed pair, in send order.
-    held: Vec<Vec<M>>,
+    /// Stream messages sent while their link was cut, with their tags, per directed pair, in
+    /// send order.
+    held: Vec<Vec<(u64, M)>>,
     pub lost: u64,
 }
 
@@ -47,9 +50,7 @@ impl<M> Network<M> {
         Self {
             nodes,
             latency,
-            rng: (0..nodes * nodes)
-                .map(|i| SimRng::stream(seed, StreamId::new("link", i as u64)))
-                .collect(),
+            draws: Keyed::new(seed, "link-latency"),
             cuts: vec![0; nodes * nodes],
             stream_tail: vec![SimTime::ZERO; nodes * nodes],
             held: (0..nodes * nodes).map(|_| Vec::new()).collect(),
@@ -62,43 +63,56 @@ impl<M> Network<M> {
     }
 
     /// The stream messages from `from` to `to` held by a cut, oldest first.
-    pub fn held(&self, from: NodeId, to: NodeId) -> &[M] {
-        &self.held[self.pair(from, to)]
+    pub fn held(&self, from: NodeId, to: NodeId) -> impl Iterator<Item = &M> {
+        self.held[self.pair(from, to)].iter().map(|(_, m)| m)
+    }
+
+    /// One latency draw for the message `tag` on pair `p`.
+    fn latency(&self, p: usize, tag: u64) -> u64 {
+        self.latency[p].sample(&mut self.draws.of2(p as u64, tag))
     }
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
         self.cuts[self.pair(from, to)] > 0
     }
 
-    /// A request, reply or invalidation sent at `now` after `extra_us` of processing.
-    pub fn send(&mut self, now: SimTime, from: NodeId, to: NodeId, extra_us: u64) -> Fate {
+    /// A request, reply or invalidation `tag` sent at `now` after `extra_us` of processing.
+    pub fn send(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        to: NodeId,
+        extra_us: u64,
+        tag: u64,
+    ) -> Fate {
         let p = self.pair(from, to);
         if self.cuts[p] > 0 {
             self.lost += 1;
             return Fate::Lost;
         }
-        let d = self.latency[p].sample(&mut self.rng[p]);
+        let d = self.latency(p, tag);
         Fate::ArrivesAt(now.after(extra_us).after(d))
     }
 
-    /// A replication-stream message; kept by the network if the link is cut.
+    /// A replication-stream message `tag`; kept by the network if the link is cut.
     pub fn send_stream(
         &mut self,
         now: SimTime,
         from: NodeId,
         to: NodeId,
+        tag: u64,
         msg: M,
     ) -> (Fate, Option<M>) {
         let p = self.pair(from, to);
         if self.cuts[p] > 0 {
-            self.held[p].push(msg);
+            self.held[p].push((tag, msg));
             return (Fate::Held, None);
         }
-        (Fate::ArrivesAt(self.stream_arrival(p, now)), Some(msg))
+        (Fate::ArrivesAt(self.stream_arrival(p, now, tag)), Some(msg))
     }
 
-    fn stream_arrival(&mut self, p: usize, now: SimTime) -> SimTime {
-        let d = self.latency[p].sample(&mut self.rng[p]);
+    fn stream_arrival(&mut self, p: usize, now: SimTime, tag: u64) -> SimTime {
+        let d = self.latency(p, tag);
         let at = now.after(d).max(self.stream_tail[p]);
         self.stream_tail[p] = at;
         at
@@ -125,8 +139,8 @@ impl<M> Network<M> {
         self.cuts[p] = self.cuts[p].saturating_sub(1);
         if self.cuts[p] == 0 {
             let held = std::mem::take(&mut self.held[p]);
-            for msg in held {
-                let at = self.stream_arrival(p, now);
+            for (tag, msg) in held {
+                let at = self.stream_arrival(p, now, tag);
                 out.push((at, msg));
             }
         }
@@ -163,9 +177,9 @@ mod tests {
         let mut n = net();
         let (app, primary) = (topology().app(), topology().primary());
         n.cut(app, primary);
-        assert_eq!(n.send(SimTime(0), app, primary, 0), Fate::Lost);
+        assert_eq!(n.send(SimTime(0), app, primary, 0, 1), Fate::Lost);
         assert_eq!(
-            n.send(SimTime(0), primary, app, 5),
+            n.send(SimTime(0), primary, app, 5, 1),
             Fate::ArrivesAt(SimTime(105))
         );
         assert!(n.drops_on_arrival(app, primary));
@@ -178,7 +192,7 @@ mod tests {
         let (p, r) = (topology().primary(), topology().replica(0));
         let mut last = SimTime::ZERO;
         for i in 0..100 {
-            let (fate, msg) = n.send_stream(SimTime(i), p, r, i as u32);
+            let (fate, msg) = n.send_stream(SimTime(i), p, r, i, i as u32);
             let Fate::ArrivesAt(at) = fate else {
                 panic!("link is up")
             };
@@ -187,8 +201,8 @@ mod tests {
         }
         n.cut(p, r);
         n.cut(p, r);
-        assert_eq!(n.send_stream(SimTime(500), p, r, 7), (Fate::Held, None));
-        assert_eq!(n.send_stream(SimTime(600), p, r, 8), (Fate::Held, None));
+        assert_eq!(n.send_stream(SimTime(500), p, r, 7, 7), (Fate::Held, None));
+        assert_eq!(n.send_stream(SimTime(600), p, r, 8, 8), (Fate::Held, None));
         let mut out = vec![];
         n.heal(SimTime(5_000), p, r, &mut out);
         assert!(

@@ -12,7 +12,7 @@
 //! numbers, and with them the trace, follow the handler's own order).
 
 use super::app::{AppTimer, Purpose};
-use super::message::{Answer, Body, Message, Op, ReqRef, RowView};
+use super::message::{Answer, Body, Message, Op, ReqRef, RowView, Tag};
 use super::monitor::MonitorTimer;
 use super::primary::PrimaryTimer;
 use super::replica::ReplicaTimer;
@@ -28,7 +28,8 @@ pub trait Node {
     /// The node's own timers; the router brings each back to the node that set it.
     type Timer: Copy;
 
-    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out);
+    /// `msg` reached the node (it is `msg.to`).
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out);
 
     fn on_timer(&mut self, now: SimTime, timer: Self::Timer, out: &mut Out);
 
@@ -250,35 +251,37 @@ impl Out {
         self.events.push((Due::At(at), Event::Arrival(arrival)));
     }
 
-    /// Sends a request, reply or invalidation to `to`.
+    /// Sends a request or an invalidation, which `tag` identifies, to `to`.
     #[inline]
-    pub fn send(&mut self, to: NodeId, body: Body) {
-        self.send_after(to, body, 0);
+    pub fn send(&mut self, to: NodeId, tag: Tag, body: Body) {
+        self.send_after(to, tag, body, 0);
     }
 
     /// Sends `body` to `to` after `extra_us` of processing here.
     #[inline]
-    pub fn send_after(&mut self, to: NodeId, body: Body, extra_us: u64) {
+    pub fn send_after(&mut self, to: NodeId, tag: Tag, body: Body, extra_us: u64) {
         let msg = Message {
             from: self.node,
             to,
+            tag,
             body,
         };
         self.sends.push(Outgoing::Rpc { msg, extra_us });
     }
 
-    /// Answers request `req` of `to`.
+    /// Answers request `req` of `to`, which `tag` identifies.
     #[inline]
-    pub fn reply(&mut self, to: NodeId, req: ReqRef, answer: Answer) {
-        self.send(to, Body::Reply { req, answer });
+    pub fn reply(&mut self, to: NodeId, req: ReqRef, tag: Tag, answer: Answer) {
+        self.send(to, tag.reply(), Body::Reply { req, answer });
     }
 
     /// Sends `body` on the replication connection to `to` (reliable and ordered).
     #[inline]
-    pub fn stream(&mut self, to: NodeId, body: Body) {
+    pub fn stream(&mut self, to: NodeId, tag: Tag, body: Body) {
         let msg = Message {
             from: self.node,
             to,
+            tag,
             body,
         };
         self.sends.push(Outgoing::Stream(msg));
@@ -361,9 +364,15 @@ pub mod bench {
             self.notices.append(&mut self.out.notices);
         }
 
-        /// `body` from `from` reaches the node now.
-        pub fn deliver(&mut self, from: NodeId, body: Body) {
-            self.node.on_message(self.now, from, body, &mut self.out);
+        /// `body`, identified by `tag`, from `from` reaches the node now.
+        pub fn deliver(&mut self, from: NodeId, tag: Tag, body: Body) {
+            let msg = Message {
+                from,
+                to: self.me,
+                tag,
+                body,
+            };
+            self.node.on_message(self.now, msg, &mut self.out);
             self.collect();
         }
 

@@ -12,7 +12,7 @@ use super::observe::{Counters, Gauges};
 use super::primary::{Invalidation, Primary, Rows};
 use super::replica::{Replica, Status};
 use super::services::ServiceNodes;
-use crate::engine::{SimRng, SimTime, StreamId};
+use crate::engine::{Keyed, SimTime};
 use crate::scenario::{
     CheckoutKind, Config, NodeId, ReadSource, ReplicationMode, Role, Topology, Variant,
 };
@@ -58,7 +58,6 @@ impl Nodes {
     pub fn new(variant: &Variant, seed: u64, faults_end: SimTime) -> Self {
         let config = &variant.config;
         let topology = &config.topology;
-        let stream = |label, index| SimRng::stream(seed, StreamId::new(label, index));
         let stock: Vec<(i64, i64)> = config
             .products
             .iter()
@@ -74,7 +73,7 @@ impl Nodes {
             topology,
             config.primary.clone(),
             config.replication.clone(),
-            stream("primary", 0),
+            Keyed::new(seed, "primary-service"),
             rows,
             invalidation(variant),
         );
@@ -91,9 +90,8 @@ impl Nodes {
         let acks = config.replication.mode != ReplicationMode::Async;
         let replicas = (0..topology.replica_count())
             .map(|i| {
-                let rng = stream("replica", i as u64);
                 let c = config.replicas[i].clone();
-                Replica::new(topology, i, c, acks, rng, tracked.clone())
+                Replica::new(topology, i, c, acks, seed, tracked.clone())
             })
             .collect();
         let units: Vec<i64> = config.products.iter().map(|p| p.stock).collect();
@@ -104,7 +102,7 @@ impl Nodes {
         Self {
             app: App::new(variant, seed, Phases::of(config)),
             primary,
-            cache: Cache::new(config.cache.clone(), stream("cache", 0), stock.len()),
+            cache: Cache::new(config.cache.clone(), seed, stock.len()),
             replicas,
             services: config
                 .saga
@@ -126,13 +124,12 @@ impl Nodes {
     }
 
     pub fn deliver(&mut self, topology: &Topology, now: SimTime, msg: Message, out: &mut Out) {
-        let Message { from, to, body } = msg;
-        match topology.role(to) {
-            Role::App => self.app.on_message(now, from, body, out),
-            Role::Primary => self.primary.on_message(now, from, body, out),
-            Role::Cache => self.cache.on_message(now, from, body, out),
-            Role::Replica(i) => self.replicas[i].on_message(now, from, body, out),
-            Role::Service(_) => self.services().on_message(now, from, body, out),
+        match topology.role(msg.to) {
+            Role::App => self.app.on_message(now, msg, out),
+            Role::Primary => self.primary.on_message(now, msg, out),
+            Role::Cache => self.cache.on_message(now, msg, out),
+            Role::Replica(i) => self.replicas[i].on_message(now, msg, out),
+            Role::Service(_) => self.services().on_message(now, msg, out),
         }
     }
 
@@ -219,7 +216,6 @@ impl Gauges for View<'_> {
         let held = self
             .network
             .held(link.0, link.1)
-            .iter()
             .find_map(|m| match m.body {
                 Body::Replicate(e) => Some(now.since(e.committed_at)),
                 _ => None,

@@ -9,10 +9,10 @@
 mod two_phase;
 
 use super::app::AppTimer;
-use super::message::Body;
+use super::message::{Body, Tag};
 use super::node::Out;
 use super::saga::{Answer, Call};
-use crate::engine::{Dist, Key, SimRng, Slab, StreamId};
+use crate::engine::{Dist, Key, Keyed, Slab};
 use crate::scenario::{NodeId, Saga as SagaConfig, SagaPolicy, ServiceKind, Topology};
 
 pub type SagaRef = Key;
@@ -60,7 +60,8 @@ pub struct Orchestrator<S> {
     sagas: Slab<Run<S>>,
     /// Under `two-phase-commit`, the transactions instead of sagas.
     txns: Slab<two_phase::Txn<S>>,
-    rng: SimRng,
+    /// Retry backoffs, keyed by the order and the ticket of the request that failed.
+    backoffs: Keyed,
     pub started: u64,
     pub step_timeouts: u64,
     pub compensations_abandoned: u64,
@@ -81,7 +82,7 @@ impl<S: Copy> Orchestrator<S> {
             services: ServiceKind::ALL.map(|k| topology.service(k)),
             sagas: Slab::default(),
             txns: Slab::default(),
-            rng: SimRng::stream(seed, StreamId::new("saga-orchestrator", 0)),
+            backoffs: Keyed::new(seed, "saga-backoff"),
             started: 0,
             step_timeouts: 0,
             compensations_abandoned: 0,
@@ -195,6 +196,7 @@ impl<S: Copy> Orchestrator<S> {
         let to = self.services[call.service() as usize];
         out.send(
             to,
+            Tag::saga(run.order, call.kind(), run.ticket),
             Body::SagaRequest {
                 saga,
                 ticket: run.ticket,
@@ -281,10 +283,10 @@ impl<S: Copy> Orchestrator<S> {
         let run = self.sagas.get_mut(saga).filter(|r| r.ticket == ticket)?;
         run.ticket = run.ticket.wrapping_add(1);
         self.step_timeouts += 1;
-        let attempts = run.attempts;
+        let (attempts, order) = (run.attempts, run.order);
         match run.stage {
             Stage::Forward(_) if attempts < self.config.max_attempts => {
-                let backoff = self.backoff(self.config.retry_backoff, attempts);
+                let backoff = self.backoff(self.config.retry_backoff, attempts, (order, ticket));
                 out.after(backoff, AppTimer::SagaRetry(saga));
                 None
             }
@@ -360,7 +362,8 @@ impl<S: Copy> Orchestrator<S> {
         let run = self.sagas.get(saga).expect("live saga");
         let retry = self.policy == SagaPolicy::Reliable;
         if retry && run.attempts < MAX_COMPENSATION_ATTEMPTS {
-            let backoff = self.backoff(self.config.compensation_backoff, run.attempts);
+            let request = (run.order, run.ticket);
+            let backoff = self.backoff(self.config.compensation_backoff, run.attempts, request);
             out.after(backoff, AppTimer::SagaRetry(saga));
         } else {
             // Best effort: the failure is swallowed and the next compensation tried.
@@ -372,9 +375,10 @@ impl<S: Copy> Orchestrator<S> {
     }
 
     /// The backoff before attempt `attempts + 1` of a request: a draw from `dist`, grown by
-    /// `backoff_multiplier` per attempt after the first, at most `max_backoff`.
-    fn backoff(&mut self, dist: Dist, attempts: u32) -> u64 {
-        let drawn = dist.sample(&mut self.rng);
+    /// `backoff_multiplier` per attempt after the first, at most `max_backoff`. The draw is keyed
+    /// by the (order, ticket) of the request that failed.
+    fn backoff(&mut self, dist: Dist, attempts: u32, (order, ticket): (u64, u32)) -> u64 {
+        let drawn = dist.sample(&mut self.backoffs.of2(order, u64::from(ticket)));
         let growth = libm::pow(
             self.config.backoff_multiplier,
             f64::from(attempts.saturating_sub(1)),

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::message::{Answer, Body, LogEntry, Op, ReqRef, RowView};
+use super::message::{Answer, Body, LogEntry, Message, Op, ReqRef, RowView, Tag};
 use super::node::{Node, Observation, Out};
 use super::station::Station;
 
@@ -23,16 +23,18 @@ pub enum Invalidation {
     /// Flush every product key (tag-based flush).
     AllProducts,
 }
-use crate::engine::{Histogram, SimRng, SimTime};
+use crate::engine::{Histogram, Keyed, SimTime};
 use crate::scenario::{
     NodeId, Primary as PrimaryConfig, Replication, ReplicationMode, Role, Topology,
 };
 
-/// A statement from `from`, answered to `req` (if it wants an answer).
+/// A statement from `from`, answered to `req` (if it wants an answer); `tag` is what it belongs
+/// to, and keys its service time.
 #[derive(Clone, Copy, Debug)]
 pub struct Job {
     pub from: NodeId,
     pub req: Option<ReqRef>,
+    pub tag: Tag,
     pub op: Op,
 }
 
@@ -127,7 +129,8 @@ pub struct Primary {
     held: VecDeque<Held>,
     /// Semi-sync has fallen back to async after an acknowledgement timeout.
     degraded: bool,
-    rng: SimRng,
+    /// Service times, keyed by the statement's tag.
+    service: Keyed,
     rows: Vec<Row>,
     /// The lock state of `rows[..locks.len()]` (products and profiles; background writes never
     /// lock).
@@ -146,7 +149,7 @@ impl Primary {
         topology: &Topology,
         config: PrimaryConfig,
         replication: Replication,
-        rng: SimRng,
+        service: Keyed,
         initial: Rows<'_>,
         invalidation: Invalidation,
     ) -> Self {
@@ -175,7 +178,7 @@ impl Primary {
             held: VecDeque::new(),
             degraded: false,
             locks,
-            rng,
+            service,
             rows,
             products: initial.len(),
             invalidation,
@@ -209,7 +212,7 @@ impl Primary {
         } else {
             &self.config.read_time
         };
-        let service = time.sample(&mut self.rng);
+        let service = time.sample(&mut self.service.of(job.tag.id()));
         out.after(service, PrimaryTimer::Done(job));
     }
 
@@ -224,7 +227,7 @@ impl Primary {
 
     fn reply(&self, job: Job, answer: Answer, out: &mut Out) {
         if let Some(req) = job.req {
-            out.reply(job.from, req, answer);
+            out.reply(job.from, req, job.tag, answer);
         }
     }
 
@@ -534,15 +537,16 @@ impl Primary {
             by,
             taken,
         });
+        let tag = Tag::log(self.lsn);
         for replica in self.topology.replicas() {
-            out.stream(replica, Body::Replicate(entry));
+            out.stream(replica, tag, Body::Replicate(entry));
         }
         if (row as usize) < self.products {
             let cache = self.topology.cache();
             match self.invalidation {
                 Invalidation::None => {}
-                Invalidation::Row => out.send(cache, Body::Invalidate { row }),
-                Invalidation::AllProducts => out.send(cache, Body::FlushProducts),
+                Invalidation::Row => out.send(cache, tag, Body::Invalidate { row }),
+                Invalidation::AllProducts => out.send(cache, tag, Body::FlushProducts),
             }
         }
     }
@@ -561,9 +565,10 @@ impl Primary {
 impl Node for Primary {
     type Timer = PrimaryTimer;
 
-    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out) {
-        match body {
-            Body::Request { req, op } => self.receive(now, Job { from, req, op }, out),
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out) {
+        let Message { from, tag, .. } = msg;
+        match msg.body {
+            Body::Request { req, op } => self.receive(now, Job { from, req, tag, op }, out),
             Body::Ack { lsn } => {
                 let Role::Replica(replica) = self.topology.role(from) else {
                     unreachable!("acknowledgements come from replicas")
@@ -600,7 +605,8 @@ impl Node for Primary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Dist, Key, StreamId};
+    use crate::engine::{Dist, Key};
+    use crate::model::message::Client;
     use crate::model::node::Timer;
     use crate::model::node::bench::Bench;
 
@@ -629,8 +635,8 @@ mod tests {
             profiles: 0,
             background: 4,
         };
-        let rng = SimRng::stream(1, StreamId::new("test", 0));
-        let p = Primary::new(&t, config, replication, rng, rows, Invalidation::Row);
+        let service = Keyed::new(1, "test");
+        let p = Primary::new(&t, config, replication, service, rows, Invalidation::Row);
         let unwrap = |timer| match timer {
             Timer::Primary(p) => p,
             other => panic!("not a primary timer: {other:?}"),
@@ -646,13 +652,9 @@ mod tests {
     }
 
     fn ask(b: &mut Bench<Primary>, t: &Topology, i: u32, op: Op) {
-        b.deliver(
-            t.app(),
-            Body::Request {
-                req: Some(req(i)),
-                op,
-            },
-        );
+        let tag = Tag::request(Client::Shopper(u64::from(i)), 0);
+        let req = Some(req(i));
+        b.deliver(t.app(), tag, Body::Request { req, op });
     }
 
     fn replies(b: &mut Bench<Primary>) -> Vec<(SimTime, u32, Answer)> {
@@ -803,7 +805,7 @@ mod tests {
         ask(&mut b, &t, 0, Op::Decrement { row: 0, qty: 1 });
         b.advance(ms(4));
         assert!(replies(&mut b).is_empty(), "committed at 2 ms, held");
-        b.deliver(t.replica(1), Body::Ack { lsn: 1 });
+        b.deliver(t.replica(1), Tag::ack(1), Body::Ack { lsn: 1 });
         b.advance(ms(5));
         assert_eq!(
             replies(&mut b),
@@ -843,7 +845,7 @@ mod tests {
         b.advance(ms(25));
         assert_eq!(replies(&mut b)[0].0, ms(22));
         // A replica has caught up to the last commit: commits wait for acknowledgements again.
-        b.deliver(t.replica(0), Body::Ack { lsn: 2 });
+        b.deliver(t.replica(0), Tag::ack(2), Body::Ack { lsn: 2 });
         ask(&mut b, &t, 2, Op::Decrement { row: 0, qty: 1 });
         b.advance(ms(30));
         assert!(replies(&mut b).is_empty(), "held again");

@@ -10,11 +10,11 @@
 
 use std::collections::VecDeque;
 
-use super::message::{Answer, Body, LogEntry, Op, ReqRef, RowView};
+use super::message::{Answer, Body, LogEntry, Message, Op, ReqRef, RowView, Tag};
 use super::node::{Node, NodeFault, Observation, Out};
 use super::station::Station;
 use super::timeline::ReadFrom;
-use crate::engine::{Histogram, SimRng, SimTime};
+use crate::engine::{Histogram, Keyed, SimTime};
 use crate::scenario::{NodeId, Replica as ReplicaConfig, Topology};
 
 /// What a slot works on.
@@ -24,6 +24,8 @@ pub enum Task {
     Read {
         from: NodeId,
         req: Option<ReqRef>,
+        /// What the read belongs to: keys its service time.
+        tag: Tag,
         row: Option<u32>,
         /// Serve only once this log position is applied, else answer `TooStale` (0: any).
         min_lsn: u64,
@@ -74,7 +76,9 @@ pub struct Replica {
     /// Crashes in force (overlapping crash faults nest): down while above 0.
     down: u32,
     config: ReplicaConfig,
-    rng: SimRng,
+    /// Read service times, keyed by the read's tag; apply times, by (replica, log position).
+    reads: Keyed,
+    applies: Keyed,
     /// The tracked (product and profile) rows as of `applied_lsn`.
     rows: Vec<RowView>,
     applied_lsn: u64,
@@ -97,7 +101,7 @@ impl Replica {
         index: usize,
         config: ReplicaConfig,
         acks: bool,
-        rng: SimRng,
+        seed: u64,
         tracked: Vec<RowView>,
     ) -> Self {
         Self {
@@ -108,7 +112,8 @@ impl Replica {
             down: 0,
             slots: Station::new(config.workers),
             config,
-            rng,
+            reads: Keyed::new(seed, "replica-read"),
+            applies: Keyed::new(seed, "replica-apply"),
             rows: tracked,
             applied_lsn: 0,
             relay: VecDeque::new(),
@@ -127,9 +132,11 @@ impl Replica {
 
     fn start(&mut self, task: Task, out: &mut Out) {
         let service = match task {
-            Task::Read { .. } => self.config.read_time.sample(&mut self.rng),
+            Task::Read { tag, .. } => self.config.read_time.sample(&mut self.reads.of(tag.id())),
             Task::Apply => {
-                let base = self.config.apply_time.sample(&mut self.rng);
+                let lsn = self.relay.front().expect("an entry to apply").lsn;
+                let mut draw = self.applies.of2(self.index as u64, lsn);
+                let base = self.config.apply_time.sample(&mut draw);
                 self.slowdowns
                     .iter()
                     .fold(base, |us, f| libm::round(us as f64 * f) as u64)
@@ -151,7 +158,11 @@ impl Replica {
         if self.acks && self.down == 0 {
             // Acknowledge receipt (the relay log is durable), on the replication connection:
             // reliable and in order, like the stream itself.
-            out.stream(self.primary, Body::Ack { lsn: entry.lsn });
+            out.stream(
+                self.primary,
+                Tag::ack(entry.lsn),
+                Body::Ack { lsn: entry.lsn },
+            );
         }
         self.relay.push_back(entry);
         self.stats.relay_max = self.stats.relay_max.max(self.relay.len());
@@ -170,9 +181,10 @@ impl Replica {
             Task::Read {
                 from,
                 req,
+                tag,
                 row,
                 min_lsn,
-            } => self.serve(from, req, row, min_lsn, out),
+            } => self.serve(from, (req, tag), row, min_lsn, out),
             Task::Apply => self.apply(now, out),
         }
         if let Some(next) = next {
@@ -186,7 +198,7 @@ impl Replica {
     fn serve(
         &mut self,
         from: NodeId,
-        req: Option<ReqRef>,
+        (req, tag): (Option<ReqRef>, Tag),
         row: Option<u32>,
         min_lsn: u64,
         out: &mut Out,
@@ -194,7 +206,7 @@ impl Replica {
         if self.applied_lsn < min_lsn {
             // Not caught up with the reader's own write yet: say so, serve nothing.
             if let Some(req) = req {
-                out.reply(from, req, Answer::TooStale);
+                out.reply(from, req, tag, Answer::TooStale);
             }
             return;
         }
@@ -202,7 +214,7 @@ impl Replica {
             return; // a background read: load, nothing anybody looks at
         };
         let view = self.rows[row as usize];
-        out.reply(from, req, Answer::row(view));
+        out.reply(from, req, tag, Answer::row(view));
         out.observe(Observation::Served {
             req,
             row,
@@ -258,7 +270,11 @@ impl Replica {
         }
         let received = self.relay.back().map_or(self.applied_lsn, |e| e.lsn);
         if self.acks && received > 0 {
-            out.stream(self.primary, Body::Ack { lsn: received });
+            out.stream(
+                self.primary,
+                Tag::ack(received),
+                Body::Ack { lsn: received },
+            );
         }
     }
 
@@ -304,14 +320,16 @@ impl Replica {
 impl Node for Replica {
     type Timer = ReplicaTimer;
 
-    fn on_message(&mut self, now: SimTime, from: NodeId, body: Body, out: &mut Out) {
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out) {
+        let Message { from, tag, .. } = msg;
         let read = |req, row, min_lsn| Task::Read {
             from,
             req,
+            tag,
             row,
             min_lsn,
         };
-        match body {
+        match msg.body {
             Body::Replicate(entry) => self.receive_entry(now, entry, out),
             Body::Request { req, op } => {
                 let task = match op {
@@ -356,7 +374,8 @@ impl Node for Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Dist, Key, StreamId};
+    use crate::engine::{Dist, Key};
+    use crate::model::message::Client;
     use crate::model::node::Timer;
     use crate::model::node::bench::Bench;
 
@@ -373,13 +392,13 @@ mod tests {
             read_time: Dist::Constant { us: 1_000 },
             apply_time: Dist::Constant { us: 2_000 },
         };
-        let rng = SimRng::stream(1, StreamId::new("test", 0));
+
         let row = RowView {
             stock: 10,
             price: 500,
             version: 0,
         };
-        let r = Replica::new(&t, 0, config, acks, rng, vec![row]);
+        let r = Replica::new(&t, 0, config, acks, 1, vec![row]);
         let unwrap = |timer| match timer {
             Timer::Replica(r) => r,
             other => panic!("not a replica timer: {other:?}"),
@@ -403,7 +422,8 @@ mod tests {
             index: i,
             generation: 0,
         };
-        b.deliver(t.app(), Body::Request { req: Some(req), op });
+        let tag = Tag::request(Client::Shopper(u64::from(i)), 0);
+        b.deliver(t.app(), tag, Body::Request { req: Some(req), op });
     }
 
     fn answers(b: &mut Bench<Replica>) -> Vec<(SimTime, u32, Answer)> {
@@ -414,7 +434,7 @@ mod tests {
     fn reads_and_the_applier_share_the_slots_in_arrival_order() {
         let (mut b, t) = replica(false);
         read(&mut b, &t, 0, Op::Read { row: 0 });
-        b.deliver(t.primary(), entry(1, 9, 0));
+        b.deliver(t.primary(), Tag::log(1), entry(1, 9, 0));
         read(&mut b, &t, 1, Op::Read { row: 0 });
         b.advance(ms(10));
         // The first read finishes at 1 ms, the apply waits for the slot and ends at 3 ms, and the
@@ -441,7 +461,7 @@ mod tests {
         let (mut b, t) = replica(false);
         // The reader's own write is entry 1; its read takes the slot before the entry arrives.
         read(&mut b, &t, 0, Op::ReadAtLeast { row: 0, lsn: 1 });
-        b.deliver(t.primary(), entry(1, 9, 0));
+        b.deliver(t.primary(), Tag::log(1), entry(1, 9, 0));
         b.advance(ms(3));
         read(&mut b, &t, 1, Op::ReadAtLeast { row: 0, lsn: 1 });
         b.advance(ms(10));
@@ -457,7 +477,7 @@ mod tests {
     fn a_paused_applier_keeps_its_backlog_and_reports_its_age() {
         let (mut b, t) = replica(false);
         b.fault(NodeFault::Pause, true);
-        b.deliver(t.primary(), entry(1, 9, 0));
+        b.deliver(t.primary(), Tag::log(1), entry(1, 9, 0));
         b.advance(ms(500));
         let s = b.node.status(ms(500));
         assert_eq!((s.reported_lag_us, s.backlog), (500_000, true));
@@ -472,7 +492,7 @@ mod tests {
     fn a_slowdown_multiplies_apply_times() {
         let (mut b, t) = replica(false);
         b.fault(NodeFault::SlowDown(5.0), true);
-        b.deliver(t.primary(), entry(1, 9, 0));
+        b.deliver(t.primary(), Tag::log(1), entry(1, 9, 0));
         b.advance(ms(100));
         assert_eq!(b.node.stats.last_apply, ms(10), "2 ms × 5");
     }
@@ -480,11 +500,11 @@ mod tests {
     #[test]
     fn a_crash_loses_the_work_in_hand_and_a_restart_acknowledges_what_arrived() {
         let (mut b, t) = replica(true);
-        b.deliver(t.primary(), entry(1, 9, 0));
+        b.deliver(t.primary(), Tag::log(1), entry(1, 9, 0));
         read(&mut b, &t, 0, Op::Read { row: 0 });
         b.take_sent(); // the acknowledgement of entry 1
         b.fault(NodeFault::Crash, true);
-        b.deliver(t.primary(), entry(2, 8, 1));
+        b.deliver(t.primary(), Tag::log(2), entry(2, 8, 1));
         b.advance(ms(50));
         assert!(
             b.take_sent().is_empty(),

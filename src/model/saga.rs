@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::engine::{Histogram, SimRng, SimTime, StreamId};
+use crate::engine::{Histogram, Keyed, SimTime};
 pub use crate::scenario::ServiceKind;
 use crate::scenario::{Saga as SagaConfig, SagaService};
 
@@ -82,7 +82,7 @@ impl Call {
     }
 
     /// The call's kind, for idempotency records (arguments do not matter: one per order).
-    fn kind(self) -> u8 {
+    pub(crate) fn kind(self) -> u8 {
         match self {
             Call::Reserve { .. } => 0,
             Call::Release => 1,
@@ -144,8 +144,10 @@ pub struct Leftovers {
 
 pub struct Services {
     config: SagaConfig,
-    seed: u64,
-    rng: [SimRng; 3],
+    /// A request's error, failed compensation and lost reply, keyed by the request; a card's
+    /// decline, keyed by its order.
+    outcomes: Keyed,
+    cards: Keyed,
     /// Units available per product.
     available: Vec<i64>,
     /// Per order: (product, units) reserved.
@@ -171,11 +173,10 @@ pub struct Services {
 
 impl Services {
     pub fn new(config: &SagaConfig, stock: &[i64], seed: u64) -> Self {
-        let stream = |i| SimRng::stream(seed, StreamId::new("saga-service", i));
         Self {
             config: config.clone(),
-            seed,
-            rng: [stream(0), stream(1), stream(2)],
+            outcomes: Keyed::new(seed, "saga-service"),
+            cards: Keyed::new(seed, "saga-card"),
             available: stock.to_vec(),
             reservations: BTreeMap::new(),
             charges: BTreeMap::new(),
@@ -199,13 +200,19 @@ impl Services {
     }
 
     /// Performs `call` for `order` at `now`; `keyed` says whether the request carries the order
-    /// id as an idempotency key.
-    pub fn perform(&mut self, order: u64, call: Call, keyed: bool, now: SimTime) -> Effect {
+    /// id as an idempotency key; `request` identifies the request (its draws are keyed by it).
+    pub fn perform(
+        &mut self,
+        order: u64,
+        call: Call,
+        keyed: bool,
+        request: u64,
+        now: SimTime,
+    ) -> Effect {
         let service = call.service();
         let s = self.config(service).clone();
-        let rng = &mut self.rng[service as usize];
-        // The draws happen in the same order for every request, whatever the outcome, so that
-        // one request's outcome never shifts the next one's draws.
+        let rng = &mut self.outcomes.of(request);
+        // The draws happen in the same order for every request, whatever the outcome.
         let error = rng.chance(s.failure_probability);
         let compensation_fails = rng.chance(self.config.compensation_failure_probability);
         let reply_lost = rng.chance(s.lost_reply_probability);
@@ -322,8 +329,7 @@ impl Services {
             }
             Call::Charge { amount } => {
                 // A card's fate is the order's: retries of a declined card are declined again.
-                let mut card = SimRng::stream(self.seed, StreamId::new("saga-card", order));
-                if card.chance(self.config.decline_probability) {
+                if self.cards.of(order).chance(self.config.decline_probability) {
                     return Answer::Declined;
                 }
                 let c = self.charges.entry(order).or_insert((0, 0));
@@ -432,22 +438,34 @@ mod tests {
     fn a_completed_order_leaves_nothing_behind_and_stock_is_taken() {
         let mut s = Services::new(&config(0.0, 0.0, 0.0), &[3], 1);
         assert_eq!(
-            s.perform(7, Call::Reserve { product: 0, qty: 2 }, true, SimTime::ZERO)
+            s.perform(
+                7,
+                Call::Reserve { product: 0, qty: 2 },
+                true,
+                0,
+                SimTime::ZERO
+            )
+            .answer,
+            Answer::Done
+        );
+        assert_eq!(
+            s.perform(7, Call::Charge { amount: 500 }, true, 0, SimTime::ZERO)
                 .answer,
             Answer::Done
         );
         assert_eq!(
-            s.perform(7, Call::Charge { amount: 500 }, true, SimTime::ZERO)
-                .answer,
-            Answer::Done
-        );
-        assert_eq!(
-            s.perform(7, Call::Confirm, true, SimTime::ZERO).answer,
+            s.perform(7, Call::Confirm, true, 0, SimTime::ZERO).answer,
             Answer::Done
         );
         assert_eq!(s.leftovers(), Leftovers::default());
         // Only one unit is left for the next order.
-        let next = s.perform(8, Call::Reserve { product: 0, qty: 2 }, true, SimTime::ZERO);
+        let next = s.perform(
+            8,
+            Call::Reserve { product: 0, qty: 2 },
+            true,
+            0,
+            SimTime::ZERO,
+        );
         assert_eq!(next.answer, Answer::OutOfStock);
         assert!(!s.holds_anything(8));
     }
@@ -459,9 +477,10 @@ mod tests {
             7,
             Call::Reserve { product: 0, qty: 2 },
             false,
+            0,
             SimTime::ZERO,
         );
-        s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO);
+        s.perform(7, Call::Charge { amount: 500 }, false, 0, SimTime::ZERO);
         assert_eq!(
             s.leftovers(),
             Leftovers {
@@ -472,8 +491,8 @@ mod tests {
             }
         );
         // Compensating gives everything back.
-        s.perform(7, Call::Refund, false, SimTime::ZERO);
-        s.perform(7, Call::Release, false, SimTime::ZERO);
+        s.perform(7, Call::Refund, false, 0, SimTime::ZERO);
+        s.perform(7, Call::Release, false, 0, SimTime::ZERO);
         assert_eq!(s.leftovers(), Leftovers::default());
         assert_eq!(s.refunds, 1);
         assert!(!s.holds_anything(7));
@@ -483,9 +502,9 @@ mod tests {
     fn a_retried_charge_charges_twice_without_a_key_and_once_with_one() {
         for (keyed, double) in [(false, 1), (true, 0)] {
             let mut s = Services::new(&config(0.0, 0.0, 0.0), &[3], 1);
-            s.perform(7, Call::Charge { amount: 500 }, keyed, SimTime::ZERO);
-            s.perform(7, Call::Charge { amount: 500 }, keyed, SimTime::ZERO);
-            s.perform(7, Call::Confirm, keyed, SimTime::ZERO);
+            s.perform(7, Call::Charge { amount: 500 }, keyed, 0, SimTime::ZERO);
+            s.perform(7, Call::Charge { amount: 500 }, keyed, 0, SimTime::ZERO);
+            s.perform(7, Call::Confirm, keyed, 0, SimTime::ZERO);
             assert_eq!(s.leftovers().double_charges, double, "keyed: {keyed}");
         }
     }
@@ -495,7 +514,7 @@ mod tests {
         let mut s = Services::new(&config(1.0, 0.0, 0.0), &[3], 1);
         for _ in 0..3 {
             assert_eq!(
-                s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO)
+                s.perform(7, Call::Charge { amount: 500 }, false, 0, SimTime::ZERO)
                     .answer,
                 Answer::Declined
             );
@@ -506,13 +525,13 @@ mod tests {
         let mut b = Services::new(&config(0.3, 0.0, 0.0), &[0], 9);
         let runs: Vec<Answer> = (0..200)
             .map(|o| {
-                a.perform(o, Call::Charge { amount: 1 }, true, SimTime::ZERO)
+                a.perform(o, Call::Charge { amount: 1 }, true, 0, SimTime::ZERO)
                     .answer
             })
             .collect();
         let again: Vec<Answer> = (0..200)
             .map(|o| {
-                b.perform(o, Call::Charge { amount: 1 }, true, SimTime::ZERO)
+                b.perform(o, Call::Charge { amount: 1 }, true, 0, SimTime::ZERO)
                     .answer
             })
             .collect();
@@ -524,9 +543,15 @@ mod tests {
     #[test]
     fn failed_compensations_change_nothing_and_are_counted() {
         let mut s = Services::new(&config(0.0, 0.0, 1.0), &[3], 1);
-        s.perform(7, Call::Reserve { product: 0, qty: 1 }, true, SimTime::ZERO);
+        s.perform(
+            7,
+            Call::Reserve { product: 0, qty: 1 },
+            true,
+            0,
+            SimTime::ZERO,
+        );
         assert_eq!(
-            s.perform(7, Call::Release, true, SimTime::ZERO).answer,
+            s.perform(7, Call::Release, true, 0, SimTime::ZERO).answer,
             Answer::Error
         );
         assert_eq!(s.compensations_failed, 1);
@@ -536,7 +561,7 @@ mod tests {
     #[test]
     fn a_lost_reply_still_takes_effect() {
         let mut s = Services::new(&config(0.0, 1.0, 0.0), &[3], 1);
-        let e = s.perform(7, Call::Charge { amount: 500 }, false, SimTime::ZERO);
+        let e = s.perform(7, Call::Charge { amount: 500 }, false, 0, SimTime::ZERO);
         assert_eq!(
             e,
             Effect {
@@ -553,20 +578,20 @@ mod tests {
         let mut s = Services::new(&config(0.0, 0.0, 0.0), &[5], 1);
         let prepare = |qty| Call::PrepareReserve { product: 0, qty };
         let t = |ms: u64| SimTime::from_millis(ms);
-        assert_eq!(s.perform(7, prepare(2), true, t(0)).answer, Answer::Done);
+        assert_eq!(s.perform(7, prepare(2), true, 0, t(0)).answer, Answer::Done);
         assert_eq!(s.leftovers().leaked_units, 2, "set aside, not sold");
         // Another order waits for the lock; the holder itself does not.
         assert!(s.must_wait(8, prepare(1)));
         assert!(!s.must_wait(7, prepare(2)));
-        let commit = s.perform(7, Call::Commit(ServiceKind::Inventory), true, t(30));
+        let commit = s.perform(7, Call::Commit(ServiceKind::Inventory), true, 0, t(30));
         assert_eq!(commit.released, Some(0));
         assert!(!s.must_wait(8, prepare(1)));
         assert_eq!(s.lock_hold_us.max(), 30_000);
         // Committed units are sold: the order, once confirmed, leaves nothing behind.
-        s.perform(7, Call::Commit(ServiceKind::Order), true, t(31));
+        s.perform(7, Call::Commit(ServiceKind::Order), true, 0, t(31));
         assert_eq!(s.leftovers(), Leftovers::default());
         assert_eq!(
-            s.perform(8, prepare(4), true, t(32)).answer,
+            s.perform(8, prepare(4), true, 0, t(32)).answer,
             Answer::OutOfStock,
             "3 of 5 units left"
         );
@@ -583,9 +608,10 @@ mod tests {
             7,
             Call::PrepareReserve { product: 0, qty: 2 },
             true,
+            0,
             SimTime::ZERO,
         );
-        s.perform(7, Call::Authorise { amount: 500 }, true, SimTime::ZERO);
+        s.perform(7, Call::Authorise { amount: 500 }, true, 0, SimTime::ZERO);
         assert!(s.holds_anything(7));
         for k in [
             ServiceKind::Inventory,
@@ -593,7 +619,7 @@ mod tests {
             ServiceKind::Order,
         ] {
             assert_eq!(
-                s.perform(7, Call::Abort(k), true, SimTime::ZERO).answer,
+                s.perform(7, Call::Abort(k), true, 0, SimTime::ZERO).answer,
                 Answer::Done
             );
         }
@@ -601,16 +627,23 @@ mod tests {
         assert_eq!(s.refunds, 1, "the authorisation was voided");
         assert_eq!(s.windows_us.count(), 1, "the order is consistent again");
         // Order 8's prepares were retried and one arrives after its abort: refused, no effect.
-        s.perform(8, Call::Abort(ServiceKind::Inventory), true, SimTime::ZERO);
-        s.perform(8, Call::Abort(ServiceKind::Payment), true, SimTime::ZERO);
+        s.perform(
+            8,
+            Call::Abort(ServiceKind::Inventory),
+            true,
+            0,
+            SimTime::ZERO,
+        );
+        s.perform(8, Call::Abort(ServiceKind::Payment), true, 0, SimTime::ZERO);
         let late = s.perform(
             8,
             Call::PrepareReserve { product: 0, qty: 5 },
             true,
+            0,
             SimTime::ZERO,
         );
         assert_eq!(late.answer, Answer::Error);
-        let late = s.perform(8, Call::Authorise { amount: 1 }, true, SimTime::ZERO);
+        let late = s.perform(8, Call::Authorise { amount: 1 }, true, 0, SimTime::ZERO);
         assert_eq!(late.answer, Answer::Error);
         assert!(!s.holds_anything(8));
         assert!(!s.must_wait(9, Call::PrepareReserve { product: 0, qty: 1 }));
@@ -619,12 +652,14 @@ mod tests {
             9,
             Call::PrepareReserve { product: 0, qty: 5 },
             true,
+            0,
             SimTime::ZERO,
         );
         let twice = s.perform(
             9,
             Call::PrepareReserve { product: 0, qty: 5 },
             true,
+            0,
             SimTime::ZERO,
         );
         assert_eq!((again.answer, twice.answer), (Answer::Done, Answer::Done));

@@ -12,18 +12,20 @@
 
 use std::collections::VecDeque;
 
-use super::message::Body;
+use super::message::{Body, Message, Tag};
 use super::node::{Node, Out};
 use super::orchestrator::SagaRef;
 use super::saga::{Call, Services};
 use super::station::Station;
-use crate::engine::{Histogram, Key, SimRng, SimTime, Slab, StreamId};
+use crate::engine::{Histogram, Key, Keyed, SimTime, Slab};
 use crate::scenario::{NodeId, Saga as SagaConfig, ServiceKind, Topology};
 
 /// A request being served or waiting for a worker.
 #[derive(Clone, Copy, Debug)]
 pub struct Job {
     service: ServiceKind,
+    /// What the request is (keys its service time and its outcome's draws).
+    tag: Tag,
     saga: SagaRef,
     ticket: u32,
     order: u64,
@@ -40,11 +42,6 @@ pub enum ServiceTimer {
     Done(Key),
 }
 
-struct Pool {
-    workers: Station<Key>,
-    rng: SimRng,
-}
-
 /// What the services count, besides what their state holds.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceStats {
@@ -59,7 +56,9 @@ pub struct ServiceNodes {
     app: NodeId,
     ids: [NodeId; 3],
     pub state: Services,
-    pools: [Pool; 3],
+    workers: [Station<Key>; 3],
+    /// Service times, keyed by the request's tag.
+    service_times: Keyed,
     jobs: Slab<Job>,
     /// Per product: prepares waiting for its row lock, first come first served.
     waiting: Vec<VecDeque<Key>>,
@@ -68,19 +67,16 @@ pub struct ServiceNodes {
 
 impl ServiceNodes {
     pub fn new(topology: &Topology, config: &SagaConfig, stock: &[i64], seed: u64) -> Self {
-        let pool = |workers, i| Pool {
-            workers: Station::new(workers),
-            rng: SimRng::stream(seed, StreamId::new("saga-service-time", i)),
-        };
         Self {
             app: topology.app(),
             ids: ServiceKind::ALL.map(|k| topology.service(k)),
             state: Services::new(config, stock, seed),
-            pools: [
-                pool(config.inventory.workers, 0),
-                pool(config.payment.workers, 1),
-                pool(config.order.workers, 2),
+            workers: [
+                Station::new(config.inventory.workers),
+                Station::new(config.payment.workers),
+                Station::new(config.order.workers),
             ],
+            service_times: Keyed::new(seed, "saga-service-time"),
             jobs: Slab::default(),
             waiting: vec![VecDeque::new(); stock.len()],
             stats: ServiceStats::default(),
@@ -92,16 +88,16 @@ impl ServiceNodes {
         self.stats.requests += 1;
         let service = job.service;
         let key = self.jobs.insert(job);
-        if let Some(key) = self.pools[service as usize].workers.arrive(now, key) {
+        if let Some(key) = self.workers[service as usize].arrive(now, key) {
             self.start(key, out);
         }
     }
 
     fn start(&mut self, job: Key, out: &mut Out) {
-        let service = self.jobs.get(job).expect("live job").service;
-        let time = self.state.config(service).service_time;
-        let pool = &mut self.pools[service as usize];
-        out.after(time.sample(&mut pool.rng), ServiceTimer::Done(job));
+        let j = self.jobs.get(job).expect("live job");
+        let time = self.state.config(j.service).service_time;
+        let service = time.sample(&mut self.service_times.of(j.tag.id()));
+        out.after(service, ServiceTimer::Done(job));
     }
 
     /// A worker finished `job`: its effect happens now (or, if it needs a row lock another order
@@ -119,7 +115,7 @@ impl ServiceNodes {
         } else {
             self.finish(now, job, out);
         }
-        if let Some(next) = self.pools[service as usize].workers.complete(now) {
+        if let Some(next) = self.workers[service as usize].complete(now) {
             self.start(next, out);
         }
     }
@@ -133,7 +129,9 @@ impl ServiceNodes {
         if let Some(since) = j.parked_at {
             self.stats.lock_wait_us.record(now.since(since));
         }
-        let effect = self.state.perform(j.order, j.call, j.keyed, now);
+        let effect = self
+            .state
+            .perform(j.order, j.call, j.keyed, j.tag.id(), now);
         if effect.reply_lost {
             self.stats.replies_lost += 1;
         } else {
@@ -143,7 +141,7 @@ impl ServiceNodes {
                 call: j.call,
                 answer: effect.answer,
             };
-            out.send(self.app, reply);
+            out.send(self.app, j.tag.reply(), reply);
         }
         if let Some(product) = effect.released {
             self.wake(now, product, out);
@@ -167,20 +165,21 @@ impl ServiceNodes {
 impl Node for ServiceNodes {
     type Timer = ServiceTimer;
 
-    fn on_message(&mut self, now: SimTime, _from: NodeId, body: Body, out: &mut Out) {
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out) {
         let Body::SagaRequest {
             saga,
             ticket,
             order,
             call,
             keyed,
-        } = body
+        } = msg.body
         else {
-            unreachable!("a saga service does not handle {body:?}")
+            unreachable!("a saga service does not handle {:?}", msg.body)
         };
         debug_assert_eq!(out.node(), self.ids[call.service() as usize]);
         let job = Job {
             service: call.service(),
+            tag: msg.tag,
             saga,
             ticket,
             order,

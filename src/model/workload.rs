@@ -9,10 +9,10 @@
 
 use super::Event;
 use super::app::App;
-use super::message::{Body, Op};
+use super::message::{Body, Client, Op, Tag};
 use super::node::Out;
 use super::traffic::Arrivals;
-use crate::engine::{SimRng, SimTime, StreamId};
+use crate::engine::{Keyed, SimRng, SimTime, StreamId};
 use crate::scenario::{Config, PriceChange, Topology, Traffic};
 
 /// An arrival of one of the workload's processes.
@@ -33,9 +33,11 @@ pub struct Workload {
     sessions: Arrivals,
     sessions_started: u64,
     background_writes: Arrivals,
+    writes_sent: u64,
     background_reads: Arrivals,
-    /// Which row each background write hits.
-    background_rng: SimRng,
+    reads_sent: u64,
+    /// Which row each background write hits, keyed by the write's number.
+    background_rows_draws: Keyed,
     /// Background writes spread over `background_rows` rows after the first `first_background_row`.
     first_background_row: u32,
     background_rows: u32,
@@ -76,7 +78,9 @@ impl Workload {
                 bg.reads_per_shopper,
                 "background-read-times",
             ),
-            background_rng: stream("background-rows"),
+            writes_sent: 0,
+            reads_sent: 0,
+            background_rows_draws: Keyed::new(seed, "background-rows"),
             first_background_row,
             background_rows: bg.rows,
             next_background_replica: 0,
@@ -122,19 +126,32 @@ impl Workload {
                 self.shoppers.next()
             }
             Arrival::BackgroundWrite => {
-                let pick = self.background_rng.below(u64::from(self.background_rows)) as u32;
+                let m = self.writes_sent;
+                self.writes_sent += 1;
+                let mut draw = self.background_rows_draws.of(m);
+                let pick = draw.below(u64::from(self.background_rows)) as u32;
                 let op = Op::BackgroundWrite {
                     row: self.first_background_row + pick,
                 };
-                out.send(primary, Body::Request { req: None, op });
+                let tag = Tag::request(Client::BackgroundWrite(m), 0);
+                out.send(primary, tag, Body::Request { req: None, op });
                 self.background_writes.next()
             }
             Arrival::BackgroundRead => {
+                let m = self.reads_sent;
+                self.reads_sent += 1;
                 let to = self.topology.replica(self.next_background_replica);
                 let replicas = self.topology.replica_count();
                 self.next_background_replica = (self.next_background_replica + 1) % replicas;
-                let op = Op::BackgroundRead;
-                out.send(to, Body::Request { req: None, op });
+                let tag = Tag::request(Client::BackgroundRead(m), 0);
+                out.send(
+                    to,
+                    tag,
+                    Body::Request {
+                        req: None,
+                        op: Op::BackgroundRead,
+                    },
+                );
                 self.background_reads.next()
             }
             Arrival::ProfileSession => {
@@ -149,7 +166,8 @@ impl Workload {
                     row: change.product as u32,
                     price: change.price_cents,
                 };
-                out.send(primary, Body::Request { req: None, op });
+                let tag = Tag::request(Client::PriceChange(u64::from(i)), 0);
+                out.send(primary, tag, Body::Request { req: None, op });
                 None
             }
         };

@@ -94,13 +94,11 @@ fn the_same_shoppers_reach_every_variant() {
     }
     let by = |name: &str| &runs[names.iter().position(|n| *n == name).unwrap()];
     // What correctness costs: a lock makes checkouts wait; optimism makes them retry; the atomic
-    // decrement is one round trip.
+    // decrement does neither (the work on the order, which every checkout does, comes first).
     assert!(by("pessimistic-lock").lock_waits > 0);
     assert!(by("optimistic").checkout_retries > 0);
-    assert!(
-        by("conditional-decrement").checkout_latency_ms_p99
-            < by("pessimistic-lock").checkout_latency_ms_p99
-    );
+    let atomic = by("conditional-decrement");
+    assert_eq!((atomic.lock_waits, atomic.checkout_retries), (0, 0));
     // A 5-minute cache in front of checkout is far worse than a lagging replica.
     assert!(by("cache-read").oversold_units > by("replica-read").oversold_units);
 }

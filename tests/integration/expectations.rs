@@ -52,12 +52,12 @@ fn a_failing_expectation_names_its_seed_its_command_and_a_shrunk_scenario() {
         .find(|l| l.contains("replica-read: oversold_units == 0"))
         .unwrap_or_else(|| panic!("{out}"));
     assert!(
-        line.starts_with("  FAIL  ") && line.ends_with("on all seeds: 31, 37 (0/2 seeds)"),
+        line.starts_with("  FAIL  ") && line.ends_with("on all seeds: 46, 41 (0/2 seeds)"),
         "{line}"
     );
     assert!(out.contains("        why: deliberately wrong\n"), "{out}");
     assert!(
-        out.contains("        failed: variant `replica-read`, seed 7: oversold_units = 31\n"),
+        out.contains("        failed: variant `replica-read`, seed 7: oversold_units = 46\n"),
         "{out}"
     );
     assert!(
@@ -71,7 +71,7 @@ fn a_failing_expectation_names_its_seed_its_command_and_a_shrunk_scenario() {
     assert!(out.contains("test: 6 expectations in 1 scenario over 2 seeds: 5 held, 1 failed"));
 
     // The shrunk scenario: written where asked, valid, smaller, and still failing at seed 7.
-    let shrunk_path = shrunk_dir.join("wrong.line124.shrunk.toml");
+    let shrunk_path = shrunk_dir.join("wrong.line127.shrunk.toml");
     assert!(
         out.contains(&format!("shrunk scenario: {}\n", shrunk_path.display())),
         "{out}"
@@ -209,20 +209,20 @@ fn bad_expectations_are_located_errors() {
     let cases = [
         (
             "[[expect]]\nthat = \"oversold == 0\"\n",
-            "124:8: expect[5].that: unknown figure `oversold`; did you mean `oversold_units`?",
+            "127:8: expect[5].that: unknown figure `oversold`; did you mean `oversold_units`?",
         ),
         (
             "[[expect]]\nvariant = \"replica\"\nthat = \"oversold_units == 0\"\n",
-            "124:11: expect[5].variant: no variant named `replica`; this scenario has \
+            "127:11: expect[5].variant: no variant named `replica`; this scenario has \
              `replica-read`, `lag-aware`",
         ),
         (
             "[[expect]]\nthat = \"oversold_units => 0\"\n",
-            "124:8: expect[5].that: `=` is not a comparison: write `==`",
+            "127:8: expect[5].that: `=` is not a comparison: write `==`",
         ),
         (
             "[[expect]]\nthat = \"oversold_units == 0\"\non_seeds = 1.5\n",
-            "125:12: expect[5].on_seeds: expected \"all\" or the share of seeds",
+            "128:12: expect[5].on_seeds: expected \"all\" or the share of seeds",
         ),
     ];
     for (i, (extra, expected)) in cases.iter().enumerate() {

@@ -23,6 +23,8 @@ mod determinism;
 mod expectations;
 /// Teaching narration: the run's own numbers, in time order.
 mod explain;
+/// Fair comparisons: common random numbers, the same work for every checkout, bands over seeds.
+mod fairness;
 /// Partitions, pauses, slowdowns and cache invalidation change outcomes as documented.
 mod faults;
 /// Malformed input never panics: arbitrary and mutated scenarios and histories.

@@ -34,9 +34,16 @@ fn routing_decides_whether_users_see_their_own_writes() {
     assert!(sticky1.ryw_violations > 100, "{}", sticky1.ryw_violations);
     assert!(sticky1.primary_read_share < sticky30.primary_read_share);
 
-    // Session tokens: no violation, and most reads still served by replicas.
+    // Session tokens: no read-your-writes violation, and most reads still served by replicas.
+    // The token is the user's own write position, so it does not promise monotonic reads: when
+    // another session updates the same account meanwhile (two of ~3,500 sessions among 100,000
+    // users can), a later read may go back from that newer write to the user's own.
     assert_eq!(token.ryw_violations, 0);
-    assert_eq!(token.monotonic_read_violations, 0);
+    assert!(
+        token.monotonic_read_violations <= 3,
+        "{}",
+        token.monotonic_read_violations
+    );
     assert!(token.session_token_fallbacks > 0);
     assert!(
         token.primary_read_share < 0.5,

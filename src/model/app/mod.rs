@@ -13,17 +13,18 @@
 mod profile;
 mod shop;
 
-use super::message::{Answer, Body, Op, ReqRef};
+use super::message::{Answer, Body, Message, Op, ReqRef};
 use super::metrics::{PhaseCounts, Phases};
 use super::node::{Node, NodeFault, Notice, Observation, Out, ProcessName};
 use super::orchestrator::{Orchestrator, SagaRef};
 use super::saga;
-use crate::engine::{Histogram, Key, SimTime, Slab};
+use crate::engine::{Histogram, Key, Keyed, SimTime, Slab};
 use crate::history::ProcessId;
 use crate::scenario::{
     CheckoutParams, NodeId, ProfileReads, Profiles, ReadSource, Shoppers, Topology, Variant,
 };
 use crate::strategy::Strategy;
+use rand::distr::weighted::WeightedIndex;
 
 pub use profile::SessionRef;
 pub use shop::ShopperRef;
@@ -153,13 +154,20 @@ enum Checkouts {
 
 pub struct App {
     topology: Topology,
-    seed: u64,
     config: Shoppers,
     checkout: CheckoutParams,
     checkouts: Checkouts,
     page: ReadSource,
     fill_from: ReadSource,
-    popularity: Vec<u64>,
+    /// The shoppers' choices: which product (by popularity), how many units.
+    popularity: WeightedIndex<u64>,
+    quantities: WeightedIndex<u64>,
+    /// Each shopper's, and each profile session's, own randomness (by arrival number), and each
+    /// checkout attempt's work time and retry backoff (by shopper and attempt).
+    shopper_draws: Keyed,
+    session_draws: Keyed,
+    work_draws: Keyed,
+    backoff_draws: Keyed,
     next_replica: usize,
     next_txn: u64,
     next_process: u32,
@@ -192,13 +200,17 @@ impl App {
         };
         Self {
             topology,
-            seed,
             config: config.shoppers.clone(),
             checkout: config.checkout.clone(),
             checkouts,
             page: variant.page,
             fill_from: config.cache.fill_from,
-            popularity: config.products.iter().map(|p| p.popularity).collect(),
+            popularity: weights(config.products.iter().map(|p| p.popularity)),
+            quantities: weights(config.shoppers.quantity_weights.iter().copied()),
+            shopper_draws: Keyed::new(seed, "shopper"),
+            session_draws: Keyed::new(seed, "profile-session"),
+            work_draws: Keyed::new(seed, "checkout-work"),
+            backoff_draws: Keyed::new(seed, "checkout-backoff"),
             next_replica: 0,
             next_txn: 1,
             next_process: 0,
@@ -278,8 +290,8 @@ impl App {
         continues: bool,
         out: &mut Out,
     ) {
-        let (process, qty) = if purpose == Purpose::Profile {
-            (self.sessions.get(owner).expect("live session").process, 0)
+        let (process, qty, tag) = if purpose == Purpose::Profile {
+            self.session_sends(owner)
         } else {
             self.shopper_sends(owner, purpose, to, op)
         };
@@ -304,7 +316,7 @@ impl App {
             self.config.request_timeout_us,
             AppTimer::RequestTimeout(req),
         );
-        out.send(to, Body::Request { req: Some(req), op });
+        out.send(to, tag, Body::Request { req: Some(req), op });
     }
 
     fn on_reply(&mut self, now: SimTime, req: ReqRef, answer: Answer, out: &mut Out) {
@@ -338,7 +350,8 @@ impl App {
                     version,
                 };
                 let cache = self.topology.cache();
-                out.send(cache, Body::Request { req: None, op: set });
+                let tag = self.shopper_tag(s);
+                out.send(cache, tag, Body::Request { req: None, op: set });
                 self.shopper_answer(now, s, request.purpose, answer, out);
             }
             _ => self.shopper_answer(now, s, request.purpose, answer, out),
@@ -377,8 +390,8 @@ impl App {
 impl Node for App {
     type Timer = AppTimer;
 
-    fn on_message(&mut self, now: SimTime, _from: NodeId, body: Body, out: &mut Out) {
-        match body {
+    fn on_message(&mut self, now: SimTime, msg: Message, out: &mut Out) {
+        match msg.body {
             Body::Reply { req, answer } => self.on_reply(now, req, answer, out),
             Body::SagaReply {
                 saga,
@@ -420,6 +433,11 @@ impl Node for App {
             _ => false,
         }
     }
+}
+
+/// A weighted choice among indices (the loader guarantees a positive total).
+fn weights(w: impl Iterator<Item = u64>) -> WeightedIndex<u64> {
+    WeightedIndex::new(w).expect("weights with a positive total")
 }
 
 impl App {

@@ -2,9 +2,9 @@
 //! a few times, with reads routed as the variant's `profile_reads` says (read-your-writes).
 
 use super::{App, AppTimer, Purpose, Stage};
-use crate::engine::{Key, SimRng, SimTime, StreamId};
+use crate::engine::{Counter, Key, SimRng, SimTime};
 use crate::history::ProcessId;
-use crate::model::message::{Answer, Op};
+use crate::model::message::{Answer, Client, Op, Tag};
 use crate::model::node::{Out, ProcessName};
 use crate::scenario::{NodeId, ProfileReads};
 
@@ -14,7 +14,10 @@ pub type SessionRef = Key;
 #[derive(Clone, Debug)]
 pub(super) struct Session {
     row: u32,
-    rng: SimRng,
+    /// The session's number, and the messages it sent so far (for their tags).
+    number: u64,
+    sent: u32,
+    rng: SimRng<Counter>,
     /// The version and log position of the user's own last acknowledged write.
     written_version: u64,
     written_lsn: u64,
@@ -29,10 +32,12 @@ pub(super) struct Session {
 impl App {
     /// Profile session number `n` starts: its user updates their email on the primary.
     pub fn start_session(&mut self, now: SimTime, n: u64, out: &mut Out) {
-        let mut rng = SimRng::stream(self.seed, StreamId::new("profile-session", n));
+        let mut rng = self.session_draws.of(n);
         let row = self.first_profile_row + rng.below(u64::from(self.profiles.users)) as u32;
         let session = Session {
             row,
+            number: n,
+            sent: 0,
             rng,
             written_version: 0,
             written_lsn: 0,
@@ -48,6 +53,14 @@ impl App {
         let s = self.sessions.insert(session);
         let primary = self.topology.primary();
         self.profile_request(now, s, primary, Op::WriteProfile { row, value }, out);
+    }
+
+    /// Session `s` sends a request: its process, quantity (none) and the request's tag.
+    pub(super) fn session_sends(&mut self, s: SessionRef) -> (ProcessId, i64, Tag) {
+        let session = self.sessions.get_mut(s).expect("live session");
+        session.sent += 1;
+        let tag = Tag::request(Client::Session(session.number), session.sent - 1);
+        (session.process, 0, tag)
     }
 
     /// Sends a profile session's write or read to `to`.

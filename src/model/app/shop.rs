@@ -2,9 +2,9 @@
 //! the variant's strategy says or as a saga.
 
 use super::{App, AppTimer, Checkouts, Purpose, Stage};
-use crate::engine::{Key, SimRng, SimTime, StreamId};
+use crate::engine::{Counter, Key, SimRng, SimTime};
 use crate::history::ProcessId;
-use crate::model::message::{Answer, Body, Op};
+use crate::model::message::{Answer, Body, Client, Op, Tag};
 use crate::model::node::{Observation, Out, ProcessName};
 use crate::model::orchestrator::SagaOutcome;
 use crate::model::timeline::ReadFrom;
@@ -12,6 +12,17 @@ use crate::scenario::{NodeId, ReadSource, Role};
 use crate::strategy::{Checkout, CheckoutStrategy, FailReason, Outcome, Reply, Statement, Step};
 
 pub type ShopperRef = Key;
+
+/// What a checkout does once the application has worked on the order. Every checkout does the
+/// same work, once per attempt; the strategy decides where it falls: before the write that
+/// follows a read (check-then-act, optimistic), inside the row lock before the commit
+/// (pessimistic), before the one atomic statement (conditional decrement), or before the saga
+/// starts.
+#[derive(Clone, Copy, Debug)]
+enum AfterWork {
+    Statement(Op),
+    Saga,
+}
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Shopper {
@@ -23,8 +34,9 @@ pub(super) struct Shopper {
     pub(super) checkout: Checkout,
     txn: u64,
     checkout_started: SimTime,
-    /// A write waiting for the application's work between read and write to finish.
-    pending: Option<Op>,
+    /// What waits for the application's work on the order (pricing, promotions, fraud checks)
+    /// to finish.
+    pending: Option<AfterWork>,
     /// The price the product page showed: the price the shopper agreed to.
     shown_price: i64,
     /// The shopper's process in the history.
@@ -32,16 +44,18 @@ pub(super) struct Shopper {
     /// Where the checkout's last stock read was sent, and the stock it showed.
     read_from: Option<NodeId>,
     stock_read: Option<i64>,
+    /// Messages sent so far: the next one's sequence number in its tag.
+    sent: u32,
 }
 
 impl App {
     /// Shopper number `n` arrives: draw its choices and open its product page.
     pub fn shopper_arrives(&mut self, now: SimTime, n: u64, out: &mut Out) {
-        let mut rng = SimRng::stream(self.seed, StreamId::new("shopper", n));
-        let product = rng.weighted_index(&self.popularity) as u32;
+        let mut rng = self.shopper_draws.of(n);
+        let product = rng.sample(&self.popularity) as u32;
         let adds_to_cart = rng.chance(self.config.add_to_cart_probability);
         let think_us = self.config.think_time.sample(&mut rng);
-        let qty = rng.weighted_index(&self.config.quantity_weights) as i64 + 1;
+        let qty = rng.sample(&self.quantities) as i64 + 1;
         let shopper = Shopper {
             number: n,
             product,
@@ -55,6 +69,7 @@ impl App {
             process: self.new_process(ProcessName::Shopper(n), out),
             read_from: None,
             stock_read: None,
+            sent: 0,
         };
         self.stats.shoppers += 1;
         let s = self.shoppers.insert(shopper);
@@ -75,20 +90,29 @@ impl App {
         self.request(now, s, purpose, stage, to, Op::Read { row }, false, out);
     }
 
-    /// Shopper `s` sends `op` to `to`: its process and quantity, for the request's observation.
+    /// Shopper `s` sends `op` to `to`: its process and quantity, for the request's observation,
+    /// and the request's tag.
     pub(super) fn shopper_sends(
         &mut self,
         s: ShopperRef,
         purpose: Purpose,
         to: NodeId,
         op: Op,
-    ) -> (ProcessId, i64) {
+    ) -> (ProcessId, i64, Tag) {
+        let tag = self.shopper_tag(s);
         let shopper = self.shoppers.get_mut(s).expect("live shopper");
         if purpose == Purpose::Checkout && matches!(op, Op::Read { .. } | Op::LockRead { .. }) {
             shopper.read_from = Some(to);
             shopper.stock_read = None;
         }
-        (shopper.process, shopper.checkout.qty)
+        (shopper.process, shopper.checkout.qty, tag)
+    }
+
+    /// The tag of shopper `s`'s next message: its arrival number and how many it sent before.
+    pub(super) fn shopper_tag(&mut self, s: ShopperRef) -> Tag {
+        let shopper = self.shoppers.get_mut(s).expect("live shopper");
+        shopper.sent += 1;
+        Tag::request(Client::Shopper(shopper.number), shopper.sent - 1)
     }
 
     /// A page read or a checkout statement was answered.
@@ -146,8 +170,16 @@ impl App {
             .expect("live shopper")
             .checkout_started = now;
         self.stats.checkouts += 1;
+        match self.checkouts {
+            Checkouts::Saga(_) => self.work_then(s, AfterWork::Saga, out),
+            Checkouts::Statements(_) => self.step(now, s, None, out),
+        }
+    }
+
+    /// The order has been worked on: the saga starts (unless the orchestrator is down).
+    fn start_saga(&mut self, now: SimTime, s: ShopperRef, out: &mut Out) {
         let Checkouts::Saga(o) = &mut self.checkouts else {
-            return self.step(now, s, None, out);
+            unreachable!("a saga variant")
         };
         if o.is_down() {
             o.refuse();
@@ -157,6 +189,16 @@ impl App {
         let (product, qty) = (shopper.product, shopper.checkout.qty);
         let amount = self.prices[product as usize] * qty;
         o.start(s, shopper.number, product, qty, amount, out);
+    }
+
+    /// The application works on shopper `s`'s order (one draw of `checkout.work_time` for this
+    /// attempt), then does `next`.
+    fn work_then(&mut self, s: ShopperRef, next: AfterWork, out: &mut Out) {
+        let shopper = self.shoppers.get_mut(s).expect("live shopper");
+        shopper.pending = Some(next);
+        let mut draw = attempt_draw(&self.work_draws, shopper);
+        let work = self.checkout.work_time.sample(&mut draw);
+        out.after(work, AppTimer::CheckoutWorkDone(s));
     }
 
     /// The orchestrator crashes (`starts`) or restarts.
@@ -203,11 +245,17 @@ impl App {
         );
     }
 
-    /// The application's work between read and write is done: send the write.
+    /// The application's work on the order is done: what waited for it goes.
     pub(super) fn work_done(&mut self, now: SimTime, s: ShopperRef, out: &mut Out) {
         let shopper = self.shoppers.get_mut(s).expect("live shopper");
-        let op = shopper.pending.take().expect("a write was pending");
-        self.send_statement(now, s, op, out);
+        match shopper
+            .pending
+            .take()
+            .expect("something waited for the work")
+        {
+            AfterWork::Statement(op) => self.send_statement(now, s, op, out),
+            AfterWork::Saga => self.start_saga(now, s, out),
+        }
     }
 
     /// Feeds the strategy (`None`: start a new attempt) and carries out the step it returns.
@@ -236,11 +284,8 @@ impl App {
             Step::Retry => {
                 self.stats.retries += 1;
                 let shopper = self.shoppers.get(s).expect("live shopper");
-                let backoff = self.checkout.retry_backoff.sample(&mut attempt_rng(
-                    self.seed,
-                    "checkout-backoff",
-                    shopper,
-                ));
+                let mut draw = attempt_draw(&self.backoff_draws, shopper);
+                let backoff = self.checkout.retry_backoff.sample(&mut draw);
                 out.after(backoff, AppTimer::RetryCheckout(s));
             }
             Step::Finish { outcome, rollback } => {
@@ -250,15 +295,20 @@ impl App {
                         row: shopper.product,
                         txn: shopper.txn,
                     };
-                    out.send(self.topology.primary(), Body::Request { req: None, op });
+                    let tag = self.shopper_tag(s);
+                    out.send(
+                        self.topology.primary(),
+                        tag,
+                        Body::Request { req: None, op },
+                    );
                 }
                 self.finish_checkout(now, s, outcome, out);
             }
         }
     }
 
-    /// A statement other than a read: sent at once if it opens the checkout's conversation with
-    /// the primary, after the application's work if it is the write that follows a read.
+    /// A statement other than a read: a lock request goes at once (the work is done inside the
+    /// lock); every write waits for the application's work on the order.
     fn send_checkout_statement(
         &mut self,
         now: SimTime,
@@ -283,20 +333,10 @@ impl App {
             },
             Statement::Read { .. } => unreachable!("reads are sent by `read`"),
         };
-        if matches!(
-            statement,
-            Statement::LockRead | Statement::ConditionalDecrement { .. }
-        ) {
+        if statement == Statement::LockRead {
             self.send_statement(now, s, op, out);
         } else {
-            // A write after a read: the application works on the order first.
-            shopper.pending = Some(op);
-            let work = self.checkout.work_time.sample(&mut attempt_rng(
-                self.seed,
-                "checkout-work",
-                shopper,
-            ));
-            out.after(work, AppTimer::CheckoutWorkDone(s));
+            self.work_then(s, AfterWork::Statement(op), out);
         }
     }
 
@@ -352,11 +392,9 @@ impl App {
     }
 }
 
-/// The stream for one draw of a checkout attempt, derived from the shopper's arrival number and
+/// The randomness of one draw of a checkout attempt, keyed by the shopper's arrival number and
 /// its retry count, so that the same shopper draws the same work time and backoff in every
 /// variant (common random numbers), whatever other shoppers are doing.
-fn attempt_rng(seed: u64, label: &'static str, shopper: &Shopper) -> SimRng {
-    // max_retries is at most 1000 < 2^10, so (number, retries) pairs never collide.
-    let index = shopper.number << 10 | u64::from(shopper.checkout.retries);
-    SimRng::stream(seed, StreamId::new(label, index))
+fn attempt_draw(family: &crate::engine::Keyed, shopper: &Shopper) -> SimRng<Counter> {
+    family.of2(shopper.number, u64::from(shopper.checkout.retries))
 }

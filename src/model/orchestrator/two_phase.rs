@@ -13,7 +13,7 @@
 
 use super::{MAX_COMPENSATION_ATTEMPTS, Orchestrator, SagaOutcome, SagaRef};
 use crate::model::app::AppTimer;
-use crate::model::message::Body;
+use crate::model::message::{Body, Tag};
 use crate::model::node::Out;
 use crate::model::saga::{Answer, Call, ServiceKind};
 
@@ -96,13 +96,15 @@ impl<S: Copy> Orchestrator<S> {
             if t.answers[i].is_some() {
                 continue;
             }
+            let call = t.call(to);
             out.send(
                 self.services[to as usize],
+                Tag::saga(t.order, call.kind(), t.ticket),
                 Body::SagaRequest {
                     saga: txn,
                     ticket: t.ticket,
                     order: t.order,
-                    call: t.call(to),
+                    call,
                     keyed: true,
                 },
             );
@@ -196,10 +198,10 @@ impl<S: Copy> Orchestrator<S> {
         let t = self.txns.get_mut(txn).filter(|t| t.ticket == ticket)?;
         t.ticket = t.ticket.wrapping_add(1);
         self.step_timeouts += 1;
-        let (phase, attempts) = (t.phase, t.attempts);
+        let (phase, attempts, request) = (t.phase, t.attempts, (t.order, ticket));
         match phase {
             Phase::Preparing if attempts < self.config.max_attempts => {
-                let backoff = self.backoff(self.config.retry_backoff, attempts);
+                let backoff = self.backoff(self.config.retry_backoff, attempts, request);
                 out.after(backoff, AppTimer::SagaRetry(txn));
                 None
             }
@@ -209,7 +211,7 @@ impl<S: Copy> Orchestrator<S> {
             }
             // A decision must get through, like a reliable compensation, and backs off like one.
             _ if attempts < MAX_COMPENSATION_ATTEMPTS => {
-                let backoff = self.backoff(self.config.compensation_backoff, attempts);
+                let backoff = self.backoff(self.config.compensation_backoff, attempts, request);
                 out.after(backoff, AppTimer::SagaRetry(txn));
                 None
             }

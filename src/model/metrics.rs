@@ -75,9 +75,17 @@ pub struct PhaseMetrics {
 pub struct ReplicaMetrics {
     pub name: String,
     pub reads: u64,
+    pub read_wait_ms_mean: f64,
+    pub read_wait_ms_p99: f64,
+    pub read_wait_share: f64,
+    pub read_latency_ms_mean: f64,
+    pub read_latency_ms_p99: f64,
     pub entries_applied: u64,
     pub lag_ms_mean: f64,
+    pub lag_ms_p50: f64,
+    pub lag_ms_p90: f64,
     pub lag_ms_p99: f64,
+    pub lag_ms_p999: f64,
     pub lag_ms_max: f64,
     pub relay_backlog_max: u64,
     pub crashes: u64,
@@ -109,7 +117,10 @@ pub struct Metrics {
     pub staleness_ms_p99: f64,
     pub max_staleness_ms: f64,
     pub replica_lag_ms_mean: f64,
+    pub replica_lag_ms_p50: f64,
+    pub replica_lag_ms_p90: f64,
     pub replica_lag_ms_p99: f64,
+    pub replica_lag_ms_p999: f64,
     pub replica_lag_ms_max: f64,
     pub checkout_latency_ms_p50: f64,
     pub checkout_latency_ms_p99: f64,
@@ -120,7 +131,9 @@ pub struct Metrics {
     pub primary_queries: u64,
     pub primary_commits: u64,
     pub primary_utilisation: f64,
+    pub primary_queue_ms_mean: f64,
     pub primary_queue_ms_p99: f64,
+    pub primary_queue_wait_share: f64,
     pub replica_queries: u64,
     pub cache_hit_ratio: f64,
     pub db_reads_saved: u64,
@@ -357,7 +370,10 @@ fn staleness(m: &mut Metrics, o: &Observers, replicas: &[Replica]) {
         lag.merge(&r.stats.lag_us);
     }
     m.replica_lag_ms_mean = ms(lag.mean());
+    m.replica_lag_ms_p50 = ms(lag.quantile(0.5) as f64);
+    m.replica_lag_ms_p90 = ms(lag.quantile(0.9) as f64);
     m.replica_lag_ms_p99 = ms(lag.quantile(0.99) as f64);
+    m.replica_lag_ms_p999 = ms(lag.quantile(0.999) as f64);
     m.replica_lag_ms_max = ms(lag.max() as f64);
 }
 
@@ -368,7 +384,10 @@ fn data_tier(m: &mut Metrics, r: &Reports<'_>) {
     m.lock_wait_ms_p99 = ms(p.lock_wait_us.quantile(0.99) as f64);
     m.primary_queries = p.statements;
     m.primary_commits = p.commits;
-    m.primary_queue_ms_p99 = ms(r.primary.queue_wait_us().quantile(0.99) as f64);
+    let queue = r.primary.queue_wait_us();
+    m.primary_queue_ms_mean = ms(queue.mean());
+    m.primary_queue_ms_p99 = ms(queue.quantile(0.99) as f64);
+    m.primary_queue_wait_share = ratio(queue.share_above(0));
     m.price_changes = p.price_commits;
     m.txn_aborts = p.aborts;
     m.commits_waited_for_acks = p.ack_waits;
@@ -476,13 +495,22 @@ fn replicas(config: &Config, replicas: &[Replica]) -> Vec<ReplicaMetrics> {
         .zip(&config.replicas)
         .map(|(r, c)| {
             let s = &r.stats;
+            let (wait, lag) = (&s.read_wait_us, &s.lag_us);
             ReplicaMetrics {
                 name: c.name.clone(),
                 reads: s.reads,
+                read_wait_ms_mean: ms(wait.mean()),
+                read_wait_ms_p99: ms(wait.quantile(0.99) as f64),
+                read_wait_share: ratio(wait.share_above(0)),
+                read_latency_ms_mean: ms(s.read_latency_us.mean()),
+                read_latency_ms_p99: ms(s.read_latency_us.quantile(0.99) as f64),
                 entries_applied: s.applied,
-                lag_ms_mean: ms(s.lag_us.mean()),
-                lag_ms_p99: ms(s.lag_us.quantile(0.99) as f64),
-                lag_ms_max: ms(s.lag_us.max() as f64),
+                lag_ms_mean: ms(lag.mean()),
+                lag_ms_p50: ms(lag.quantile(0.5) as f64),
+                lag_ms_p90: ms(lag.quantile(0.9) as f64),
+                lag_ms_p99: ms(lag.quantile(0.99) as f64),
+                lag_ms_p999: ms(lag.quantile(0.999) as f64),
+                lag_ms_max: ms(lag.max() as f64),
                 relay_backlog_max: s.relay_max as u64,
                 crashes: s.crashes,
             }

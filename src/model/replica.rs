@@ -26,6 +26,8 @@ pub enum Task {
         req: Option<ReqRef>,
         /// What the read belongs to: keys its service time.
         tag: Tag,
+        /// When it reached the replica.
+        since: SimTime,
         row: Option<u32>,
         /// Serve only once this log position is applied, else answer `TooStale` (0: any).
         min_lsn: u64,
@@ -56,6 +58,10 @@ pub struct Status {
 #[derive(Clone, Debug, Default)]
 pub struct ReplicaStats {
     pub reads: u64,
+    /// Per read (tracked or background): its wait for a slot, and its time from arrival to
+    /// answer.
+    pub read_wait_us: Histogram,
+    pub read_latency_us: Histogram,
     pub applied: u64,
     /// When the last entry was applied: the replica has matched the primary since.
     pub last_apply: SimTime,
@@ -126,13 +132,16 @@ impl Replica {
 
     fn submit(&mut self, now: SimTime, task: Task, out: &mut Out) {
         if let Some(task) = self.slots.arrive(now, task) {
-            self.start(task, out);
+            self.start(now, task, out);
         }
     }
 
-    fn start(&mut self, task: Task, out: &mut Out) {
+    fn start(&mut self, now: SimTime, task: Task, out: &mut Out) {
         let service = match task {
-            Task::Read { tag, .. } => self.config.read_time.sample(&mut self.reads.of(tag.id())),
+            Task::Read { tag, since, .. } => {
+                self.stats.read_wait_us.record(now.since(since));
+                self.config.read_time.sample(&mut self.reads.of(tag.id()))
+            }
             Task::Apply => {
                 let lsn = self.relay.front().expect("an entry to apply").lsn;
                 let mut draw = self.applies.of2(self.index as u64, lsn);
@@ -182,13 +191,17 @@ impl Replica {
                 from,
                 req,
                 tag,
+                since,
                 row,
                 min_lsn,
-            } => self.serve(from, (req, tag), row, min_lsn, out),
+            } => {
+                self.stats.read_latency_us.record(now.since(since));
+                self.serve(from, (req, tag), row, min_lsn, out)
+            }
             Task::Apply => self.apply(now, out),
         }
         if let Some(next) = next {
-            self.start(next, out);
+            self.start(now, next, out);
         }
         if matches!(task, Task::Apply) {
             self.wake_applier(now, out);
@@ -326,6 +339,7 @@ impl Node for Replica {
             from,
             req,
             tag,
+            since: now,
             row,
             min_lsn,
         };

@@ -37,6 +37,9 @@ mod lag_monitor;
 mod partition;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.
 mod properties;
+/// The stations against queueing theory: M/M/c (Erlang C), and the shared-slot replica against
+/// a reference queue.
+mod queues;
 /// Read-your-writes: replica reads, sticky primary windows, session tokens.
 mod read_your_writes;
 /// The replica is an M/M/1 queue: mean lag 1/(μ−λ), exponential tail.

@@ -188,7 +188,7 @@ fn bundled_scenarios_state_what_they_teach() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
-    assert!(out.ends_with("over 1 seed: 16 held, 0 failed\n"), "{out}");
+    assert!(out.ends_with("over 1 seed: 28 held, 0 failed\n"), "{out}");
 }
 
 #[test]

@@ -73,6 +73,20 @@ impl ScenarioArgs {
             .collect()
     }
 
+    /// The command line that runs these variants again on `n` seeds from `first`.
+    pub fn reproduce_seeds(&self, first: u64, n: u32) -> String {
+        Reproduce {
+            command: "run",
+            file: &self.input.file.display().to_string(),
+            seed: first,
+            seeds: Some(n),
+            variants: &self.variants,
+            sets: &self.input.sets,
+            ..Reproduce::default()
+        }
+        .line()
+    }
+
     /// The command line that runs `lagsim COMMAND` (with `report`'s page `output`) on these
     /// arguments again, at `seed`.
     pub fn reproduce(&self, command: &str, output: Option<&Path>, seed: u64) -> String {

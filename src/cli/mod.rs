@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod args;
 mod progress;
+mod seeds;
 mod sweep;
 mod teach;
 mod test;
@@ -37,6 +38,10 @@ Examples:
   # Replay the Black Friday incident: seven checkout strategies on the same shoppers
   # (variants run on every core; --jobs 1 for one at a time, same output)
   lagsim run scenarios/black-friday.toml
+
+  # Every variant on 20 seeds (2024, 2025, ...): each figure's mean and 95% interval, and each
+  # variant's difference from the first variant taken seed by seed
+  lagsim run scenarios/black-friday.toml --seeds 20 --skip-checks
 
   # Only two variants, another seed, machine-readable output
   lagsim run scenarios/black-friday.toml --variant replica-read --variant pessimistic-lock \\
@@ -161,6 +166,11 @@ struct RunArgs {
     /// time, and --jobs above 1 is refused.
     #[arg(long, value_name = "J", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
+    /// Run every variant on N seeds (the seed, then the next ones) and show each figure's mean
+    /// and 95% interval, and every variant's paired difference from the first variant named (or
+    /// the first in the file). Not with --trace, --history, --charts or --check-determinism.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    seeds: Option<u32>,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -438,6 +448,9 @@ pub(crate) fn chart_set<'a>(
 }
 
 fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
+    if let Some(n) = args.seeds {
+        return seeds::run_seeds(&args, n);
+    }
     if args.trace.is_some() && args.jobs.is_some_and(|j| j > 1) {
         return Err(
             "--trace writes one stream in variant order, so variants run one at a time: \

@@ -3,6 +3,7 @@
 //! consume finished results (and trace events as they stream past); they never reach into the
 //! model.
 
+mod bands;
 pub mod charts;
 pub mod explain;
 pub mod html;
@@ -10,6 +11,7 @@ mod json;
 mod table;
 mod trace;
 
+pub use bands::{BandReport, SeedRun, VariantBand, render_bands};
 pub use json::{RunReport, VariantReport};
 pub use table::{Grid, comparison, render_table};
 pub use trace::JsonlTrace;

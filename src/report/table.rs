@@ -3,116 +3,153 @@
 
 use super::json::RunReport;
 use crate::check::Status;
-use crate::model::metrics::{Metrics, SagaMetrics};
+use crate::model::metrics::Metrics;
 
-type Row = (&'static str, fn(&Metrics) -> String);
-
-fn int(v: impl Into<i128>) -> String {
-    v.into().to_string()
-}
-fn fixed(v: f64, decimals: usize) -> String {
-    format!("{v:.decimals$}")
-}
-fn percent(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
+/// One row of the comparison: its label (units in it), the figure's key in the JSON
+/// ([`Metrics::numbers`]) and how a value is written.
+pub struct Row {
+    pub label: &'static str,
+    pub key: &'static str,
+    pub format: Format,
 }
 
-const ROWS: &[Row] = &[
-    ("shoppers", |m| int(m.shoppers)),
-    ("checkouts", |m| int(m.checkouts)),
-    ("orders confirmed", |m| int(m.orders_confirmed)),
-    ("orders rejected (out of stock)", |m| {
-        int(m.orders_rejected_out_of_stock)
-    }),
-    ("orders failed", |m| int(m.orders_failed)),
-    ("stock initial (units)", |m| int(m.stock_initial)),
-    ("units sold", |m| int(m.units_sold)),
-    ("OVERSOLD (units)", |m| int(m.oversold_units)),
-    ("stock final on primary", |m| int(m.stock_final_primary)),
-    ("stale reads (page + checkout)", |m| int(m.stale_reads)),
-    ("stale checkout reads", |m| int(m.stale_checkout_reads)),
-    ("replica lag mean (s)", |m| {
-        fixed(m.replica_lag_ms_mean / 1e3, 3)
-    }),
-    ("replica lag p99 (s)", |m| {
-        fixed(m.replica_lag_ms_p99 / 1e3, 3)
-    }),
-    ("replica lag max (s)", |m| {
-        fixed(m.replica_lag_ms_max / 1e3, 3)
-    }),
-    ("checkout latency p50 (ms)", |m| {
-        fixed(m.checkout_latency_ms_p50, 1)
-    }),
-    ("checkout latency p99 (ms)", |m| {
-        fixed(m.checkout_latency_ms_p99, 1)
-    }),
-    ("optimistic retries", |m| int(m.checkout_retries)),
-    ("lock waits", |m| int(m.lock_waits)),
-    ("lock wait p99 (ms)", |m| fixed(m.lock_wait_ms_p99, 1)),
-    ("primary queries", |m| int(m.primary_queries)),
-    ("primary utilisation", |m| percent(m.primary_utilisation)),
-    ("replica queries", |m| int(m.replica_queries)),
-    ("cache hit ratio", |m| percent(m.cache_hit_ratio)),
-    ("DB reads saved by the cache", |m| int(m.db_reads_saved)),
-    ("stale price views", |m| int(m.stale_price_views)),
-    ("stale stock badge views", |m| int(m.stale_badge_views)),
-    ("orders at a wrong price", |m| int(m.orders_at_wrong_price)),
-    ("request timeouts", |m| int(m.request_timeouts)),
-    ("availability", |m| percent(m.availability)),
-    ("max staleness of a read (s)", |m| {
-        fixed(m.max_staleness_ms / 1e3, 3)
-    }),
-    ("converged after quiescence (s)", |m| {
-        fixed(m.converged_after_ms / 1e3, 3)
-    }),
-    ("lag alerts", |m| int(m.lag_alerts)),
-    ("alert detect delay mean (s)", |m| {
-        fixed(m.alert_detect_delay_ms / 1e3, 3)
-    }),
-    ("profile reads", |m| int(m.profile_reads)),
-    ("read-your-writes violations", |m| int(m.ryw_violations)),
-    ("monotonic read violations", |m| {
-        int(m.monotonic_read_violations)
-    }),
-    ("profile reads on primary", |m| {
-        percent(m.primary_read_share)
-    }),
-    ("profile read latency p99 (ms)", |m| {
-        fixed(m.profile_read_ms_p99, 1)
-    }),
-    ("sagas completed", |m| saga(m, |s| int(s.sagas_completed))),
-    ("sagas compensated", |m| {
-        saga(m, |s| int(s.sagas_compensated))
-    }),
-    ("SAGAS STUCK", |m| saga(m, |s| int(s.sagas_stuck))),
-    ("leaked reservations (units)", |m| {
-        saga(m, |s| int(s.leaked_units))
-    }),
-    ("charged without an order", |m| {
-        saga(m, |s| int(s.charged_without_order))
-    }),
-    ("double charges", |m| saga(m, |s| int(s.double_charges))),
-    ("refunds", |m| saga(m, |s| int(s.refunds))),
-    ("inconsistency window p99 (s)", |m| {
-        saga(m, |s| fixed(s.inconsistency_window_ms_p99 / 1e3, 3))
-    }),
-    ("inconsistency window max (s)", |m| {
-        saga(m, |s| fixed(s.inconsistency_window_ms_max / 1e3, 3))
-    }),
-    ("prepares that waited for a lock", |m| {
-        saga(m, |s| int(s.lock_waits))
-    }),
-    ("lock wait p99 (s)", |m| {
-        saga(m, |s| fixed(s.lock_wait_ms_p99 / 1e3, 3))
-    }),
-    ("lock held max (s)", |m| {
-        saga(m, |s| fixed(s.lock_hold_ms_max / 1e3, 3))
-    }),
+/// How a row's figure is written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Format {
+    /// A count.
+    Int,
+    /// Divided by `per`, with `decimals` decimals (ms shown as s: `per` 1000).
+    Fixed { per: f64, decimals: usize },
+    /// A ratio shown as a percentage with one decimal.
+    Percent,
+}
+
+impl Format {
+    /// One value, as the single-run table writes it.
+    pub fn write(self, v: f64) -> String {
+        match self {
+            Format::Int => format!("{}", v as i128),
+            Format::Fixed { per, decimals } => format!("{:.decimals$}", v / per),
+            Format::Percent => format!("{:.1}%", v * 100.0),
+        }
+    }
+
+    /// A mean and the half-width of its interval, in the row's unit (a mean that rounds to
+    /// zero is written without a sign).
+    pub fn write_band(self, mean: f64, half: f64) -> String {
+        let (scale, decimals, unit) = match self {
+            Format::Int => (1.0, 1, ""),
+            Format::Fixed { per, decimals } => (1.0 / per, decimals, ""),
+            Format::Percent => (100.0, 1, "%"),
+        };
+        let mut m = format!("{:.decimals$}", mean * scale);
+        if m.trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+        {
+            m = m.trim_start_matches('-').to_string();
+        }
+        format!("{m}{unit} ± {:.decimals$}", half * scale)
+    }
+}
+
+const fn row(label: &'static str, key: &'static str, format: Format) -> Row {
+    Row { label, key, format }
+}
+
+const INT: Format = Format::Int;
+const PCT: Format = Format::Percent;
+/// ms shown as s with 3 decimals.
+const S3: Format = Format::Fixed {
+    per: 1e3,
+    decimals: 3,
+};
+/// ms with 1 decimal.
+const MS1: Format = Format::Fixed {
+    per: 1.0,
+    decimals: 1,
+};
+
+pub const ROWS: &[Row] = &[
+    row("shoppers", "shoppers", INT),
+    row("checkouts", "checkouts", INT),
+    row("orders confirmed", "orders_confirmed", INT),
+    row(
+        "orders rejected (out of stock)",
+        "orders_rejected_out_of_stock",
+        INT,
+    ),
+    row("orders failed", "orders_failed", INT),
+    row("stock initial (units)", "stock_initial", INT),
+    row("units sold", "units_sold", INT),
+    row("OVERSOLD (units)", "oversold_units", INT),
+    row("stock final on primary", "stock_final_primary", INT),
+    row("stale reads (page + checkout)", "stale_reads", INT),
+    row("stale checkout reads", "stale_checkout_reads", INT),
+    row("replica lag mean (s)", "replica_lag_ms_mean", S3),
+    row("replica lag p99 (s)", "replica_lag_ms_p99", S3),
+    row("replica lag max (s)", "replica_lag_ms_max", S3),
+    row("checkout latency p50 (ms)", "checkout_latency_ms_p50", MS1),
+    row("checkout latency p99 (ms)", "checkout_latency_ms_p99", MS1),
+    row("optimistic retries", "checkout_retries", INT),
+    row("lock waits", "lock_waits", INT),
+    row("lock wait p99 (ms)", "lock_wait_ms_p99", MS1),
+    row("primary queries", "primary_queries", INT),
+    row("primary utilisation", "primary_utilisation", PCT),
+    row("replica queries", "replica_queries", INT),
+    row("cache hit ratio", "cache_hit_ratio", PCT),
+    row("DB reads saved by the cache", "db_reads_saved", INT),
+    row("stale price views", "stale_price_views", INT),
+    row("stale stock badge views", "stale_badge_views", INT),
+    row("orders at a wrong price", "orders_at_wrong_price", INT),
+    row("request timeouts", "request_timeouts", INT),
+    row("availability", "availability", PCT),
+    row("max staleness of a read (s)", "max_staleness_ms", S3),
+    row("converged after quiescence (s)", "converged_after_ms", S3),
+    row("lag alerts", "lag_alerts", INT),
+    row("alert detect delay mean (s)", "alert_detect_delay_ms", S3),
+    row("profile reads", "profile_reads", INT),
+    row("read-your-writes violations", "ryw_violations", INT),
+    row(
+        "monotonic read violations",
+        "monotonic_read_violations",
+        INT,
+    ),
+    row("profile reads on primary", "primary_read_share", PCT),
+    row("profile read latency p99 (ms)", "profile_read_ms_p99", MS1),
+    row("sagas completed", "saga.sagas_completed", INT),
+    row("sagas compensated", "saga.sagas_compensated", INT),
+    row("SAGAS STUCK", "saga.sagas_stuck", INT),
+    row("leaked reservations (units)", "saga.leaked_units", INT),
+    row(
+        "charged without an order",
+        "saga.charged_without_order",
+        INT,
+    ),
+    row("double charges", "saga.double_charges", INT),
+    row("refunds", "saga.refunds", INT),
+    row(
+        "inconsistency window p99 (s)",
+        "saga.inconsistency_window_ms_p99",
+        S3,
+    ),
+    row(
+        "inconsistency window max (s)",
+        "saga.inconsistency_window_ms_max",
+        S3,
+    ),
+    row("prepares that waited for a lock", "saga.lock_waits", INT),
+    row("lock wait p99 (s)", "saga.lock_wait_ms_p99", S3),
+    row("lock held max (s)", "saga.lock_hold_ms_max", S3),
 ];
 
-/// A saga figure, or 0 for a variant without sagas.
-fn saga(m: &Metrics, f: impl Fn(&SagaMetrics) -> String) -> String {
-    m.saga.as_ref().map_or_else(|| "0".to_string(), f)
+/// Every row's figure for one run's metrics, in row order (a saga figure is 0 for a variant
+/// without sagas).
+pub fn row_values(m: &Metrics) -> Vec<f64> {
+    let numbers: std::collections::BTreeMap<String, f64> = m.numbers().into_iter().collect();
+    ROWS.iter()
+        .map(|r| numbers.get(r.key).copied().unwrap_or(0.0))
+        .collect()
 }
 
 /// Rows shown even when every variant has 0 there: a zero in them is the point.
@@ -146,10 +183,16 @@ pub fn comparison(report: &RunReport) -> Grid {
     let values: Vec<Vec<String>> = report
         .variants
         .iter()
-        .map(|v| ROWS.iter().map(|(_, f)| f(&v.metrics)).collect())
+        .map(|v| {
+            let numbers = row_values(&v.metrics);
+            ROWS.iter()
+                .zip(numbers)
+                .map(|(r, x)| r.format.write(x))
+                .collect()
+        })
         .collect();
     let shown: Vec<usize> = (0..ROWS.len())
-        .filter(|&r| ALWAYS.contains(&ROWS[r].0) || values.iter().any(|col| !is_zero(&col[r])))
+        .filter(|&r| ALWAYS.contains(&ROWS[r].label) || values.iter().any(|col| !is_zero(&col[r])))
         .collect();
     // One row per check, in order of first appearance: its verdict in each variant.
     let mut check_names: Vec<&str> = Vec::new();
@@ -162,7 +205,7 @@ pub fn comparison(report: &RunReport) -> Grid {
     }
     let labels: Vec<String> = ["variant", "page source"]
         .into_iter()
-        .chain(shown.iter().map(|&r| ROWS[r].0))
+        .chain(shown.iter().map(|&r| ROWS[r].label))
         .map(str::to_string)
         .chain(check_names.iter().map(|n| format!("check {n}")))
         .collect();

@@ -79,7 +79,8 @@ fn common_random_numbers_make_paired_differences_precise() {
             .map(f)
             .collect()
     };
-    let figures: [(&str, fn(&Metrics) -> f64); 2] = [
+    type Figure = fn(&Metrics) -> f64;
+    let figures: [(&str, Figure); 2] = [
         ("peak lag", |m| m.replica_lag_ms_max),
         ("mean lag", |m| m.replica_lag_ms_mean),
     ];

@@ -18,6 +18,8 @@ mod cli;
 mod convergence;
 /// Same seed, same bytes; different seed, different run.
 mod determinism;
+/// Docs that cannot drift: every pasted output is what its command prints today.
+mod docs;
 /// Expectations in scenario files and `lagsim test`: per-seed verdicts, reproduce commands,
 /// shrunk counterexamples.
 mod expectations;

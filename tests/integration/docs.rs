@@ -7,12 +7,17 @@
 //! (the fenced block right after it) is what that command prints on stdout today. A marker may end
 //! in `| head N` to keep the first N lines. `LAGSIM_UPDATE_DOCS=1 cargo test --release --test
 //! integration docs` rewrites the blocks from fresh runs.
+//!
+//! A marker written `<!-- output of (slow): lagsim … -->` is for a command of minutes (a band
+//! over 20 seeds of black-friday): it is checked (and rewritten) only with `LAGSIM_DOCS_SLOW=1`,
+//! which `.ci/run` sets in a step of its own.
 
 use std::path::PathBuf;
 
 use crate::support::{lagsim, par_map, repo_path, stdout};
 
 const MARKER: &str = "<!-- output of: lagsim ";
+const SLOW_MARKER: &str = "<!-- output of (slow): lagsim ";
 
 /// The documents that paste outputs.
 fn documents() -> Vec<PathBuf> {
@@ -33,6 +38,8 @@ fn documents() -> Vec<PathBuf> {
 /// body sits in the document (line indices, end exclusive).
 struct Pasted {
     args: Vec<String>,
+    /// Checked only with `LAGSIM_DOCS_SLOW`.
+    slow: bool,
     head: Option<usize>,
     body: std::ops::Range<usize>,
 }
@@ -65,8 +72,11 @@ fn words(line: &str) -> Vec<String> {
 fn pasted(lines: &[&str], file: &str) -> Vec<Pasted> {
     let mut found = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let Some(rest) = line.trim().strip_prefix(MARKER) else {
-            continue;
+        let line = line.trim();
+        let (rest, slow) = match (line.strip_prefix(MARKER), line.strip_prefix(SLOW_MARKER)) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => continue,
         };
         let command = rest
             .strip_suffix("-->")
@@ -87,6 +97,7 @@ fn pasted(lines: &[&str], file: &str) -> Vec<Pasted> {
             .unwrap_or_else(|| panic!("{file}:{}: the block is closed", open + 1));
         found.push(Pasted {
             args: words(command),
+            slow,
             head,
             body: open + 1..close,
         });
@@ -109,13 +120,15 @@ fn fresh(p: &Pasted) -> Vec<String> {
 #[test]
 fn every_pasted_output_is_what_its_command_prints_today() {
     let update = std::env::var_os("LAGSIM_UPDATE_DOCS").is_some();
+    let slow = std::env::var_os("LAGSIM_DOCS_SLOW").is_some();
     let mut stale = Vec::new();
     let mut blocks = 0;
     for path in documents() {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let file = path.display().to_string();
-        let found = pasted(&lines, &file);
+        let mut found = pasted(&lines, &file);
+        found.retain(|p| slow || !p.slow);
         blocks += found.len();
         let outputs = par_map(&found, fresh);
         let mut rewritten: Vec<String> = Vec::new();

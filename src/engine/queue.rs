@@ -1,7 +1,11 @@
 //! The pending-event queue, ordered by (time, insertion sequence).
 //!
 //! Ties at the same instant run in the order they were scheduled (FIFO), which makes the order of
-//! same-time events a property of the model's logic, not of the heap's internals.
+//! same-time events a property of the model's logic, not of the heap's internals. One exception,
+//! also by construction: events pushed with [`EventQueue::push_first`] run before every other
+//! event of their instant (FIFO among themselves). A world uses it for work it may also account
+//! for without events (background load advanced as arithmetic), so that both ways agree on what
+//! happened first at an instant: the sequence number's top bit is set for every other event.
 //!
 //! A simulation never schedules an event before the one it is handling, so the keys popped only
 //! grow. That lets the queue be a *radix heap* instead of a comparison heap: an entry lives in the
@@ -66,6 +70,10 @@ fn key(time: u64, seq: u64) -> u128 {
 
 const BUCKETS: usize = 129;
 
+/// Set in the sequence number of every event not pushed with [`EventQueue::push_first`], so
+/// that those come first at their instant; cleared again when the event is popped.
+const LATER: u64 = 1 << 63;
+
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
@@ -126,6 +134,25 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> u64 {
         let time = time.as_micros();
+        let seq = self.next_seq_at(time) | LATER;
+        let slot = self.store(event);
+        self.insert(Entry { time, seq, slot });
+        seq & !LATER
+    }
+
+    /// Schedules `event` at `time` ahead of every event pushed with [`EventQueue::push`] or
+    /// [`EventQueue::push_fixed`] at the same instant; returns its sequence number.
+    ///
+    /// # Panics
+    /// If `time` is before the last event popped, or is its instant and that event was not
+    /// itself pushed first (its turn has passed).
+    #[inline]
+    pub fn push_first(&mut self, time: SimTime, event: E) -> u64 {
+        let time = time.as_micros();
+        assert!(
+            time > self.last_time || self.last_seq & LATER == 0,
+            "an event to run first at {time} µs was pushed after a later one of that instant ran"
+        );
         let seq = self.next_seq_at(time);
         let slot = self.store(event);
         self.insert(Entry { time, seq, slot });
@@ -158,7 +185,7 @@ impl<E> EventQueue<E> {
             None => return self.push(now.after(delay_us), event),
         };
         let time = now.after(delay_us).as_micros();
-        let seq = self.next_seq_at(time);
+        let seq = self.next_seq_at(time) | LATER;
         let slot = self.store(event);
         let queue = &mut self.lanes[lane].1;
         assert!(
@@ -166,7 +193,7 @@ impl<E> EventQueue<E> {
             "push_fixed with a delay of {delay_us} µs went back in time"
         );
         queue.push_back(Entry { time, seq, slot });
-        seq
+        seq & !LATER
     }
 
     /// Parks `event` in a free payload slot.
@@ -214,7 +241,7 @@ impl<E> EventQueue<E> {
             .take()
             .expect("a pending key has a payload");
         self.free.push(slot);
-        Some((SimTime::from_micros(time), seq, event))
+        Some((SimTime::from_micros(time), seq & !LATER, event))
     }
 
     /// The lane whose front has the smallest key, if any lane has one.
@@ -323,6 +350,33 @@ mod tests {
         q.push(SimTime(10), 'b');
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, _, e)| e)).collect();
         assert_eq!(order, vec!['a', 'b', 'c', 'd']);
+    }
+
+    #[test]
+    fn events_pushed_first_run_before_the_rest_of_their_instant_in_fifo_order() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(10), 'c');
+        q.push_fixed(SimTime(0), 10, 'd');
+        q.push_first(SimTime(10), 'a');
+        q.push(SimTime(5), 'x');
+        q.push_first(SimTime(10), 'b');
+        q.push_first(SimTime(11), 'e');
+        let (t, _, first) = q.pop().expect("x");
+        assert_eq!((t, first), (SimTime(5), 'x'));
+        // At 10 µs 'a' pops first, and another first event of that instant may still be pushed.
+        assert_eq!(q.pop().map(|(_, s, e)| (s, e)), Some((2, 'a')));
+        q.push_first(SimTime(10), 'a');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, _, e)| e)).collect();
+        assert_eq!(order, vec!['b', 'a', 'c', 'd', 'e']);
+    }
+
+    #[test]
+    #[should_panic(expected = "pushed after a later one of that instant ran")]
+    fn an_event_cannot_be_pushed_first_once_its_instant_has_moved_on() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(10), 'a');
+        q.pop();
+        q.push_first(SimTime(10), 'b');
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub trait World {
     fn is_stale(&self, _event: &Self::Event) -> bool {
         false
     }
+
+    /// Whether `event` runs before every other event of its instant (see
+    /// [`EventQueue::push_first`](super::queue::EventQueue::push_first)): for work the world may
+    /// also account for without events, so that both ways order an instant alike. By default
+    /// none does, and ties run in the order they were scheduled.
+    fn runs_first(&self, _event: &Self::Event) -> bool {
+        false
+    }
 }
 
 /// The output buffer of one handler call: events to schedule, as data.
@@ -198,7 +206,7 @@ impl<W: World> Sim<W> {
     /// Schedules an initial event (before the run starts, or from outside the world).
     pub fn schedule(&mut self, time: SimTime, event: W::Event) {
         assert!(time >= self.now, "an event was scheduled in the past");
-        self.queue.push(time, event);
+        self.push(time, event);
     }
 
     pub fn world(&self) -> &W {
@@ -257,11 +265,27 @@ impl<W: World> Sim<W> {
         self.world.handle(time, event, &mut self.effects);
         for (when, e) in self.effects.pending.drain(..) {
             match when {
-                When::At(t) => self.queue.push(t, e),
-                When::Fixed(d) => self.queue.push_fixed(time, d, e),
+                When::At(t) => {
+                    if self.world.runs_first(&e) {
+                        self.queue.push_first(t, e);
+                    } else {
+                        self.queue.push(t, e);
+                    }
+                }
+                When::Fixed(d) => {
+                    self.queue.push_fixed(time, d, e);
+                }
             };
         }
         Ok(Some(time))
+    }
+
+    fn push(&mut self, time: SimTime, event: W::Event) {
+        if self.world.runs_first(&event) {
+            self.queue.push_first(time, event);
+        } else {
+            self.queue.push(time, event);
+        }
     }
 
     /// Runs until no events remain.

@@ -78,6 +78,11 @@ impl Tag {
         Tag(self.0 | Self::REPLY)
     }
 
+    /// A background read's request: load nobody looks at, which may run as arithmetic.
+    pub fn is_background_read(self) -> bool {
+        self.0 >> 60 == 3 && self.0 & Self::REPLY == 0
+    }
+
     /// The identity to key draws by.
     pub fn id(self) -> u64 {
         self.0

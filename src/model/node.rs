@@ -234,6 +234,13 @@ impl Out {
         self.events.push((Due::After(delay_us), e));
     }
 
+    /// Sets a timer for the instant `at`, no earlier than now (a job's end, by its station).
+    #[inline]
+    pub fn at(&mut self, at: SimTime, timer: impl Into<Timer>) {
+        let e = Event::Timer(self.node, timer.into());
+        self.events.push((Due::At(at), e));
+    }
+
     /// Sets a timer `delay_us` from now, where the delay is a configuration constant (a timeout).
     #[inline]
     pub fn after_fixed(&mut self, delay_us: u64, timer: impl Into<Timer>) {

@@ -138,7 +138,7 @@ pub struct Primary {
     /// Rows that are products (cached and watched); background rows follow them.
     products: usize,
     invalidation: Invalidation,
-    workers: Station<Job>,
+    workers: Station,
     next_ticket: u64,
     lsn: u64,
     pub stats: PrimaryStats,
@@ -198,31 +198,22 @@ impl Primary {
         }
     }
 
-    /// A statement arrives: start it on a free worker or queue it.
+    /// A statement arrives: it takes the next free worker, now or after those ahead of it.
     fn receive(&mut self, now: SimTime, job: Job, out: &mut Out) {
         self.stats.statements += 1;
-        if let Some(job) = self.workers.arrive(now, job) {
-            self.start(job, out);
-        }
-    }
-
-    fn start(&mut self, job: Job, out: &mut Out) {
         let time = if job.op.is_write() {
             &self.config.write_time
         } else {
             &self.config.read_time
         };
         let service = time.sample(&mut self.service.of(job.tag.id()));
-        out.after(service, PrimaryTimer::Done(job));
+        let visit = self.workers.admit(now, service);
+        out.at(visit.end, PrimaryTimer::Done(job));
     }
 
-    /// A worker finished `job`: the statement takes effect now, and the worker takes the next.
+    /// A worker finished `job`: the statement takes effect now.
     fn done(&mut self, now: SimTime, job: Job, out: &mut Out) {
-        let next = self.workers.complete(now);
         self.execute(now, job, out);
-        if let Some(next) = next {
-            self.start(next, out);
-        }
     }
 
     fn reply(&self, job: Job, answer: Answer, out: &mut Out) {
@@ -552,7 +543,7 @@ impl Primary {
     }
 
     /// Share of worker-time spent busy over [0, end].
-    pub fn utilisation(&mut self, end: SimTime) -> f64 {
+    pub fn utilisation(&self, end: SimTime) -> f64 {
         self.workers.utilisation(end)
     }
 

@@ -6,7 +6,8 @@
 //! slot again. When reads keep the slots busy, each apply waits behind them; when log entries
 //! arrive faster than the applier gets through them, the relay backlog, and with it the lag,
 //! grows. When load falls the applier catches up and the lag falls again. A pause stops the
-//! applier (reads continue); a slowdown multiplies apply times; a crash loses the work in hand.
+//! applier (reads continue); a slowdown multiplies the apply times of the entries queued while it
+//! lasts (a job's service time is drawn when it joins the line); a crash loses the work in hand.
 
 use std::collections::VecDeque;
 
@@ -26,8 +27,9 @@ pub enum Task {
         req: Option<ReqRef>,
         /// What the read belongs to: keys its service time.
         tag: Tag,
-        /// When it reached the replica.
+        /// When it reached the replica, and when it got a slot.
         since: SimTime,
+        start: SimTime,
         row: Option<u32>,
         /// Serve only once this log position is applied, else answer `TooStale` (0: any).
         min_lsn: u64,
@@ -42,6 +44,13 @@ pub enum ReplicaTimer {
     /// A slot finished `task`, started in the replica's life `epoch` (a crash ends a life and
     /// the work started in it).
     Done { task: Task, epoch: u32 },
+}
+
+impl ReplicaTimer {
+    /// The end of a background read: load, which may also run as arithmetic.
+    pub fn is_background(&self) -> bool {
+        matches!(self, ReplicaTimer::Done { task: Task::Read { tag, .. }, .. } if tag.is_background_read())
+    }
 }
 
 /// What a replica reports about itself at an instant (for the lag monitor and the timeline).
@@ -95,7 +104,7 @@ pub struct Replica {
     pauses: u32,
     /// Factors of the active slowdowns; apply times are multiplied by all of them.
     slowdowns: Vec<f64>,
-    slots: Station<Task>,
+    slots: Station,
     pub stats: ReplicaStats,
 }
 
@@ -130,18 +139,11 @@ impl Replica {
         }
     }
 
-    fn submit(&mut self, now: SimTime, task: Task, out: &mut Out) {
-        if let Some(task) = self.slots.arrive(now, task) {
-            self.start(now, task, out);
-        }
-    }
-
-    fn start(&mut self, now: SimTime, task: Task, out: &mut Out) {
+    /// `task` arrives at the slots: its service time is drawn now (an apply's with the slowdowns
+    /// in force now), and it ends when the station says.
+    fn submit(&mut self, now: SimTime, mut task: Task, out: &mut Out) {
         let service = match task {
-            Task::Read { tag, since, .. } => {
-                self.stats.read_wait_us.record(now.since(since));
-                self.config.read_time.sample(&mut self.reads.of(tag.id()))
-            }
+            Task::Read { tag, .. } => self.config.read_time.sample(&mut self.reads.of(tag.id())),
             Task::Apply => {
                 let lsn = self.relay.front().expect("an entry to apply").lsn;
                 let mut draw = self.applies.of2(self.index as u64, lsn);
@@ -151,8 +153,12 @@ impl Replica {
                     .fold(base, |us, f| libm::round(us as f64 * f) as u64)
             }
         };
+        let visit = self.slots.admit(now, service);
+        if let Task::Read { start, .. } = &mut task {
+            *start = visit.start;
+        }
         let epoch = self.epoch;
-        out.after(service, ReplicaTimer::Done { task, epoch });
+        out.at(visit.end, ReplicaTimer::Done { task, epoch });
     }
 
     /// Queues the applier's next step if there is an entry to apply and nothing stops it.
@@ -183,28 +189,26 @@ impl Replica {
         self.submit(now, task, out);
     }
 
-    /// A slot finished `task`; the slot goes to the next task in line.
+    /// A slot finished `task`.
     fn done(&mut self, now: SimTime, task: Task, out: &mut Out) {
-        let next = self.slots.complete(now);
         match task {
             Task::Read {
                 from,
                 req,
                 tag,
                 since,
+                start,
                 row,
                 min_lsn,
             } => {
+                self.stats.read_wait_us.record(start.since(since));
                 self.stats.read_latency_us.record(now.since(since));
                 self.serve(from, (req, tag), row, min_lsn, out)
             }
-            Task::Apply => self.apply(now, out),
-        }
-        if let Some(next) = next {
-            self.start(now, next, out);
-        }
-        if matches!(task, Task::Apply) {
-            self.wake_applier(now, out);
+            Task::Apply => {
+                self.apply(now, out);
+                self.wake_applier(now, out);
+            }
         }
     }
 
@@ -340,6 +344,7 @@ impl Node for Replica {
             req,
             tag,
             since: now,
+            start: now,
             row,
             min_lsn,
         };

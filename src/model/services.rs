@@ -56,7 +56,7 @@ pub struct ServiceNodes {
     app: NodeId,
     ids: [NodeId; 3],
     pub state: Services,
-    workers: [Station<Key>; 3],
+    workers: [Station; 3],
     /// Service times, keyed by the request's tag.
     service_times: Keyed,
     jobs: Slab<Job>,
@@ -83,28 +83,22 @@ impl ServiceNodes {
         }
     }
 
-    /// A request arrives at its service.
+    /// A request arrives at its service: it takes the next free worker, now or after those
+    /// ahead of it.
     fn receive(&mut self, now: SimTime, job: Job, out: &mut Out) {
         self.stats.requests += 1;
-        let service = job.service;
+        let time = self.state.config(job.service).service_time;
+        let service_us = time.sample(&mut self.service_times.of(job.tag.id()));
+        let visit = self.workers[job.service as usize].admit(now, service_us);
         let key = self.jobs.insert(job);
-        if let Some(key) = self.workers[service as usize].arrive(now, key) {
-            self.start(key, out);
-        }
-    }
-
-    fn start(&mut self, job: Key, out: &mut Out) {
-        let j = self.jobs.get(job).expect("live job");
-        let time = self.state.config(j.service).service_time;
-        let service = time.sample(&mut self.service_times.of(j.tag.id()));
-        out.after(service, ServiceTimer::Done(job));
+        out.at(visit.end, ServiceTimer::Done(key));
     }
 
     /// A worker finished `job`: its effect happens now (or, if it needs a row lock another order
-    /// holds, it waits for the lock without its worker), and the next request in line starts.
+    /// holds, it waits for the lock without its worker).
     fn done(&mut self, now: SimTime, job: Key, out: &mut Out) {
         let j = self.jobs.get_mut(job).expect("live job");
-        let (service, order, call) = (j.service, j.order, j.call);
+        let (order, call) = (j.order, j.call);
         if self.state.must_wait(order, call) {
             let Call::PrepareReserve { product, .. } = call else {
                 unreachable!("only a prepared reservation takes a lock")
@@ -114,9 +108,6 @@ impl ServiceNodes {
             self.waiting[product as usize].push_back(job);
         } else {
             self.finish(now, job, out);
-        }
-        if let Some(next) = self.workers[service as usize].complete(now) {
-            self.start(next, out);
         }
     }
 

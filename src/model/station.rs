@@ -1,103 +1,96 @@
 //! A station: `k` identical slots that serve jobs one at a time each, in arrival order.
 //!
 //! The primary's worker pool, each replica's execution slots (shared by its reads and its
-//! applier) and each saga service's workers are stations. The station owns who is served when:
-//! the slots, the FIFO queue, how long each job waited, and how busy the slots were. It does not
-//! own what a job takes or does: the node draws a started job's service time, schedules its
-//! completion, and tells the station when it completes.
-
-use std::collections::VecDeque;
+//! applier) and each saga service's workers are stations. The station owns who is served when;
+//! it does not own what a job takes or does: the node draws a job's service time when it arrives
+//! and schedules the job's completion for the instant the station names.
+//!
+//! A first-come-first-served queue in front of `k` slots needs no queue at all, only each slot's
+//! next free instant (the Kiefer–Wolfowitz recursion, Lindley's for `k = 1`): a job arriving at
+//! `a` with service `s` takes the slot that frees first, starts at `max(a, free)` and holds it
+//! until `start + s`. Jobs start in arrival order, exactly as if they had waited in line, so a
+//! job's start and end are known the moment it arrives. That is what lets background load run as
+//! arithmetic: the same recursion, fed by draws instead of events, gives the same instants.
+//! Jobs arriving at the same instant are served in the order they are admitted.
 
 use crate::engine::{Histogram, SimTime};
 
-pub struct Station<J> {
-    slots: u32,
-    busy: u32,
-    /// Jobs waiting for a slot, with the time each arrived.
-    queue: VecDeque<(J, SimTime)>,
-    /// Slot-time spent busy up to `busy_since` (µs).
+/// When an admitted job starts and ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Visit {
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+pub struct Station {
+    /// Each slot's next free instant (in the past for an idle slot).
+    free: Vec<SimTime>,
+    /// Slot-time of every admitted job (µs), including what lies after the last instant asked.
     busy_us: u128,
-    busy_since: SimTime,
-    /// Every started job's wait for a slot (µs; 0 for a job that found one free).
+    /// Every admitted job's wait for a slot (µs; 0 for a job that found one free).
     pub wait_us: Histogram,
 }
 
-impl<J> Station<J> {
+impl Station {
     pub fn new(slots: u32) -> Self {
         Self {
-            slots,
-            busy: 0,
-            queue: VecDeque::new(),
+            free: vec![SimTime::ZERO; slots as usize],
             busy_us: 0,
-            busy_since: SimTime::ZERO,
             wait_us: Histogram::new(),
         }
     }
 
-    /// Slot-time accounting: called before `busy` changes.
-    fn account(&mut self, now: SimTime) {
-        self.busy_us += u128::from(self.busy) * u128::from(now.since(self.busy_since));
-        self.busy_since = now;
-    }
-
-    /// `job` arrives at `now`. If a slot is free it starts now and is handed back (the caller
-    /// draws its service time and schedules its completion); otherwise it waits its turn.
-    pub fn arrive(&mut self, now: SimTime, job: J) -> Option<J> {
-        if self.busy < self.slots {
-            self.account(now);
-            self.busy += 1;
-            self.wait_us.record(0);
-            Some(job)
-        } else {
-            self.queue.push_back((job, now));
-            None
-        }
-    }
-
-    /// A job in service completes at `now` and frees its slot; the next waiting job, if any,
-    /// takes the slot now and is handed back to be started.
-    pub fn complete(&mut self, now: SimTime) -> Option<J> {
-        debug_assert!(self.busy > 0, "a completion without a job in service");
-        match self.queue.pop_front() {
-            Some((job, arrived)) => {
-                self.wait_us.record(now.since(arrived));
-                Some(job)
-            }
-            None => {
-                self.account(now);
-                self.busy -= 1;
-                None
+    /// A job arrives at `now` needing `service_us` of a slot: when it will start and end.
+    #[inline]
+    pub fn admit(&mut self, now: SimTime, service_us: u64) -> Visit {
+        // The slot that frees first; among equals the lowest (any would do: slots are alike).
+        let mut slot = 0;
+        for (i, &t) in self.free.iter().enumerate().skip(1) {
+            if t < self.free[slot] {
+                slot = i;
             }
         }
+        let start = self.free[slot].max(now);
+        let end = start.after(service_us);
+        self.free[slot] = end;
+        self.busy_us += u128::from(service_us);
+        self.wait_us.record(start.since(now));
+        Visit { start, end }
     }
 
-    /// Every job waiting or in service is gone (a crash): the slots are free.
+    /// Every job waiting or in service is gone at `now` (a crash): the slots are free, and the
+    /// work they would have done after `now` is not counted as busy.
     pub fn reset(&mut self, now: SimTime) {
-        self.account(now);
-        self.queue.clear();
-        self.busy = 0;
+        self.busy_us -= self.booked_after(now);
+        for t in &mut self.free {
+            *t = (*t).min(now);
+        }
     }
 
-    /// Jobs in service.
+    /// Slot-time booked after `at`. A slot free after `at` is busy without a gap from `at` until
+    /// then: every job on it arrived by `at`, so each started as soon as the one before it ended
+    /// or at its arrival, before `at`.
+    fn booked_after(&self, at: SimTime) -> u128 {
+        self.free
+            .iter()
+            .map(|&t| u128::from(t.since(at.min(t))))
+            .sum()
+    }
+
+    /// Jobs in service at `now` (admitted before now, ending after it).
     #[cfg(test)]
-    pub fn busy(&self) -> u32 {
-        self.busy
+    pub fn busy(&self, now: SimTime) -> usize {
+        self.free.iter().filter(|&&t| t > now).count()
     }
 
-    /// Jobs waiting for a slot.
-    #[cfg(test)]
-    pub fn waiting(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Share of slot-time spent busy over [0, end].
-    pub fn utilisation(&mut self, end: SimTime) -> f64 {
-        self.account(end);
-        let capacity = u128::from(self.slots) * u128::from(end.as_micros());
+    /// Share of slot-time spent busy over [0, end], for a station whose jobs all arrived by
+    /// `end`.
+    pub fn utilisation(&self, end: SimTime) -> f64 {
+        let capacity = self.free.len() as u128 * u128::from(end.as_micros());
         if capacity == 0 {
             0.0
         } else {
-            self.busy_us as f64 / capacity as f64
+            (self.busy_us - self.booked_after(end)) as f64 / capacity as f64
         }
     }
 }
@@ -110,45 +103,108 @@ mod tests {
         SimTime::from_millis(ms)
     }
 
+    fn visit(start: u64, end: u64) -> Visit {
+        Visit {
+            start: t(start),
+            end: t(end),
+        }
+    }
+
     #[test]
-    fn jobs_start_while_slots_are_free_then_wait_in_arrival_order() {
+    fn jobs_start_while_slots_are_free_then_in_arrival_order_as_slots_free() {
         let mut s = Station::new(2);
-        assert_eq!(s.arrive(t(0), 'a'), Some('a'));
-        assert_eq!(s.arrive(t(1), 'b'), Some('b'));
-        assert_eq!(s.arrive(t(2), 'c'), None);
-        assert_eq!(s.arrive(t(3), 'd'), None);
-        assert_eq!((s.busy(), s.waiting()), (2, 2));
-        // Each completion hands its slot to the oldest waiting job.
-        assert_eq!(s.complete(t(10)), Some('c'));
-        assert_eq!(s.complete(t(11)), Some('d'));
-        assert_eq!(s.complete(t(12)), None);
-        assert_eq!((s.busy(), s.waiting()), (1, 0));
-        // c waited 8 ms, d 8 ms, a and b nothing.
-        assert_eq!(s.wait_us.count(), 4);
+        assert_eq!(s.admit(t(0), 10_000), visit(0, 10));
+        assert_eq!(s.admit(t(1), 10_000), visit(1, 11));
+        // Both slots busy: c takes the slot that frees first (at 10), d the next (at 11).
+        assert_eq!(s.admit(t(2), 5_000), visit(10, 15));
+        assert_eq!(s.admit(t(3), 1_000), visit(11, 12));
+        // e arrives after d's slot freed (12) but before c's (15).
+        assert_eq!(s.admit(t(13), 1_000), visit(13, 14));
+        assert_eq!(s.busy(t(13)), 2);
+        // c waited 8 ms, d 8 ms, the others nothing.
+        assert_eq!(s.wait_us.count(), 5);
         assert_eq!(s.wait_us.max(), 8_000);
         assert_eq!(s.wait_us.min(), 0);
+    }
+
+    /// Against an independent route: jobs waiting in a FIFO line in front of 3 servers, replayed
+    /// event by event (arrivals and completions in time order, completions first at a tie).
+    #[test]
+    fn the_recursion_is_a_fifo_queue_in_front_of_k_slots() {
+        let mut arrival = 0;
+        let jobs: Vec<(u64, u64)> = (0..300u64)
+            .map(|i| {
+                arrival += (i * i) % 13; // some arrive together
+                (arrival, 3 + (i * 37) % 29)
+            })
+            .collect();
+        let mut s = Station::new(3);
+        let starts: Vec<u64> = jobs
+            .iter()
+            .map(|&(a, x)| s.admit(SimTime(a), x).start.as_micros())
+            .collect();
+        let reference = replay_fifo(&jobs, 3);
+        assert!(
+            starts.iter().zip(&jobs).filter(|(s, j)| **s > j.0).count() > 50,
+            "the example must queue"
+        );
+        assert_eq!(starts, reference);
+    }
+
+    /// Start times of `jobs` (arrival, service) in a FIFO line in front of `k` servers.
+    fn replay_fifo(jobs: &[(u64, u64)], k: usize) -> Vec<u64> {
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, VecDeque};
+        let mut starts = vec![0; jobs.len()];
+        let mut ends: BinaryHeap<Reverse<u64>> = BinaryHeap::new();
+        let mut line: VecDeque<usize> = VecDeque::new();
+        let mut next = 0;
+        while next < jobs.len() || !line.is_empty() {
+            let arrival = jobs.get(next).map_or(u64::MAX, |j| j.0);
+            match ends.peek() {
+                Some(&Reverse(end)) if end <= arrival || next == jobs.len() => {
+                    ends.pop();
+                    if let Some(j) = line.pop_front() {
+                        starts[j] = end;
+                        ends.push(Reverse(end + jobs[j].1));
+                    }
+                }
+                _ if ends.len() < k && line.is_empty() => {
+                    starts[next] = arrival;
+                    ends.push(Reverse(arrival + jobs[next].1));
+                    next += 1;
+                }
+                _ => {
+                    line.push_back(next);
+                    next += 1;
+                }
+            }
+        }
+        starts
     }
 
     #[test]
     fn utilisation_integrates_busy_slots_over_time() {
         let mut s = Station::new(2);
-        s.arrive(t(0), ());
-        s.arrive(t(0), ());
-        s.complete(t(50));
-        s.complete(t(100));
+        s.admit(t(0), 50_000);
+        s.admit(t(0), 100_000);
         // 2 slots busy for 50 ms, 1 for 50 ms: 150 of 200 slot-ms in [0, 100 ms].
         assert_eq!(s.utilisation(t(100)), 0.75);
         // Idle since: 150 of 400 slot-ms in [0, 200 ms].
         assert_eq!(s.utilisation(t(200)), 0.375);
+        // Halfway through the second job: 50 + 50 of 200 slot-ms.
+        assert_eq!(s.utilisation(t(50)), 1.0);
     }
 
     #[test]
-    fn a_reset_frees_every_slot_and_forgets_the_queue() {
+    fn a_reset_frees_every_slot_and_forgets_the_work_booked_after_it() {
         let mut s = Station::new(1);
-        s.arrive(t(0), 1);
-        s.arrive(t(0), 2);
+        s.admit(t(0), 10_000);
+        s.admit(t(0), 10_000);
         s.reset(t(5));
-        assert_eq!((s.busy(), s.waiting()), (0, 0));
-        assert_eq!(s.arrive(t(6), 3), Some(3));
+        assert_eq!(s.busy(t(5)), 0);
+        assert_eq!(s.admit(t(6), 1_000), visit(6, 7));
+        // Busy 0–5 ms and 6–7 ms: 6 of 10 slot-ms.
+        assert_eq!(s.utilisation(t(10)), 0.6);
     }
 }

@@ -135,15 +135,18 @@ impl Observers {
         }
     }
 
-    /// Before an event at `now`: the timeline's samples due by then (the state after every
-    /// earlier event).
+    /// Before an event at `now`: the timeline's samples due by then, each of the state at its
+    /// own instant (after every earlier event; nothing happened between them), so that a sample
+    /// does not depend on which event happens to come next.
     #[inline]
     pub fn before(&mut self, now: SimTime, gauges: &impl Gauges) {
         if let Some(t) = &mut self.timeline
             && now >= t.next_at()
         {
-            let due = t.due(now);
-            t.record(due, snapshot(t, now, gauges));
+            for _ in 0..t.due(now) {
+                let at = t.next_at();
+                t.record(1, snapshot(t, at, gauges));
+            }
         }
     }
 

@@ -15,6 +15,7 @@
 //! The model does no I/O and reads no clock; all randomness comes from streams of the run's seed.
 
 mod app;
+mod background;
 mod cache;
 mod faults;
 pub mod message;
@@ -37,7 +38,8 @@ mod traffic;
 mod workload;
 
 use crate::engine::{Effects, SimTime, World};
-use crate::scenario::{NodeId, Topology, Variant};
+use crate::scenario::{BackgroundMode, NodeId, Topology, Variant};
+use background::LazyReads;
 use faults::Faults;
 use message::Message;
 use monitor::MonitorTimer;
@@ -94,6 +96,8 @@ pub struct Model {
     out: Out,
     /// Stream messages a healed link releases, with their arrival times.
     healed: Vec<(SimTime, Message)>,
+    /// The background reads as arithmetic (`None`: as events).
+    lazy: Option<LazyReads>,
 }
 
 impl Model {
@@ -109,6 +113,8 @@ impl Model {
             observers: Observers::new(variant, seed, recording),
             out: Out::new(config.topology.app()),
             healed: Vec::new(),
+            lazy: (config.background_mode == BackgroundMode::Lazy)
+                .then(|| LazyReads::new(config.topology.replica_count())),
             nodes,
             faults,
         }
@@ -225,6 +231,16 @@ impl World for Model {
     }
 
     fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
+        if let Some(lazy) = &mut self.lazy {
+            let replicas = &mut self.nodes.replicas;
+            lazy.advance(
+                now,
+                &mut self.workload,
+                &mut self.network,
+                &self.topology,
+                replicas,
+            );
+        }
         if self.observers.timeline.is_some() {
             self.observers.before(now, &view!(self));
         }

@@ -9,7 +9,8 @@
 //! applier (reads continue); a slowdown multiplies the apply times of the entries queued while it
 //! lasts (a job's service time is drawn when it joins the line); a crash loses the work in hand.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::message::{Answer, Body, LogEntry, Message, Op, ReqRef, RowView, Tag};
 use super::node::{Node, NodeFault, Observation, Out};
@@ -105,6 +106,8 @@ pub struct Replica {
     /// Factors of the active slowdowns; apply times are multiplied by all of them.
     slowdowns: Vec<f64>,
     slots: Station,
+    /// Background reads the arithmetic path admitted that have not ended: (end, arrival, start).
+    background: BinaryHeap<Reverse<(SimTime, SimTime, SimTime)>>,
     pub stats: ReplicaStats,
 }
 
@@ -135,6 +138,7 @@ impl Replica {
             applier_active: false,
             pauses: 0,
             slowdowns: Vec::new(),
+            background: BinaryHeap::new(),
             stats: ReplicaStats::default(),
         }
     }
@@ -143,7 +147,7 @@ impl Replica {
     /// in force now), and it ends when the station says.
     fn submit(&mut self, now: SimTime, mut task: Task, out: &mut Out) {
         let service = match task {
-            Task::Read { tag, .. } => self.config.read_time.sample(&mut self.reads.of(tag.id())),
+            Task::Read { tag, .. } => self.read_time(tag),
             Task::Apply => {
                 let lsn = self.relay.front().expect("an entry to apply").lsn;
                 let mut draw = self.applies.of2(self.index as u64, lsn);
@@ -159,6 +163,34 @@ impl Replica {
         }
         let epoch = self.epoch;
         out.at(visit.end, ReplicaTimer::Done { task, epoch });
+    }
+
+    fn read_time(&self, tag: Tag) -> u64 {
+        self.config.read_time.sample(&mut self.reads.of(tag.id()))
+    }
+
+    /// For the arithmetic path: background read `tag` arrives at `now`. It is counted and takes
+    /// its turn at the slots as if it had come as a message; its wait and latency are counted
+    /// when it ends (see [`Replica::end_background_reads`]).
+    pub fn background_read(&mut self, now: SimTime, tag: Tag) {
+        self.stats.reads += 1;
+        let visit = self.slots.admit(now, self.read_time(tag));
+        self.background.push(Reverse((visit.end, now, visit.start)));
+    }
+
+    /// For the arithmetic path: the background reads that have ended by `now` are counted, as
+    /// the event path counts them at their end. Returns the last of their ends.
+    pub fn end_background_reads(&mut self, now: SimTime) -> Option<SimTime> {
+        let mut last = None;
+        while let Some(&Reverse((end, since, start))) = self.background.peek()
+            && end <= now
+        {
+            self.background.pop();
+            self.stats.read_wait_us.record(start.since(since));
+            self.stats.read_latency_us.record(end.since(since));
+            last = Some(end);
+        }
+        last
     }
 
     /// Queues the applier's next step if there is an entry to apply and nothing stops it.
@@ -274,6 +306,7 @@ impl Replica {
         self.down += 1;
         self.epoch += 1;
         self.slots.reset(now);
+        self.background.clear();
         self.applier_active = false;
         self.stats.crashes += 1;
     }

@@ -59,14 +59,47 @@ pub fn simulate(
             progress(now);
         }
     }
-    let summary = sim.summary();
-    Ok(sim.world_mut().finish(summary))
+    let mut summary = sim.summary();
+    let model = sim.world_mut();
+    if let Some(last) = model.finish_background(variant.config.horizon)? {
+        // The event path's last event would have been a background read's.
+        summary.end = summary.end.max(last);
+    }
+    Ok(model.finish(summary))
 }
 
 impl Model {
+    /// The arithmetic path's background reads after the last event: all sent, arrived and
+    /// ended. Returns the instant of the last (`None` on the event path); past `horizon`, the
+    /// event path would have failed, and so does this.
+    fn finish_background(&mut self, horizon: SimTime) -> Result<Option<SimTime>, RunError> {
+        let Some(lazy) = &mut self.lazy else {
+            return Ok(None);
+        };
+        let replicas = &mut self.nodes.replicas;
+        let pending = lazy.in_flight();
+        let last = lazy.finish(
+            &mut self.workload,
+            &mut self.network,
+            &self.topology,
+            replicas,
+        );
+        if last > horizon {
+            return Err(RunError::HorizonExceeded {
+                horizon,
+                next_at: last,
+                pending: pending.max(1),
+            });
+        }
+        Ok(Some(last))
+    }
+
     /// The run ended with `summary`: its metrics, then what the observers recorded.
     fn finish(&mut self, summary: RunSummary) -> VariantRun {
         let end = summary.end;
+        // The samples due by the end: the event path took them before its last event, which
+        // may have been a background read's.
+        self.observers.before(end, &view!(self));
         let reports = Reports {
             config: &self.config,
             app: &self.nodes.app.stats,

@@ -13,7 +13,7 @@ use super::message::{Body, Client, Op, Tag};
 use super::node::Out;
 use super::traffic::Arrivals;
 use crate::engine::{Keyed, SimRng, SimTime, StreamId};
-use crate::scenario::{Config, PriceChange, Topology, Traffic};
+use crate::scenario::{BackgroundMode, Config, PriceChange, Topology, Traffic};
 
 /// An arrival of one of the workload's processes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub struct Workload {
     writes_sent: u64,
     background_reads: Arrivals,
     reads_sent: u64,
+    /// The arithmetic path's next background read, not yet taken (`None`: the event path, or
+    /// no more reads).
+    pending_background_read: Option<SimTime>,
+    background_mode: BackgroundMode,
     /// Which row each background write hits, keyed by the write's number.
     background_rows_draws: Keyed,
     /// Background writes spread over `background_rows` rows after the first `first_background_row`.
@@ -80,6 +84,8 @@ impl Workload {
             ),
             writes_sent: 0,
             reads_sent: 0,
+            pending_background_read: None,
+            background_mode: config.background_mode,
             background_rows_draws: Keyed::new(seed, "background-rows"),
             first_background_row,
             background_rows: bg.rows,
@@ -102,10 +108,35 @@ impl Workload {
         for (i, change) in self.price_changes.iter().enumerate() {
             events.push((change.at, Event::Arrival(Arrival::PriceChange(i as u16))));
         }
-        if let Some(t) = self.background_reads.next() {
-            events.push((t, Event::Arrival(Arrival::BackgroundRead)));
+        let first_read = self.background_reads.next();
+        match self.background_mode {
+            BackgroundMode::Events => {
+                if let Some(t) = first_read {
+                    events.push((t, Event::Arrival(Arrival::BackgroundRead)));
+                }
+            }
+            BackgroundMode::Lazy => self.pending_background_read = first_read,
         }
         events
+    }
+
+    /// For the arithmetic path: the next background read sent by `until`, if any, with the
+    /// instant it is sent, the replica it goes to and its number.
+    pub fn background_read_by(&mut self, until: SimTime) -> Option<(SimTime, usize, u64)> {
+        let at = self.pending_background_read.filter(|&t| t <= until)?;
+        self.pending_background_read = self.background_reads.next();
+        let (replica, m) = self.next_background_read();
+        Some((at, replica, m))
+    }
+
+    /// The next background read's replica (the replicas in turn) and number.
+    fn next_background_read(&mut self) -> (usize, u64) {
+        let m = self.reads_sent;
+        self.reads_sent += 1;
+        let replica = self.next_background_replica;
+        let replicas = self.topology.replica_count();
+        self.next_background_replica = (self.next_background_replica + 1) % replicas;
+        (replica, m)
     }
 
     /// Shoppers arrived so far.
@@ -138,20 +169,13 @@ impl Workload {
                 self.background_writes.next()
             }
             Arrival::BackgroundRead => {
-                let m = self.reads_sent;
-                self.reads_sent += 1;
-                let to = self.topology.replica(self.next_background_replica);
-                let replicas = self.topology.replica_count();
-                self.next_background_replica = (self.next_background_replica + 1) % replicas;
+                let (replica, m) = self.next_background_read();
                 let tag = Tag::request(Client::BackgroundRead(m), 0);
-                out.send(
-                    to,
-                    tag,
-                    Body::Request {
-                        req: None,
-                        op: Op::BackgroundRead,
-                    },
-                );
+                let body = Body::Request {
+                    req: None,
+                    op: Op::BackgroundRead,
+                };
+                out.send(self.topology.replica(replica), tag, body);
                 self.background_reads.next()
             }
             Arrival::ProfileSession => {

@@ -40,6 +40,7 @@ const TOP_KEYS: &[&str] = &[
     "duration_s",
     "horizon_s",
     "max_events",
+    "engine",
     "network",
     "primary",
     "replicas",
@@ -352,6 +353,10 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         None => (duration_s + 600.0, s_to_us(duration_s + 600.0)),
     };
     let max_events = opt(root, "max_events", |v| v.u64(1, None))?.unwrap_or(200_000_000);
+    let background_mode = {
+        let t = section(root, "engine", &["background"])?;
+        opt(&t, "background", |v| v.one_of(BackgroundMode::ALL))?.unwrap_or(BackgroundMode::Lazy)
+    };
 
     let replicas = read_replicas(root)?;
     let replicas_n = replicas.len();
@@ -379,6 +384,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         traffic_end: SimTime::from_micros(traffic_end),
         horizon: SimTime::from_micros(horizon),
         max_events,
+        background_mode,
         topology,
         network,
         primary,

@@ -235,6 +235,8 @@ pub struct Config {
     /// No event may be due after this instant; the run must have drained by then.
     pub horizon: SimTime,
     pub max_events: u64,
+    /// `[engine] background`: how background reads are simulated.
+    pub background_mode: BackgroundMode,
     /// The nodes: their ids by role, and their names.
     pub topology: Topology,
     pub network: Network,
@@ -319,6 +321,17 @@ spelled_enum! {
         /// Like `Sync`, but a commit waiting longer than `ack_timeout` is answered anyway and the
         /// primary falls back to async until enough replicas have caught up (MySQL semi-sync).
         SemiSync = "semi-sync",
+    }
+}
+
+spelled_enum! {
+    /// How the background reads (load on the replicas that nobody looks at) are simulated.
+    pub enum BackgroundMode {
+        /// One event for each read's arrival, delivery and end: the reference path.
+        Events = "events",
+        /// As arithmetic on the replicas' stations, advanced to each event that could see them:
+        /// the same draws and the same figures, without their events.
+        Lazy = "lazy",
     }
 }
 

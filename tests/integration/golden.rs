@@ -39,7 +39,7 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 /// Every `.toml` under `scenarios/`, sorted, as paths relative to the repository.
-fn bundled() -> Vec<String> {
+pub fn bundled() -> Vec<String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("scenarios/ exists") {
             let path = entry.expect("a directory entry").path();

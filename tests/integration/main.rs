@@ -2,6 +2,8 @@
 
 mod support;
 
+/// Background reads as events and as arithmetic give identical figures.
+mod background;
 /// The Black Friday replay: strong strategies never oversell, replica reads do, lag emerges.
 mod black_friday;
 /// The HTML report in headless Chromium (ignored by default; `.ci/run` runs it).

@@ -1,0 +1,102 @@
+//! The background reads as arithmetic: the rest of the store's browsing, which exists only to
+//! load the replicas, simulated without an event per read (`[engine] background = "lazy"`).
+//!
+//! Nobody waits for a background read or looks at what it returns; what matters is when it holds
+//! a replica's slot. Because a station fixes a job's start and end when it arrives (see the
+//! station module) and every draw is keyed by the read's number, the reads can be taken in
+//! arrival order between two events: before the model handles any event at `now`, this module
+//! sends every read due by `now` over the network, admits every read that has reached its replica
+//! by `now` to the replica's slots, and counts every read that has ended by `now`. The event path
+//! marks those three events to run first at their instant, so both paths order an instant alike
+//! and give the same figures (tested on every bundled scenario).
+//!
+//! Between two events nothing else changes (links are cut and healed, replicas crash, only at
+//! events), which is what makes taking a whole stretch at once exact. This module owns the reads
+//! on the wire; it must not touch anything but the network's loss counts and the replicas'
+//! background entry points.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::message::{Client, Message, Tag};
+use super::network::{Fate, Network};
+use super::replica::Replica;
+use super::workload::Workload;
+use crate::engine::SimTime;
+use crate::scenario::Topology;
+
+pub struct LazyReads {
+    /// Per replica: the reads on the wire, by (arrival, read number); ties in send order, as
+    /// the event path would deliver them.
+    in_flight: Vec<BinaryHeap<Reverse<(SimTime, u64)>>>,
+    /// The latest instant at which the event path would have had an event for a background
+    /// read (its sending, its arrival, its end).
+    last: SimTime,
+}
+
+impl LazyReads {
+    pub fn new(replicas: usize) -> Self {
+        Self {
+            in_flight: (0..replicas).map(|_| BinaryHeap::new()).collect(),
+            last: SimTime::ZERO,
+        }
+    }
+
+    /// Brings the background reads up to `now` (inclusive), before the event at `now` is handled.
+    pub fn advance(
+        &mut self,
+        now: SimTime,
+        workload: &mut Workload,
+        network: &mut Network<Message>,
+        topology: &Topology,
+        replicas: &mut [Replica],
+    ) {
+        let app = topology.app();
+        while let Some((at, replica, m)) = workload.background_read_by(now) {
+            self.last = self.last.max(at);
+            let to = topology.replica(replica);
+            if let Fate::ArrivesAt(arrives) = network.send(at, app, to, 0, tag(m).id()) {
+                self.in_flight[replica].push(Reverse((arrives, m)));
+            }
+        }
+        for (i, replica) in replicas.iter_mut().enumerate() {
+            let to = topology.replica(i);
+            while let Some(&Reverse((arrives, m))) = self.in_flight[i].peek()
+                && arrives <= now
+            {
+                self.in_flight[i].pop();
+                self.last = self.last.max(arrives);
+                if !network.drops_on_arrival(app, to) {
+                    replica.background_read(arrives, tag(m));
+                }
+            }
+            if let Some(end) = replica.end_background_reads(now) {
+                self.last = self.last.max(end);
+            }
+        }
+    }
+
+    /// After the last event: every read still to come is sent, arrives and ends (no fault can
+    /// intervene any more). Returns the instant of the last, which is when the run ends if it is
+    /// after the last event.
+    pub fn finish(
+        &mut self,
+        workload: &mut Workload,
+        network: &mut Network<Message>,
+        topology: &Topology,
+        replicas: &mut [Replica],
+    ) -> SimTime {
+        self.advance(SimTime::MAX, workload, network, topology, replicas);
+        self.last
+    }
+
+    /// Reads on the wire.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.iter().map(BinaryHeap::len).sum()
+    }
+}
+
+/// Background read `m`'s tag, as the workload gives it in the event path.
+fn tag(m: u64) -> Tag {
+    Tag::request(Client::BackgroundRead(m), 0)
+}

@@ -380,7 +380,7 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
             v.number(Interval::closed(0.0, MAX_HORIZON_S)).map(s_to_us)
         })?
     };
-    Ok(Config {
+    let config = Config {
         traffic_end: SimTime::from_micros(traffic_end),
         horizon: SimTime::from_micros(horizon),
         max_events,
@@ -402,7 +402,52 @@ fn read_config(root: &Tab<'_, '_>) -> R<Config> {
         profiles: read_profiles(root, replicas_n)?,
         price_changes,
         saga,
-    })
+    };
+    refuse_unfinishable(root, &config)?;
+    Ok(config)
+}
+
+/// A run whose fewest events exceed `max_events` would only stop at the cap: refused now, with
+/// what drives its size.
+fn refuse_unfinishable(root: &Tab<'_, '_>, config: &Config) -> R<()> {
+    let floor = config.event_floor();
+    if floor.events <= config.max_events as f64 {
+        return Ok(());
+    }
+    let per_write = 3 + 2 * config.replicas.len();
+    let mut parts = vec![format!(
+        "{:.0} shoppers × 3 (traffic.profile)",
+        floor.shoppers
+    )];
+    if floor.background_writes > 0.0 {
+        parts.push(format!(
+            "{:.0} background writes × {per_write} ([background] writes_per_s, \
+             writes_per_shopper)",
+            floor.background_writes
+        ));
+    }
+    if config.background_mode == BackgroundMode::Events && floor.background_reads > 0.0 {
+        parts.push(format!(
+            "{:.0} background reads × 3 (as events: [engine] background = \"events\")",
+            floor.background_reads
+        ));
+    }
+    if floor.sessions > 0.0 {
+        parts.push(format!("{:.0} profile sessions × 3", floor.sessions));
+    }
+    let at = root
+        .get("max_events")
+        .or_else(|| root.get("duration_s"))
+        .expect("duration_s is required");
+    Err(at.issue(format!(
+        "this run would take at least {:.0} events, more than max_events = {}: {} over \
+         duration_s = {} s. It would stop at the cap; shorten duration_s, lower the rates, or \
+         raise max_events if the scenario is really this large",
+        floor.events,
+        config.max_events,
+        parts.join(", "),
+        num(config.traffic_end.as_secs_f64()),
+    )))
 }
 
 /// `[saga]` and its three service tables.

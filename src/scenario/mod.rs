@@ -16,6 +16,7 @@
 //! the other way round.
 
 mod error;
+mod estimate;
 mod expect;
 mod load;
 mod read;
@@ -27,6 +28,7 @@ mod topology;
 mod types;
 
 pub use error::{ErrorInput, ScenarioError};
+pub use estimate::EventFloor;
 pub use expect::{FIGURES, SAGA_FIGURES};
 pub use load::parse_scenario;
 pub use shrink::{ShrinkError, ShrinkTarget, Shrunk, shrink};

@@ -127,3 +127,62 @@ proptest! {
         }
     }
 }
+
+/// The events a configuration takes at the least, estimated before the run, never exceed what
+/// the run processes (on every bundled variant, from the golden file's counts); on black-friday
+/// the estimate is almost all of the run (the checkouts add the rest), so that a refusal is not
+/// far off the truth.
+#[test]
+fn the_event_floor_is_below_every_bundled_run_and_close_on_black_friday() {
+    let golden =
+        std::fs::read_to_string(crate::support::repo_path("tests/golden/trace-hashes.txt"))
+            .expect("the golden file");
+    let mut checked = 0;
+    for line in golden.lines().filter(|l| !l.starts_with('#')) {
+        let mut words = line.split(' ');
+        let (file, name) = (words.next().unwrap(), words.next().unwrap());
+        let events: f64 = words.next().unwrap()["events=".len()..].parse().unwrap();
+        let s = scenario(file, &[]);
+        let v = s.variants.iter().find(|v| v.name == name).expect("variant");
+        let floor = v.config.event_floor().events;
+        assert!(
+            floor <= events,
+            "{file} {name}: floor {floor} > {events} events"
+        );
+        if s.name == "black-friday" {
+            assert!(
+                floor > 0.6 * events,
+                "{name}: floor {floor} of {events} events"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30);
+}
+
+/// A day at a million shoppers a second is refused at once, with the estimate and the keys
+/// that drive it, as bad input (exit 2), instead of running until the cap or out of memory.
+#[test]
+fn a_run_that_cannot_finish_is_refused_before_it_starts() {
+    let out = crate::support::lagsim(&[
+        "run",
+        "scenarios/black-friday.toml",
+        "--set",
+        "duration_s=86400",
+        "--set",
+        "horizon_s=90000",
+        "--set",
+        "traffic.profile=[{at_s=0,shoppers_per_s=1000000}]",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for part in [
+        "--set duration_s=86400",
+        "at least 1",
+        "more than max_events = 200000000",
+        "86400000000 shoppers × 3 (traffic.profile)",
+        "background writes × 7",
+    ] {
+        assert!(stderr.contains(part), "`{part}` missing from: {stderr}");
+    }
+}

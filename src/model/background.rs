@@ -6,7 +6,8 @@
 //! station module) and every draw is keyed by the read's number, the reads can be taken in
 //! arrival order between two events: before the model handles any event at `now`, this module
 //! sends every read due by `now` over the network, admits every read that has reached its replica
-//! by `now` to the replica's slots, and counts every read that has ended by `now`. The event path
+//! by `now` to the replica's slots, and counts every read that has ended by `now` (at once, on a
+//! replica that never crashes: it is sure to end). The event path
 //! marks those three events to run first at their instant, so both paths order an instant alike
 //! and give the same figures (tested on every bundled scenario).
 //!
@@ -66,8 +67,10 @@ impl LazyReads {
             {
                 self.in_flight[i].pop();
                 self.last = self.last.max(arrives);
-                if !network.drops_on_arrival(app, to) {
-                    replica.background_read(arrives, tag(m));
+                if !network.drops_on_arrival(app, to)
+                    && let Some(end) = replica.background_read(arrives, tag(m))
+                {
+                    self.last = self.last.max(end);
                 }
             }
             if let Some(end) = replica.end_background_reads(now) {

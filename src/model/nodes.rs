@@ -14,7 +14,7 @@ use super::replica::{Replica, Status};
 use super::services::ServiceNodes;
 use crate::engine::{Keyed, SimTime};
 use crate::scenario::{
-    CheckoutKind, Config, NodeId, ReadSource, ReplicationMode, Role, Topology, Variant,
+    CheckoutKind, Config, FaultKind, NodeId, ReadSource, ReplicationMode, Role, Topology, Variant,
 };
 
 pub struct Nodes {
@@ -91,7 +91,12 @@ impl Nodes {
         let replicas = (0..topology.replica_count())
             .map(|i| {
                 let c = config.replicas[i].clone();
-                Replica::new(topology, i, c, acks, seed, tracked.clone())
+                let r = Replica::new(topology, i, c, acks, seed, tracked.clone());
+                let crashes = config
+                    .faults
+                    .iter()
+                    .any(|f| matches!(f.kind, FaultKind::CrashReplica { replica } if replica == i));
+                if crashes { r } else { r.never_crashes() }
             })
             .collect();
         let units: Vec<i64> = config.products.iter().map(|p| p.stock).collect();

@@ -107,7 +107,10 @@ pub struct Replica {
     slowdowns: Vec<f64>,
     slots: Station,
     /// Background reads the arithmetic path admitted that have not ended: (end, arrival, start).
+    /// Only a replica that may crash keeps them (a crash forgets them); one that never does
+    /// counts each read when it is admitted, since it is sure to end.
     background: BinaryHeap<Reverse<(SimTime, SimTime, SimTime)>>,
+    may_crash: bool,
     pub stats: ReplicaStats,
 }
 
@@ -139,6 +142,7 @@ impl Replica {
             pauses: 0,
             slowdowns: Vec::new(),
             background: BinaryHeap::new(),
+            may_crash: true,
             stats: ReplicaStats::default(),
         }
     }
@@ -171,11 +175,25 @@ impl Replica {
 
     /// For the arithmetic path: background read `tag` arrives at `now`. It is counted and takes
     /// its turn at the slots as if it had come as a message; its wait and latency are counted
-    /// when it ends (see [`Replica::end_background_reads`]).
-    pub fn background_read(&mut self, now: SimTime, tag: Tag) {
+    /// when it ends (see [`Replica::end_background_reads`]), or at once on a replica that never
+    /// crashes, which returns its end.
+    pub fn background_read(&mut self, now: SimTime, tag: Tag) -> Option<SimTime> {
         self.stats.reads += 1;
         let visit = self.slots.admit(now, self.read_time(tag));
-        self.background.push(Reverse((visit.end, now, visit.start)));
+        if self.may_crash {
+            self.background.push(Reverse((visit.end, now, visit.start)));
+            None
+        } else {
+            self.stats.read_wait_us.record(visit.start.since(now));
+            self.stats.read_latency_us.record(visit.end.since(now));
+            Some(visit.end)
+        }
+    }
+
+    /// This replica never crashes in the run (no `crash-replica` names it).
+    pub fn never_crashes(mut self) -> Self {
+        self.may_crash = false;
+        self
     }
 
     /// For the arithmetic path: the background reads that have ended by `now` are counted, as

@@ -13,6 +13,9 @@
 //! arithmetic: the same recursion, fed by draws instead of events, gives the same instants.
 //! Jobs arriving at the same instant are served in the order they are admitted.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use crate::engine::{Histogram, SimTime};
 
 /// When an admitted job starts and ends.
@@ -23,8 +26,10 @@ pub struct Visit {
 }
 
 pub struct Station {
-    /// Each slot's next free instant (in the past for an idle slot).
-    free: Vec<SimTime>,
+    /// Each slot's next free instant (in the past for an idle slot), soonest on top: slots are
+    /// alike, so which of two equally free slots a job takes changes nothing. A heap, because
+    /// the primary may have a thousand workers.
+    free: BinaryHeap<Reverse<SimTime>>,
     /// Slot-time of every admitted job (µs), including what lies after the last instant asked.
     busy_us: u128,
     /// Every admitted job's wait for a slot (µs; 0 for a job that found one free).
@@ -32,9 +37,11 @@ pub struct Station {
 }
 
 impl Station {
+    /// A station of `slots` slots (at least one).
     pub fn new(slots: u32) -> Self {
+        assert!(slots > 0, "a station has at least one slot");
         Self {
-            free: vec![SimTime::ZERO; slots as usize],
+            free: (0..slots).map(|_| Reverse(SimTime::ZERO)).collect(),
             busy_us: 0,
             wait_us: Histogram::new(),
         }
@@ -43,16 +50,11 @@ impl Station {
     /// A job arrives at `now` needing `service_us` of a slot: when it will start and end.
     #[inline]
     pub fn admit(&mut self, now: SimTime, service_us: u64) -> Visit {
-        // The slot that frees first; among equals the lowest (any would do: slots are alike).
-        let mut slot = 0;
-        for (i, &t) in self.free.iter().enumerate().skip(1) {
-            if t < self.free[slot] {
-                slot = i;
-            }
-        }
-        let start = self.free[slot].max(now);
+        let mut first = self.free.peek_mut().expect("a station has slots");
+        let start = first.0.max(now);
         let end = start.after(service_us);
-        self.free[slot] = end;
+        *first = Reverse(end);
+        drop(first);
         self.busy_us += u128::from(service_us);
         self.wait_us.record(start.since(now));
         Visit { start, end }
@@ -62,9 +64,7 @@ impl Station {
     /// work they would have done after `now` is not counted as busy.
     pub fn reset(&mut self, now: SimTime) {
         self.busy_us -= self.booked_after(now);
-        for t in &mut self.free {
-            *t = (*t).min(now);
-        }
+        self.free = self.free.drain().map(|Reverse(t)| Reverse(t.min(now))).collect();
     }
 
     /// Slot-time booked after `at`. A slot free after `at` is busy without a gap from `at` until
@@ -73,14 +73,14 @@ impl Station {
     fn booked_after(&self, at: SimTime) -> u128 {
         self.free
             .iter()
-            .map(|&t| u128::from(t.since(at.min(t))))
+            .map(|&Reverse(t)| u128::from(t.since(at.min(t))))
             .sum()
     }
 
     /// Jobs in service at `now` (admitted before now, ending after it).
     #[cfg(test)]
     pub fn busy(&self, now: SimTime) -> usize {
-        self.free.iter().filter(|&&t| t > now).count()
+        self.free.iter().filter(|t| t.0 > now).count()
     }
 
     /// Share of slot-time spent busy over [0, end], for a station whose jobs all arrived by

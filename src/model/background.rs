@@ -7,9 +7,9 @@
 //! arrival order between two events: before the model handles any event at `now`, this module
 //! sends every read due by `now` over the network, admits every read that has reached its replica
 //! by `now` to the replica's slots, and counts every read that has ended by `now` (at once, on a
-//! replica that never crashes: it is sure to end). The event path
-//! marks those three events to run first at their instant, so both paths order an instant alike
-//! and give the same figures (tested on every bundled scenario).
+//! replica that never crashes: it is sure to end). The event path marks those three events to
+//! run first at their instant, so both paths order an instant alike and give the same figures
+//! (tested on every bundled scenario and on generated ones).
 //!
 //! Between two events nothing else changes (links are cut and healed, replicas crash, only at
 //! events), which is what makes taking a whole stretch at once exact. This module owns the reads

@@ -64,7 +64,11 @@ impl Station {
     /// work they would have done after `now` is not counted as busy.
     pub fn reset(&mut self, now: SimTime) {
         self.busy_us -= self.booked_after(now);
-        self.free = self.free.drain().map(|Reverse(t)| Reverse(t.min(now))).collect();
+        self.free = self
+            .free
+            .drain()
+            .map(|Reverse(t)| Reverse(t.min(now)))
+            .collect();
     }
 
     /// Slot-time booked after `at`. A slot free after `at` is busy without a gap from `at` until

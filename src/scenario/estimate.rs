@@ -32,21 +32,28 @@ impl Traffic {
     /// flat before the first and after the last).
     pub fn expected_arrivals(&self, base_per_s: f64, per_unit: f64, end: SimTime) -> f64 {
         let end_s = end.as_secs_f64();
-        let rate = |r: f64| base_per_s + per_unit * r;
         let pts: Vec<(f64, f64)> = self
             .points
             .iter()
-            .map(|&(t, r)| (t.as_secs_f64().min(end_s), rate(r)))
+            .map(|&(t, r)| (t.as_secs_f64(), base_per_s + per_unit * r))
             .collect();
-        let Some(&(t0, r0)) = pts.first() else {
+        let (Some(&(t0, r0)), Some(&(t_last, r_last))) = (pts.first(), pts.last()) else {
             return base_per_s * end_s;
         };
-        let (t_last, r_last) = *pts.last().expect("not empty");
+        // Flat before the first point and after the last; each segment cut at `end`.
+        let before = t0.min(end_s) * r0;
+        let after = (end_s - t_last).max(0.0) * r_last;
         let between: f64 = pts
             .windows(2)
-            .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+            .filter(|w| w[0].0 < end_s && w[0].0 < w[1].0)
+            .map(|w| {
+                let ((a, ra), (b, rb)) = (w[0], w[1]);
+                let cut = b.min(end_s);
+                let r_cut = ra + (rb - ra) * (cut - a) / (b - a);
+                (cut - a) * (ra + r_cut) / 2.0
+            })
             .sum();
-        t0 * r0 + between + (end_s - t_last) * r_last
+        before + between + after
     }
 }
 

@@ -436,7 +436,7 @@ fn unknown_key_lists_the_allowed_ones() {
     assert_eq!(
         err("nme = \"x\"\n", &[]).to_string(),
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
-         `horizon_s`, `max_events`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
+         `horizon_s`, `max_events`, `engine`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
          `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
          `price_changes`, `variants`, `require`, `expect` and `saga`"
     );
@@ -749,15 +749,29 @@ fn set_value_that_is_not_toml_is_a_string() {
 fn integers_may_use_any_toml_notation() {
     let s = ok(
         MINIMAL,
-        &["seed=1_000", "max_events=0x10", "primary.workers=+7"],
+        &["seed=1_000", "max_events=0x10_0000", "primary.workers=+7"],
     );
     assert_eq!(s.seed, 1000);
-    assert_eq!(s.variants[0].config.max_events, 16);
+    assert_eq!(s.variants[0].config.max_events, 1 << 20);
     assert_eq!(s.variants[0].config.primary.workers, 7);
     assert_eq!(
         err(MINIMAL, &["max_events=0"]).to_string(),
         "--set max_events=0: max_events: expected an integer at least 1, found 0"
     );
+}
+
+/// MINIMAL's 300 shoppers take at least 900 events: a cap below that is refused, saying so.
+#[test]
+fn a_cap_below_the_fewest_events_is_refused_when_read() {
+    let e = err(MINIMAL, &["max_events=899"]).to_string();
+    assert!(
+        e.starts_with(
+            "--set max_events=899: max_events: this run would take at least 900 events, more \
+             than max_events = 899: 300 shoppers × 3 (traffic.profile) over duration_s = 60 s."
+        ),
+        "{e}"
+    );
+    ok(MINIMAL, &["max_events=900"]);
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub struct LazyReads {
     /// The latest instant at which the event path would have had an event for a background
     /// read (its sending, its arrival, its end).
     last: SimTime,
+    /// Nothing is due before this instant: most events pass by without looking further.
+    next_due: SimTime,
 }
 
 impl LazyReads {
@@ -40,7 +42,14 @@ impl LazyReads {
         Self {
             in_flight: (0..replicas).map(|_| BinaryHeap::new()).collect(),
             last: SimTime::ZERO,
+            next_due: SimTime::ZERO,
         }
+    }
+
+    /// Whether anything of a background read is due by `now` (most events find nothing).
+    #[inline]
+    pub fn due_by(&self, now: SimTime) -> bool {
+        self.next_due <= now
     }
 
     /// Brings the background reads up to `now` (inclusive), before the event at `now` is handled.
@@ -77,6 +86,22 @@ impl LazyReads {
                 self.last = self.last.max(end);
             }
         }
+        self.next_due = self.next_due_after(workload, replicas);
+    }
+
+    /// The first instant at which something of a background read is due: a read to send, one
+    /// to arrive, or one to end on a replica that may crash.
+    fn next_due_after(&self, workload: &Workload, replicas: &[Replica]) -> SimTime {
+        let arrivals = self
+            .in_flight
+            .iter()
+            .filter_map(|h| h.peek().map(|r| r.0.0));
+        let ends = replicas.iter().filter_map(Replica::next_background_end);
+        arrivals
+            .chain(ends)
+            .chain(workload.next_background_read())
+            .min()
+            .unwrap_or(SimTime::MAX)
     }
 
     /// After the last event: every read still to come is sent, arrives and ends (no fault can

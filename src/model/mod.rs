@@ -231,7 +231,9 @@ impl World for Model {
     }
 
     fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
-        if let Some(lazy) = &mut self.lazy {
+        if let Some(lazy) = &mut self.lazy
+            && lazy.due_by(now)
+        {
             let replicas = &mut self.nodes.replicas;
             lazy.advance(
                 now,

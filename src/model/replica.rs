@@ -190,6 +190,11 @@ impl Replica {
         }
     }
 
+    /// When the next background read admitted by the arithmetic path ends, if one is pending.
+    pub fn next_background_end(&self) -> Option<SimTime> {
+        self.background.peek().map(|r| r.0.0)
+    }
+
     /// This replica never crashes in the run (no `crash-replica` names it).
     pub fn never_crashes(mut self) -> Self {
         self.may_crash = false;

@@ -125,12 +125,17 @@ impl Workload {
     pub fn background_read_by(&mut self, until: SimTime) -> Option<(SimTime, usize, u64)> {
         let at = self.pending_background_read.filter(|&t| t <= until)?;
         self.pending_background_read = self.background_reads.next();
-        let (replica, m) = self.next_background_read();
+        let (replica, m) = self.take_background_read();
         Some((at, replica, m))
     }
 
+    /// For the arithmetic path: when the next background read is sent, if any is left.
+    pub fn next_background_read(&self) -> Option<SimTime> {
+        self.pending_background_read
+    }
+
     /// The next background read's replica (the replicas in turn) and number.
-    fn next_background_read(&mut self) -> (usize, u64) {
+    fn take_background_read(&mut self) -> (usize, u64) {
         let m = self.reads_sent;
         self.reads_sent += 1;
         let replica = self.next_background_replica;
@@ -169,7 +174,7 @@ impl Workload {
                 self.background_writes.next()
             }
             Arrival::BackgroundRead => {
-                let (replica, m) = self.next_background_read();
+                let (replica, m) = self.take_background_read();
                 let tag = Tag::request(Client::BackgroundRead(m), 0);
                 let body = Body::Request {
                     req: None,

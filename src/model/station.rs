@@ -26,10 +26,13 @@ pub struct Visit {
 }
 
 pub struct Station {
-    /// Each slot's next free instant (in the past for an idle slot), soonest on top: slots are
-    /// alike, so which of two equally free slots a job takes changes nothing. A heap, because
-    /// the primary may have a thousand workers.
-    free: BinaryHeap<Reverse<SimTime>>,
+    slots: u32,
+    /// Slots free by the last admission's instant (alike: which one a job takes changes
+    /// nothing).
+    idle: u32,
+    /// The other slots' next free instants, soonest on top. A mostly idle station (the primary
+    /// may have a thousand workers) admits in constant time; a busy one in log(slots).
+    busy: BinaryHeap<Reverse<SimTime>>,
     /// Slot-time of every admitted job (µs), including what lies after the last instant asked.
     busy_us: u128,
     /// Every admitted job's wait for a slot (µs; 0 for a job that found one free).
@@ -41,20 +44,36 @@ impl Station {
     pub fn new(slots: u32) -> Self {
         assert!(slots > 0, "a station has at least one slot");
         Self {
-            free: (0..slots).map(|_| Reverse(SimTime::ZERO)).collect(),
+            slots,
+            idle: slots,
+            busy: BinaryHeap::new(),
             busy_us: 0,
             wait_us: Histogram::new(),
         }
     }
 
     /// A job arrives at `now` needing `service_us` of a slot: when it will start and end.
+    /// Arrivals come in time order.
     #[inline]
     pub fn admit(&mut self, now: SimTime, service_us: u64) -> Visit {
-        let mut first = self.free.peek_mut().expect("a station has slots");
-        let start = first.0.max(now);
+        while let Some(&Reverse(t)) = self.busy.peek()
+            && t <= now
+        {
+            self.busy.pop();
+            self.idle += 1;
+        }
+        let start = if self.idle > 0 {
+            self.idle -= 1;
+            now
+        } else {
+            self.busy.pop().expect("every slot is busy").0
+        };
         let end = start.after(service_us);
-        *first = Reverse(end);
-        drop(first);
+        if end > now {
+            self.busy.push(Reverse(end));
+        } else {
+            self.idle += 1;
+        }
         self.busy_us += u128::from(service_us);
         self.wait_us.record(start.since(now));
         Visit { start, end }
@@ -64,18 +83,15 @@ impl Station {
     /// work they would have done after `now` is not counted as busy.
     pub fn reset(&mut self, now: SimTime) {
         self.busy_us -= self.booked_after(now);
-        self.free = self
-            .free
-            .drain()
-            .map(|Reverse(t)| Reverse(t.min(now)))
-            .collect();
+        self.busy.clear();
+        self.idle = self.slots;
     }
 
-    /// Slot-time booked after `at`. A slot free after `at` is busy without a gap from `at` until
-    /// then: every job on it arrived by `at`, so each started as soon as the one before it ended
-    /// or at its arrival, before `at`.
+    /// Slot-time booked after `at`, no earlier than the last admission. A slot free after `at`
+    /// is busy without a gap from `at` until then: every job on it arrived by `at`, so each
+    /// started as soon as the one before it ended or at its arrival, before `at`.
     fn booked_after(&self, at: SimTime) -> u128 {
-        self.free
+        self.busy
             .iter()
             .map(|&Reverse(t)| u128::from(t.since(at.min(t))))
             .sum()
@@ -84,13 +100,13 @@ impl Station {
     /// Jobs in service at `now` (admitted before now, ending after it).
     #[cfg(test)]
     pub fn busy(&self, now: SimTime) -> usize {
-        self.free.iter().filter(|t| t.0 > now).count()
+        self.busy.iter().filter(|t| t.0 > now).count()
     }
 
     /// Share of slot-time spent busy over [0, end], for a station whose jobs all arrived by
     /// `end`.
     pub fn utilisation(&self, end: SimTime) -> f64 {
-        let capacity = self.free.len() as u128 * u128::from(end.as_micros());
+        let capacity = u128::from(self.slots) * u128::from(end.as_micros());
         if capacity == 0 {
             0.0
         } else {

@@ -50,7 +50,8 @@ pub enum ReplicaTimer {
 impl ReplicaTimer {
     /// The end of a background read: load, which may also run as arithmetic.
     pub fn is_background(&self) -> bool {
-        matches!(self, ReplicaTimer::Done { task: Task::Read { tag, .. }, .. } if tag.is_background_read())
+        let ReplicaTimer::Done { task, .. } = self;
+        matches!(task, Task::Read { tag, .. } if tag.is_background_read())
     }
 }
 

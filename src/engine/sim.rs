@@ -206,7 +206,7 @@ impl<W: World> Sim<W> {
     /// Schedules an initial event (before the run starts, or from outside the world).
     pub fn schedule(&mut self, time: SimTime, event: W::Event) {
         assert!(time >= self.now, "an event was scheduled in the past");
-        self.push(time, event);
+        enqueue(&self.world, &mut self.queue, time, event);
     }
 
     pub fn world(&self) -> &W {
@@ -265,27 +265,13 @@ impl<W: World> Sim<W> {
         self.world.handle(time, event, &mut self.effects);
         for (when, e) in self.effects.pending.drain(..) {
             match when {
-                When::At(t) => {
-                    if self.world.runs_first(&e) {
-                        self.queue.push_first(t, e);
-                    } else {
-                        self.queue.push(t, e);
-                    }
-                }
+                When::At(t) => enqueue(&self.world, &mut self.queue, t, e),
                 When::Fixed(d) => {
                     self.queue.push_fixed(time, d, e);
                 }
             };
         }
         Ok(Some(time))
-    }
-
-    fn push(&mut self, time: SimTime, event: W::Event) {
-        if self.world.runs_first(&event) {
-            self.queue.push_first(time, event);
-        } else {
-            self.queue.push(time, event);
-        }
     }
 
     /// Runs until no events remain.
@@ -297,6 +283,15 @@ impl<W: World> Sim<W> {
     pub fn run_traced(&mut self, trace: &mut impl TraceSink) -> Result<RunSummary, RunError> {
         while self.step(trace)?.is_some() {}
         Ok(self.summary())
+    }
+}
+
+/// Queues `event` at `time`, ahead of the rest of its instant if the world says it runs first.
+fn enqueue<W: World>(world: &W, queue: &mut EventQueue<W::Event>, time: SimTime, event: W::Event) {
+    if world.runs_first(&event) {
+        queue.push_first(time, event);
+    } else {
+        queue.push(time, event);
     }
 }
 

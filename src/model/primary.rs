@@ -139,6 +139,8 @@ pub struct Primary {
     products: usize,
     invalidation: Invalidation,
     workers: Station,
+    /// Every statement's wait for a worker (µs; 0 for one that found a worker free).
+    queue_wait_us: Histogram,
     next_ticket: u64,
     lsn: u64,
     pub stats: PrimaryStats,
@@ -172,6 +174,7 @@ impl Primary {
         Self {
             topology: topology.clone(),
             workers: Station::new(config.workers),
+            queue_wait_us: Histogram::new(),
             config,
             acked: vec![0; topology.replica_count()],
             replication,
@@ -208,6 +211,7 @@ impl Primary {
         };
         let service = time.sample(&mut self.service.of(job.tag.id()));
         let visit = self.workers.admit(now, service);
+        self.queue_wait_us.record(visit.start.since(now));
         out.at(visit.end, PrimaryTimer::Done(job));
     }
 
@@ -549,7 +553,7 @@ impl Primary {
 
     /// Every statement's wait for a worker.
     pub fn queue_wait_us(&self) -> &Histogram {
-        &self.workers.wait_us
+        &self.queue_wait_us
     }
 }
 

@@ -121,20 +121,11 @@ mod tests {
     use super::*;
     use crate::engine::StreamId;
 
-    fn profile(points: &[(u64, f64)]) -> Traffic {
-        Traffic {
-            points: points
-                .iter()
-                .map(|&(s, r)| (SimTime::from_secs(s), r))
-                .collect(),
-        }
-    }
-
     #[test]
     fn counts_follow_the_integral_of_the_rate() {
         // 0..100 s ramps 0 -> 200/s, then 100/s until 200 s: expected 10_000 + 10_000 arrivals
         // (the rate drops abruptly from 200 to 100 at 100 s via a second point).
-        let p = profile(&[(0, 0.0), (100, 200.0), (100 + 1, 100.0)]);
+        let p = Traffic::from_secs(&[(0, 0.0), (100, 200.0), (100 + 1, 100.0)]);
         let rng = SimRng::stream(3, StreamId::new("arrivals", 0));
         let mut a = Arrivals::new(&p, 0.0, 1.0, SimTime::from_secs(200), rng);
         let times: Vec<SimTime> = std::iter::from_fn(|| a.next()).collect();
@@ -158,7 +149,7 @@ mod tests {
     /// halfway up a ramp. Poisson counts: within 3 standard errors of the expectation.
     #[test]
     fn generated_counts_match_the_expected_arrivals_of_the_event_floor() {
-        let bf = profile(&[
+        let bf = Traffic::from_secs(&[
             (0, 60.0),
             (60, 60.0),
             (120, 700.0),
@@ -187,7 +178,7 @@ mod tests {
 
     #[test]
     fn base_and_scale_combine() {
-        let p = profile(&[(0, 10.0)]);
+        let p = Traffic::from_secs(&[(0, 10.0)]);
         let rng = SimRng::stream(3, StreamId::new("bg", 0));
         let a = Arrivals::new(&p, 5.0, 2.0, SimTime::from_secs(1), rng);
         assert_eq!(a.rate_at(0.0), 25.0);
@@ -196,7 +187,7 @@ mod tests {
 
     #[test]
     fn zero_rate_means_no_arrivals() {
-        let p = profile(&[(0, 0.0)]);
+        let p = Traffic::from_secs(&[(0, 0.0)]);
         let rng = SimRng::stream(3, StreamId::new("bg", 0));
         assert_eq!(
             Arrivals::new(&p, 0.0, 1.0, SimTime::from_secs(100), rng).next(),

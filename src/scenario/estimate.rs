@@ -89,19 +89,10 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn profile(points: &[(u64, f64)]) -> Traffic {
-        Traffic {
-            points: points
-                .iter()
-                .map(|&(s, r)| (SimTime::from_secs(s), r))
-                .collect(),
-        }
-    }
-
     #[test]
     fn expected_arrivals_integrate_the_profile_piece_by_piece() {
         // 10/s for 60 s, a ramp to 100/s over 60 s, flat to 300 s: 600 + 3300 + 18000.
-        let p = profile(&[(0, 10.0), (60, 10.0), (120, 100.0)]);
+        let p = Traffic::from_secs(&[(0, 10.0), (60, 10.0), (120, 100.0)]);
         assert_eq!(
             p.expected_arrivals(0.0, 1.0, SimTime::from_secs(300)),
             21_900.0
@@ -114,7 +105,7 @@ mod tests {
         // 2/s of its own plus half the profile, over the first 60 s: 120 + 300.
         assert_eq!(p.expected_arrivals(2.0, 0.5, SimTime::from_secs(60)), 420.0);
         // Before the first point the rate is the first point's.
-        let late = profile(&[(100, 4.0)]);
+        let late = Traffic::from_secs(&[(100, 4.0)]);
         assert_eq!(
             late.expected_arrivals(0.0, 1.0, SimTime::from_secs(200)),
             800.0

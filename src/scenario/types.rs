@@ -433,6 +433,19 @@ pub struct Traffic {
     pub points: Vec<(SimTime, f64)>,
 }
 
+#[cfg(test)]
+impl Traffic {
+    /// A profile from (second, shoppers per second) points, for tests.
+    pub fn from_secs(points: &[(u64, f64)]) -> Self {
+        Traffic {
+            points: points
+                .iter()
+                .map(|&(s, r)| (SimTime::from_secs(s), r))
+                .collect(),
+        }
+    }
+}
+
 /// Load from the rest of the store, not modelled shopper by shopper.
 #[derive(Clone, Debug)]
 pub struct Background {

@@ -518,6 +518,11 @@ fn print_run(report: &RunReport, format: Format) -> Result<(), String> {
             text + &format!("reproduce: {}\n", report.reproduce)
         }
     };
+    print_stdout(&text)
+}
+
+/// Writes `text` to standard output, or says why it could not.
+pub(crate) fn print_stdout(text: &str) -> Result<(), String> {
     std::io::stdout()
         .lock()
         .write_all(text.as_bytes())
@@ -605,10 +610,7 @@ fn check_file(args: CheckArgs) -> Result<ExitCode, String> {
         Format::Json => judged_json(&origin, &judged),
         Format::Table => judged_table(&origin, &judged, worst),
     };
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| format!("cannot write output: {e}"))?;
+    print_stdout(&out)?;
     Ok(match worst {
         Status::Pass => ExitCode::SUCCESS,
         Status::Fail => ExitCode::from(1),

@@ -1,10 +1,9 @@
 //! `lagsim run FILE --seeds N`: every variant on N seeds, as bands (see `report::bands`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use super::progress::Progress;
-use super::{Format, RunArgs, jobs};
+use super::{Format, RunArgs, jobs, print_stdout};
 use crate::check::Status;
 use crate::engine::{NoTrace, hash_hex};
 use crate::report::{BandReport, VariantReport, render_bands};
@@ -110,10 +109,7 @@ fn print_bands(report: &BandReport, format: Format) -> Result<(), String> {
             text + &format!("reproduce: {}\n", report.reproduce)
         }
     };
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write output: {e}"))
+    print_stdout(&text)
 }
 
 /// One line per required check and variant on stderr: on how many seeds it passed. Whether one

@@ -1,7 +1,6 @@
 //! `lagsim sweep` and `lagsim merge`: the command-line side of [`crate::sweep`] (reading files,
 //! the thread count, the progress bar, writing outputs and charts).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -174,10 +173,7 @@ fn write_out(path: Option<&Path>, text: &str) -> Result<(), String> {
     match path {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| format!("cannot write output file {}: {e}", p.display())),
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write output: {e}")),
+        None => super::print_stdout(text),
     }
 }
 

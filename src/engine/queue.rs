@@ -213,35 +213,49 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Removes and returns the earliest event if it is due before `limit`; otherwise leaves the
+    /// queue as it was (nothing is popped, so later pushes may still come before it).
+    #[inline]
+    pub fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, u64, E)> {
+        let entry = self.pop_entry(key(limit.as_micros(), 0))?;
+        Some(self.take(entry))
+    }
+
     /// Removes and returns the earliest event with its time and sequence number.
     pub fn pop(&mut self) -> Option<(SimTime, u64, E)> {
-        let Entry { time, seq, slot } = match self.earliest_lane() {
-            None => self.pop_heap()?,
-            Some(lane) => {
-                let front = self.lanes[lane].1.front().expect("the lane has a front");
-                let before_heap =
-                    self.heap_is_empty() || key(front.time, front.seq) < self.heap_lower_bound();
-                let entry = self.lanes[lane]
-                    .1
-                    .pop_front()
-                    .expect("the lane has a front");
-                if before_heap {
-                    entry
-                } else {
-                    // Not clearly first: let the heap order it with its smallest keys. It comes
-                    // no later than every other lane's front, so the heap's smallest is the
-                    // smallest of all.
-                    self.insert(entry);
-                    self.pop_heap()
-                        .expect("the heap has just been given an entry")
-                }
-            }
-        };
+        let entry = self.pop_entry(u128::MAX)?;
+        Some(self.take(entry))
+    }
+
+    #[inline]
+    fn take(&mut self, Entry { time, seq, slot }: Entry) -> (SimTime, u64, E) {
         let event = self.payloads[slot as usize]
             .take()
             .expect("a pending key has a payload");
         self.free.push(slot);
-        Some((SimTime::from_micros(time), seq & !LATER, event))
+        (SimTime::from_micros(time), seq & !LATER, event)
+    }
+
+    /// Removes the earliest key if it is below `limit`, leaving its payload in place.
+    #[inline]
+    fn pop_entry(&mut self, limit: u128) -> Option<Entry> {
+        let Some(lane) = self.earliest_lane() else {
+            return self.pop_heap(limit);
+        };
+        let front = *self.lanes[lane].1.front().expect("the lane has a front");
+        let k = key(front.time, front.seq);
+        if self.heap_is_empty() || k < self.heap_lower_bound() {
+            if k >= limit {
+                return None;
+            }
+            self.lanes[lane].1.pop_front();
+            return Some(front);
+        }
+        // Not clearly first: let the heap order it with its smallest keys. It comes no later
+        // than every other lane's front, so the heap's smallest is the smallest of all.
+        self.lanes[lane].1.pop_front();
+        self.insert(front);
+        self.pop_heap(limit)
     }
 
     /// The lane whose front has the smallest key, if any lane has one.
@@ -275,19 +289,19 @@ impl<E> EventQueue<E> {
         ((last >> bit) | 1) << bit
     }
 
-    /// Removes the heap's smallest key: it sits in the lowest occupied bucket; the rest of that
-    /// bucket moves to lower buckets, relative to it.
+    /// Removes the heap's smallest key if it is below `limit`: it sits in the lowest occupied
+    /// bucket; the rest of that bucket moves to lower buckets, relative to it. A smallest key at
+    /// or above `limit` is left where it is, and so is everything else.
     #[inline]
-    fn pop_heap(&mut self) -> Option<Entry> {
+    fn pop_heap(&mut self, limit: u128) -> Option<Entry> {
         // Only the very first key, (0, 0), can equal the last key.
-        if let Some(entry) = self.buckets[0].pop() {
-            return Some(entry);
+        if let Some(&entry) = self.buckets[0].last() {
+            return (key(entry.time, entry.seq) < limit).then(|| self.buckets[0].pop())?;
         }
-        if self.occupied == 0 {
+        if self.occupied == 0 || self.heap_lower_bound() >= limit {
             return None;
         }
         let b = self.occupied.trailing_zeros() as usize + 1;
-        self.occupied &= !(1 << (b - 1));
         let bucket = &mut self.buckets[b];
         let mut best = 0;
         for (i, e) in bucket.iter().enumerate().skip(1) {
@@ -296,6 +310,10 @@ impl<E> EventQueue<E> {
                 best = i;
             }
         }
+        if key(bucket[best].time, bucket[best].seq) >= limit {
+            return None;
+        }
+        self.occupied &= !(1 << (b - 1));
         let min = bucket.swap_remove(best);
         (self.last_time, self.last_seq) = (min.time, min.seq);
         if !bucket.is_empty() {
@@ -350,6 +368,37 @@ mod tests {
         q.push(SimTime(10), 'b');
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, _, e)| e)).collect();
         assert_eq!(order, vec!['a', 'b', 'c', 'd']);
+    }
+
+    #[test]
+    fn pop_before_leaves_a_later_event_where_it_was() {
+        // Against a queue that is only popped: every interleaving of refused `pop_before`s must
+        // give the same sequence, from the heap and from a fixed-delay lane alike.
+        let fill = |q: &mut EventQueue<char>| {
+            q.push(SimTime(20), 'b');
+            q.push_fixed(SimTime(0), 20, 'c');
+            q.push(SimTime(10), 'a');
+            q.push_fixed(SimTime(5), 20, 'd');
+            q.push(SimTime(25), 'e');
+        };
+        let mut plain = EventQueue::new();
+        fill(&mut plain);
+        let expected: Vec<(SimTime, u64, char)> = std::iter::from_fn(|| plain.pop()).collect();
+        let mut q = EventQueue::new();
+        fill(&mut q);
+        let mut got = Vec::new();
+        for limit in [5, 10, 11, 20, 20, 21, 25, 26, 26] {
+            assert!(
+                q.pop_before(SimTime(5)).is_none(),
+                "nothing is due before 5 µs"
+            );
+            if let Some(popped) = q.pop_before(SimTime(limit)) {
+                assert!(popped.0 < SimTime(limit));
+                got.push(popped);
+            }
+        }
+        assert_eq!(got, expected);
+        assert!(q.is_empty());
     }
 
     #[test]

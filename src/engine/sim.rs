@@ -27,6 +27,18 @@ pub trait World {
     fn runs_first(&self, _event: &Self::Event) -> bool {
         false
     }
+
+    /// The next instant at which the world has work of its own, done without an event (work it
+    /// accounts for as arithmetic, whose effects may schedule events); `SimTime::MAX` if none.
+    /// That work runs before every event of its instant, as if pushed first. By default there
+    /// is none.
+    fn next_own_work(&self) -> SimTime {
+        SimTime::MAX
+    }
+
+    /// Does the world's own work due at `now` (the instant [`World::next_own_work`] gave),
+    /// pushing any follow-up events into `out`. It is neither counted nor traced as an event.
+    fn own_work(&mut self, _now: SimTime, _out: &mut Effects<Self::Event>) {}
 }
 
 /// The output buffer of one handler call: events to schedule, as data.
@@ -237,8 +249,13 @@ impl<W: World> Sim<W> {
     /// time of the event processed, or `None` when no events remain.
     pub fn step(&mut self, trace: &mut impl TraceSink) -> Result<Option<SimTime>, RunError> {
         let (time, seq, event) = loop {
-            let Some((time, seq, event)) = self.queue.pop() else {
-                return Ok(None);
+            let own = self.world.next_own_work();
+            let Some((time, seq, event)) = self.queue.pop_before(own) else {
+                if own == SimTime::MAX {
+                    return Ok(None);
+                }
+                self.do_own_work(own)?;
+                continue;
             };
             if self.world.is_stale(&event) {
                 continue;
@@ -263,15 +280,36 @@ impl<W: World> Sim<W> {
         event.trace(time.as_micros(), seq, &mut Both(&mut self.hasher, trace));
         self.effects.now = time;
         self.world.handle(time, event, &mut self.effects);
+        self.schedule_effects(time);
+        Ok(Some(time))
+    }
+
+    /// The world's own work at `now`, which no event of that instant has preceded.
+    fn do_own_work(&mut self, now: SimTime) -> Result<(), RunError> {
+        if now > self.limits.horizon {
+            return Err(RunError::HorizonExceeded {
+                horizon: self.limits.horizon,
+                next_at: now,
+                pending: self.queue.len() + 1,
+            });
+        }
+        self.now = now;
+        self.effects.now = now;
+        self.world.own_work(now, &mut self.effects);
+        self.schedule_effects(now);
+        Ok(())
+    }
+
+    /// Queues what the handler that ran at `now` scheduled.
+    fn schedule_effects(&mut self, now: SimTime) {
         for (when, e) in self.effects.pending.drain(..) {
             match when {
                 When::At(t) => enqueue(&self.world, &mut self.queue, t, e),
                 When::Fixed(d) => {
-                    self.queue.push_fixed(time, d, e);
+                    self.queue.push_fixed(now, d, e);
                 }
             };
         }
-        Ok(Some(time))
     }
 
     /// Runs until no events remain.

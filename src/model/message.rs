@@ -83,6 +83,11 @@ impl Tag {
         self.0 >> 60 == 3 && self.0 & Self::REPLY == 0
     }
 
+    /// A background write's request: load nobody waits for, which may run as arithmetic.
+    pub fn is_background_write(self) -> bool {
+        self.0 >> 60 == 4 && self.0 & Self::REPLY == 0
+    }
+
     /// The identity to key draws by.
     pub fn id(self) -> u64 {
         self.0

@@ -39,7 +39,7 @@ mod workload;
 
 use crate::engine::{Effects, SimTime, World};
 use crate::scenario::{BackgroundMode, NodeId, Topology, Variant};
-use background::LazyReads;
+use background::{LazyReads, LazyWrites};
 use faults::Faults;
 use message::Message;
 use monitor::MonitorTimer;
@@ -96,8 +96,10 @@ pub struct Model {
     out: Out,
     /// Stream messages a healed link releases, with their arrival times.
     healed: Vec<(SimTime, Message)>,
-    /// The background reads as arithmetic (`None`: as events).
-    lazy: Option<LazyReads>,
+    /// The background reads and writes as arithmetic (`None`: as events; the writes are set
+    /// up with the initial events).
+    lazy_reads: Option<LazyReads>,
+    lazy_writes: Option<LazyWrites>,
 }
 
 impl Model {
@@ -113,8 +115,9 @@ impl Model {
             observers: Observers::new(variant, seed, recording),
             out: Out::new(config.topology.app()),
             healed: Vec::new(),
-            lazy: (config.background_mode == BackgroundMode::Lazy)
+            lazy_reads: (config.background_mode == BackgroundMode::Lazy)
                 .then(|| LazyReads::new(config.topology.replica_count())),
+            lazy_writes: None,
             nodes,
             faults,
         }
@@ -124,6 +127,9 @@ impl Model {
     /// poll, and every fault edge.
     fn initial_events(&mut self) -> Vec<(SimTime, Event)> {
         let mut events = self.workload.initial();
+        if self.config.background_mode == BackgroundMode::Lazy {
+            self.lazy_writes = Some(LazyWrites::new(&self.workload));
+        }
         if let Some(at) = self.nodes.monitor.as_ref().and_then(|m| m.first_sample()) {
             events.push((at, Event::Monitor(MonitorTimer::Sample)));
         }
@@ -218,20 +224,50 @@ impl World for Model {
         }
     }
 
-    /// The background reads' events run first at their instant: the arithmetic path (which has
-    /// no events for them) accounts for them before the event it advances to, so both paths order
-    /// an instant alike.
+    /// The background requests' events run first at their instant: the arithmetic path (which
+    /// has no events for them) accounts for them before the other events of their instant, so
+    /// both paths order an instant alike.
     fn runs_first(&self, event: &Event) -> bool {
         match event {
-            Event::Arrival(Arrival::BackgroundRead) => true,
-            Event::Deliver(msg) => msg.tag.is_background_read(),
+            Event::Arrival(Arrival::BackgroundRead | Arrival::BackgroundWrite) => true,
+            Event::Deliver(msg) => msg.tag.is_background_read() || msg.tag.is_background_write(),
             Event::Timer(_, Timer::Replica(t)) => t.is_background(),
+            Event::Timer(_, Timer::Primary(t)) => t.is_background(),
             _ => false,
         }
     }
 
+    fn next_own_work(&self) -> SimTime {
+        self.lazy_writes
+            .as_ref()
+            .map_or(SimTime::MAX, LazyWrites::next_due)
+    }
+
+    /// The background writes due at `now`, as the event path's events would have done them
+    /// (with the timeline's samples due by then taken first, as before any event).
+    fn own_work(&mut self, now: SimTime, fx: &mut Effects<Event>) {
+        if self.observers.timeline.is_some() {
+            self.observers.before(now, &view!(self));
+        }
+        let writes = self
+            .lazy_writes
+            .as_mut()
+            .expect("own work on the arithmetic path");
+        self.out.act_as(self.topology.primary());
+        let primary = &mut self.nodes.primary;
+        writes.run(
+            now,
+            &mut self.workload,
+            &mut self.network,
+            &self.topology,
+            primary,
+            &mut self.out,
+        );
+        self.apply(now, fx);
+    }
+
     fn handle(&mut self, now: SimTime, event: Event, fx: &mut Effects<Event>) {
-        if let Some(lazy) = &mut self.lazy
+        if let Some(lazy) = &mut self.lazy_reads
             && lazy.due_by(now)
         {
             let replicas = &mut self.nodes.replicas;

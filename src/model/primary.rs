@@ -203,16 +203,36 @@ impl Primary {
 
     /// A statement arrives: it takes the next free worker, now or after those ahead of it.
     fn receive(&mut self, now: SimTime, job: Job, out: &mut Out) {
+        let end = self.admit(now, job.op.is_write(), job.tag);
+        out.at(end, PrimaryTimer::Done(job));
+    }
+
+    /// Statement `tag` queues for a worker at `now`; returns when its service time ends.
+    fn admit(&mut self, now: SimTime, write: bool, tag: Tag) -> SimTime {
         self.stats.statements += 1;
-        let time = if job.op.is_write() {
+        let time = if write {
             &self.config.write_time
         } else {
             &self.config.read_time
         };
-        let service = time.sample(&mut self.service.of(job.tag.id()));
+        let service = time.sample(&mut self.service.of(tag.id()));
         let visit = self.workers.admit(now, service);
         self.queue_wait_us.record(visit.start.since(now));
-        out.at(visit.end, PrimaryTimer::Done(job));
+        visit.end
+    }
+
+    /// For the arithmetic path: background write `tag` reaches the primary at `now`. It takes its
+    /// turn at the workers as if it had come as a message; returns when it commits, which
+    /// [`Primary::commit_background`] must then be called at.
+    pub fn background_write(&mut self, now: SimTime, tag: Tag) -> SimTime {
+        self.admit(now, true, tag)
+    }
+
+    /// A background write of `row` commits: one more unit, a log position, an entry streamed to
+    /// every replica (background rows lock nothing and nobody waits for the answer).
+    pub fn commit_background(&mut self, now: SimTime, row: u32, out: &mut Out) {
+        let stock = self.rows[row as usize].stock;
+        self.commit(now, row, stock + 1, None, out);
     }
 
     /// A worker finished `job`: the statement takes effect now.
@@ -232,10 +252,7 @@ impl Primary {
                 self.reply(job, Answer::row(self.row(row)), out);
             }
             Op::Rollback { row, txn } => self.rollback(now, row, txn, out),
-            Op::BackgroundWrite { row } => {
-                let stock = self.rows[row as usize].stock;
-                self.commit(now, row, stock + 1, None, out);
-            }
+            Op::BackgroundWrite { row } => self.commit_background(now, row, out),
             Op::BackgroundRead => unreachable!("background reads go to replicas"),
             op => {
                 let row = op.row();
@@ -554,6 +571,13 @@ impl Primary {
     /// Every statement's wait for a worker.
     pub fn queue_wait_us(&self) -> &Histogram {
         &self.queue_wait_us
+    }
+}
+
+impl PrimaryTimer {
+    /// The commit of a background write: load, which may also run as arithmetic.
+    pub fn is_background(&self) -> bool {
+        matches!(self, PrimaryTimer::Done(job) if job.tag.is_background_write())
     }
 }
 

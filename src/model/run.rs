@@ -73,7 +73,7 @@ impl Model {
     /// ended. Returns the instant of the last (`None` on the event path); past `horizon`, the
     /// event path would have failed, and so does this.
     fn finish_background(&mut self, horizon: SimTime) -> Result<Option<SimTime>, RunError> {
-        let Some(lazy) = &mut self.lazy else {
+        let Some(lazy) = &mut self.lazy_reads else {
             return Ok(None);
         };
         let replicas = &mut self.nodes.replicas;

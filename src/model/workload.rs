@@ -36,9 +36,10 @@ pub struct Workload {
     writes_sent: u64,
     background_reads: Arrivals,
     reads_sent: u64,
-    /// The arithmetic path's next background read, not yet taken (`None`: the event path, or
-    /// no more reads).
+    /// The arithmetic path's next background read and write, not yet taken (`None`: the event
+    /// path, or no more of them).
     pending_background_read: Option<SimTime>,
+    pending_background_write: Option<SimTime>,
     background_mode: BackgroundMode,
     /// Which row each background write hits, keyed by the write's number.
     background_rows_draws: Keyed,
@@ -85,6 +86,7 @@ impl Workload {
             writes_sent: 0,
             reads_sent: 0,
             pending_background_read: None,
+            pending_background_write: None,
             background_mode: config.background_mode,
             background_rows_draws: Keyed::new(seed, "background-rows"),
             first_background_row,
@@ -103,7 +105,7 @@ impl Workload {
             }
         };
         first(&mut self.shoppers, Arrival::Shopper);
-        first(&mut self.background_writes, Arrival::BackgroundWrite);
+        let first_write = self.background_writes.next();
         first(&mut self.sessions, Arrival::ProfileSession);
         for (i, change) in self.price_changes.iter().enumerate() {
             events.push((change.at, Event::Arrival(Arrival::PriceChange(i as u16))));
@@ -111,13 +113,45 @@ impl Workload {
         let first_read = self.background_reads.next();
         match self.background_mode {
             BackgroundMode::Events => {
-                if let Some(t) = first_read {
-                    events.push((t, Event::Arrival(Arrival::BackgroundRead)));
+                let firsts = [
+                    (first_write, Arrival::BackgroundWrite),
+                    (first_read, Arrival::BackgroundRead),
+                ];
+                for (t, arrival) in firsts {
+                    if let Some(t) = t {
+                        events.push((t, Event::Arrival(arrival)));
+                    }
                 }
             }
-            BackgroundMode::Lazy => self.pending_background_read = first_read,
+            BackgroundMode::Lazy => {
+                self.pending_background_write = first_write;
+                self.pending_background_read = first_read;
+            }
         }
         events
+    }
+
+    /// For the arithmetic path: the next background write sent by `until`, if any, with the
+    /// instant it is sent, its number and the row it writes.
+    pub fn background_write_by(&mut self, until: SimTime) -> Option<(SimTime, u64, u32)> {
+        let at = self.pending_background_write.filter(|&t| t <= until)?;
+        self.pending_background_write = self.background_writes.next();
+        let (m, row) = self.take_background_write();
+        Some((at, m, row))
+    }
+
+    /// For the arithmetic path: when the next background write is sent, if any is left.
+    pub fn next_background_write(&self) -> Option<SimTime> {
+        self.pending_background_write
+    }
+
+    /// The next background write's number and the row it writes (keyed by the number).
+    fn take_background_write(&mut self) -> (u64, u32) {
+        let m = self.writes_sent;
+        self.writes_sent += 1;
+        let mut draw = self.background_rows_draws.of(m);
+        let pick = draw.below(u64::from(self.background_rows)) as u32;
+        (m, self.first_background_row + pick)
     }
 
     /// For the arithmetic path: the next background read sent by `until`, if any, with the
@@ -162,13 +196,8 @@ impl Workload {
                 self.shoppers.next()
             }
             Arrival::BackgroundWrite => {
-                let m = self.writes_sent;
-                self.writes_sent += 1;
-                let mut draw = self.background_rows_draws.of(m);
-                let pick = draw.below(u64::from(self.background_rows)) as u32;
-                let op = Op::BackgroundWrite {
-                    row: self.first_background_row + pick,
-                };
+                let (m, row) = self.take_background_write();
+                let op = Op::BackgroundWrite { row };
                 let tag = Tag::request(Client::BackgroundWrite(m), 0);
                 out.send(primary, tag, Body::Request { req: None, op });
                 self.background_writes.next()

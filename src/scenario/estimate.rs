@@ -5,10 +5,10 @@
 //! The estimate counts the expected arrivals of each process (the integral of its rate over the
 //! traffic window) times the fewest events each arrival costs when nothing is lost on the way:
 //! a shopper's arrival, its page read's delivery and its answer's (3); a background write's
-//! arrival, delivery and commit, then its log entry's delivery to and apply on every replica
-//! (3 + 2 per replica); a background read's arrival, delivery and end (3) when they run as
-//! events, none when they run as arithmetic; a profile session's start, its write's delivery and
-//! its answer's (3). Checkouts, retries, timers and faults only add events, so a run processes
+//! log entry's delivery to and apply on every replica (2 per replica), plus its arrival,
+//! delivery and commit (3) when they run as events; a background read's arrival, delivery and
+//! end (3) when they run as events, none when they run as arithmetic; a profile session's start,
+//! its write's delivery and its answer's (3). Checkouts, retries, timers and faults only add events, so a run processes
 //! at least about this many; a test holds it to that on every bundled scenario.
 
 use super::types::{BackgroundMode, Config, Traffic};
@@ -19,7 +19,8 @@ use crate::engine::SimTime;
 pub struct EventFloor {
     pub shoppers: f64,
     pub background_writes: f64,
-    /// Background reads; they cost events only with `[engine] background = "events"`.
+    /// Background reads; they cost events only with `[engine] background = "events"`, and so do
+    /// the background writes up to their commit.
     pub background_reads: f64,
     pub sessions: f64,
     /// The fewest events all of them take.
@@ -67,12 +68,14 @@ impl Config {
         let background_reads = traffic.expected_arrivals(bg.reads_per_s, bg.reads_per_shopper, end);
         let sessions = self.profiles.sessions_per_s * end.as_secs_f64();
         let replicas = self.replicas.len() as f64;
-        let read_events = match self.background_mode {
+        // What the arithmetic path spares of each background request.
+        let own = match self.background_mode {
             BackgroundMode::Events => 3.0,
             BackgroundMode::Lazy => 0.0,
         };
+        let (read_events, write_events) = (own, own + 2.0 * replicas);
         let events = 3.0 * shoppers
-            + (3.0 + 2.0 * replicas) * background_writes
+            + write_events * background_writes
             + read_events * background_reads
             + 3.0 * sessions;
         EventFloor {

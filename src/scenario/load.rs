@@ -414,7 +414,10 @@ fn refuse_unfinishable(root: &Tab<'_, '_>, config: &Config) -> R<()> {
     if floor.events <= config.max_events as f64 {
         return Ok(());
     }
-    let per_write = 3 + 2 * config.replicas.len();
+    let per_write = match config.background_mode {
+        BackgroundMode::Events => 3 + 2 * config.replicas.len(),
+        BackgroundMode::Lazy => 2 * config.replicas.len(),
+    };
     let mut parts = vec![format!(
         "{:.0} shoppers × 3 (traffic.profile)",
         floor.shoppers

@@ -178,10 +178,12 @@ fn a_run_that_cannot_finish_is_refused_before_it_starts() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     for part in [
         "--set duration_s=86400",
-        "at least 1",
+        // 86,400 s × 10^6 shoppers/s × 3, plus (100 + 1.25 × 10^6) background writes/s ×
+        // 86,400 s × 4 (the entry's delivery and apply on each of the two replicas).
+        "at least 691234560000 events",
         "more than max_events = 200000000",
         "86400000000 shoppers × 3 (traffic.profile)",
-        "background writes × 7",
+        "background writes × 4",
     ] {
         assert!(stderr.contains(part), "`{part}` missing from: {stderr}");
     }

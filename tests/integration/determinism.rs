@@ -83,5 +83,5 @@ fn golden_trace_hash_for_a_fixed_seed() {
     assert_eq!(v["metrics"]["primary_commits"], GOLDEN_MM1_COMMITS);
 }
 
-const GOLDEN_MM1_HASH: &str = "7536d13c750e1461";
+const GOLDEN_MM1_HASH: &str = "7c879867c6501588";
 const GOLDEN_MM1_COMMITS: u64 = 15_727;

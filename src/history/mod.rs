@@ -26,6 +26,23 @@ pub struct KeyId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProcessId(pub u32);
 
+/// Who one of lagsim's client processes is: its name in the history, without a `String` per
+/// process (a run has one per shopper, a million of them in the long black-friday run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessName {
+    Shopper(u64),
+    Session(u64),
+}
+
+impl std::fmt::Display for ProcessName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcessName::Shopper(n) => write!(f, "shopper-{n}"),
+            ProcessName::Session(n) => write!(f, "session-{n}"),
+        }
+    }
+}
+
 /// What a key holds, which decides the business invariants that apply to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KeyKind {

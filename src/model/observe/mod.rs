@@ -227,7 +227,7 @@ impl Observers {
                     t.mark_alert(now, raised);
                 }
             }
-            Observation::ProcessStarted { .. } => {}
+            Observation::ProcessStarted { .. } | Observation::ProcessEnded { .. } => {}
         }
     }
 

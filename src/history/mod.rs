@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 pub mod edn;
 pub mod format;
+pub mod stream;
 
 /// The version of lagsim's history format (`"lagsim_history"` in the header line). Bumped on
 /// every change that an older reader would misread.
@@ -300,6 +301,11 @@ impl HistoryBuilder {
 
     pub fn push(&mut self, op: Operation) {
         self.history.ops.push(op);
+    }
+
+    /// The history so far: every key declared, and the operations pushed (unsorted).
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     pub fn len(&self) -> usize {

@@ -42,6 +42,11 @@
 //! Easy histories (a few operations in flight) cost about one configuration per operation: a
 //! 100,000-operation history over 10 keys takes tens of milliseconds (`benches/checker.rs`).
 //!
+//! # Online
+//! [`Online`] takes a run's operations as they come and gives the same report: a key's operations
+//! are kept until a search of those before some segment decides it, then forgotten (see its
+//! doc for why a key that stays linearizable keeps them all).
+//!
 //! # Budget
 //! The search is exponential in the worst case (many overlapping writes, many timed-out
 //! operations of different kinds). [`Budget`] caps the configurations generated per key (found

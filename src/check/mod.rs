@@ -12,6 +12,9 @@
 //! - [`linearizability`]: every key's operations could have taken effect one at a time, each
 //!   within its interval; if not, a small set of operations that cannot be ordered, explained.
 //! - [`timeline`]: ASCII timelines of a few operations, for explanations.
+//! - [`online`]: every history checker fed one operation at a time as a run streams its history,
+//!   with the batch checkers' results ([`check_history`] stays the reference, and what
+//!   `lagsim check` runs).
 
 pub mod convergence;
 pub mod expect;

@@ -45,7 +45,8 @@ pub enum Checks {
     /// without recording a history: a required history check ends `unknown`
     /// (`lagsim run --skip-checks`).
     Results,
-    /// Those, and every checker of a history recorded for them.
+    /// Those, and every checker of the run's history, judged online as the run streams it
+    /// (`check::online`): the history is not kept for them.
     All,
 }
 

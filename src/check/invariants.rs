@@ -9,9 +9,13 @@
 //!   of which may or may not have applied).
 //!
 //! A history without stock keys has nothing to judge: these checks are then left out.
+//!
+//! Judged over a whole history ([`check`]) or online ([`Online`]: per stock key, its sums and
+//! the operations a finding would name).
 
+use super::online::{Recorded, TopFindings, explained};
 use super::{CheckResult, Figure, Findings, Status};
-use crate::history::{Func, History, KeyId, KeyKind, Operation, Outcome};
+use crate::history::{Func, History, KeyId, KeyInfo, KeyKind, Operation, Outcome};
 
 pub fn check(history: &History) -> Vec<CheckResult> {
     let by_key = history.ops_by_key();
@@ -25,18 +29,27 @@ pub fn check(history: &History) -> Vec<CheckResult> {
     for &k in &stock_keys {
         tally.judge_key(history, k, &by_key[k]);
     }
-    let keys = stock_keys.len() as u64;
-    let Tally {
-        oversell,
-        negative,
-        conservation: unbalanced,
-        totals,
-    } = tally;
-    vec![
-        no_oversell(oversell, &totals),
-        stock_never_negative(negative, &totals),
-        conservation(unbalanced, &totals, keys),
-    ]
+    tally.results(stock_keys.len())
+}
+
+impl Tally {
+    /// The three results over `stock_keys` keys; none if there are none.
+    fn results(self, stock_keys: usize) -> Vec<CheckResult> {
+        if stock_keys == 0 {
+            return Vec::new();
+        }
+        let Tally {
+            oversell,
+            negative,
+            conservation: unbalanced,
+            totals,
+        } = self;
+        vec![
+            no_oversell(oversell, &totals),
+            stock_never_negative(negative, &totals),
+            conservation(unbalanced, &totals, stock_keys as u64),
+        ]
+    }
 }
 
 /// The three checks' findings, and their figures summed over the stock keys.
@@ -59,127 +72,233 @@ struct Totals {
     conservation_unknown: bool,
 }
 
-/// What one stock key's operations add up to.
-struct Sales {
+impl Totals {
+    /// Adds a key's sales; `has_ops`: the key has operations, of any outcome.
+    fn add<R>(&mut self, sales: &Sales<R>, initial: i64, has_ops: bool) {
+        self.sold += sales.sold;
+        self.in_doubt += sales.in_doubt;
+        self.oversold += (sales.sold - initial).max(0);
+        self.conservation_unknown |= sales.last.is_none() && has_ops;
+    }
+
+    fn saw(&mut self, v: i64) {
+        self.lowest = Some(self.lowest.map_or(v, |l| l.min(v)));
+    }
+}
+
+/// What one stock key's operations add up to; `R` names an operation (an index into the
+/// history, or the operation itself when judged online).
+struct Sales<R> {
     sold: i64,
     in_doubt: i64,
     /// The op whose sale took the stock past zero, for the explanation.
-    first_oversale: Option<usize>,
+    first_oversale: Option<R>,
     /// The latest version observed (read or write result): (version, value, op).
-    last: Option<(u64, i64, usize)>,
+    last: Option<(u64, i64, R)>,
 }
 
-impl Tally {
-    fn judge_key(&mut self, history: &History, k: usize, ops: &[usize]) {
-        let info = &history.keys[k];
-        let key = KeyId(k as u32);
-        let Some(initial) = info.initial else {
-            self.totals.conservation_unknown = true;
-            return;
-        };
-        let sales = self.scan(history, key, ops, initial);
-        self.totals.sold += sales.sold;
-        self.totals.in_doubt += sales.in_doubt;
-        let over = (sales.sold - initial).max(0);
-        self.totals.oversold += over;
-        if let Some(i) = sales.first_oversale {
-            self.oversell.add(history, key, vec![i], || {
-                let op = &history.ops[i];
-                format!(
-                    "{} units of {} were sold against an initial stock of {initial}: {over} \
-                     oversold; the first sale past zero was {}'s {} at {}",
-                    sales.sold,
-                    info.name,
-                    history.process(op.process),
-                    op.func.name(),
-                    history.format_time(op.complete.unwrap_or(op.invoke)),
-                )
-            });
-        }
-        match sales.last {
-            None => self.totals.conservation_unknown |= !ops.is_empty(),
-            Some(last) => self.balance(history, key, initial, &sales, last),
-        }
-    }
-
-    /// Sums the key's sales in history order, and records every negative stock a client saw.
-    fn scan(&mut self, history: &History, key: KeyId, ops: &[usize], initial: i64) -> Sales {
-        let mut sales = Sales {
+impl<R: Copy> Sales<R> {
+    fn new() -> Self {
+        Sales {
             sold: 0,
             in_doubt: 0,
             first_oversale: None,
             last: None,
-        };
-        for &i in ops {
-            let op = &history.ops[i];
-            let units = units_sold(op);
-            match op.outcome {
-                Outcome::Ok => {
-                    sales.sold += units;
-                    if sales.sold > initial && sales.first_oversale.is_none() && units > 0 {
-                        sales.first_oversale = Some(i);
-                    }
-                }
-                Outcome::Info => sales.in_doubt += units,
-                Outcome::Fail => {}
-            }
-            let (Outcome::Ok, Some(v)) = (op.outcome, op.value) else {
-                continue;
-            };
-            let lowest = &mut self.totals.lowest;
-            *lowest = Some(lowest.map_or(v, |l| l.min(v)));
-            if v < 0 {
-                self.negative.add(history, key, vec![i], || {
-                    format!(
-                        "{} saw {}={v} at {} ({}): stock below zero",
-                        history.process(op.process),
-                        history.key(key).name,
-                        history.format_time(op.complete.unwrap_or(op.invoke)),
-                        op.func.name()
-                    )
-                });
-            }
-            if let Some(version) = op.version
-                && sales.last.is_none_or(|(lv, _, _)| version > lv)
-            {
-                sales.last = Some((version, v, i));
-            }
         }
-        sales
+    }
+
+    /// Adds the key's next operation in history order, `op` named `r`; returns the stock it
+    /// showed its client, if it showed one.
+    fn add(&mut self, op: &Operation, r: R, initial: i64) -> Option<i64> {
+        let units = units_sold(op);
+        match op.outcome {
+            Outcome::Ok => {
+                self.sold += units;
+                if self.sold > initial && self.first_oversale.is_none() && units > 0 {
+                    self.first_oversale = Some(r);
+                }
+            }
+            Outcome::Info => self.in_doubt += units,
+            Outcome::Fail => {}
+        }
+        let (Outcome::Ok, Some(v)) = (op.outcome, op.value) else {
+            return None;
+        };
+        if let Some(version) = op.version
+            && self.last.is_none_or(|(lv, _, _)| version > lv)
+        {
+            self.last = Some((version, v, r));
+        }
+        Some(v)
     }
 
     /// Conservation: what left the stock, by the last observation, is what was sold (plus any
-    /// of the writes whose outcome is unknown).
-    fn balance(
-        &mut self,
-        history: &History,
-        key: KeyId,
-        initial: i64,
-        sales: &Sales,
-        (version, observed, i): (u64, i64, usize),
-    ) {
-        let (sold, in_doubt) = (sales.sold, sales.in_doubt);
-        let missing = initial - sold - observed;
-        if (0..=in_doubt).contains(&missing) {
-            return;
-        }
-        self.conservation.add(history, key, vec![i], || {
-            format!(
-                "{}: initial stock {initial}, {sold} units sold, but {} observed {observed} \
-                 (version {version}) at {}: {} unit{} unaccounted for{}",
-                history.key(key).name,
-                history.process(history.ops[i].process),
-                history.format_time(history.ops[i].invoke),
-                missing.abs(),
-                if missing.abs() == 1 { "" } else { "s" },
-                if missing < 0 {
-                    " (more stock than sales allow)"
-                } else {
-                    " (stock gone without a sale)"
-                }
-            )
-        });
+    /// of the writes whose outcome is unknown). The last observation, if it says otherwise.
+    fn unbalanced(&self, initial: i64) -> Option<(u64, i64, R)> {
+        let (_, observed, _) = self.last?;
+        let missing = initial - self.sold - observed;
+        (!(0..=self.in_doubt).contains(&missing)).then_some(self.last?)
     }
+}
+
+impl Tally {
+    fn judge_key(&mut self, history: &History, k: usize, ops: &[usize]) {
+        let key = KeyId(k as u32);
+        let Some(initial) = history.keys[k].initial else {
+            self.totals.conservation_unknown = true;
+            return;
+        };
+        let mut sales = Sales::new();
+        for &i in ops {
+            let op = &history.ops[i];
+            let Some(v) = sales.add(op, i, initial) else {
+                continue;
+            };
+            self.totals.saw(v);
+            if v < 0 {
+                self.negative
+                    .add(history, key, vec![i], || negative(history, op, v));
+            }
+        }
+        self.totals.add(&sales, initial, !ops.is_empty());
+        if let Some(i) = sales.first_oversale {
+            self.oversell.add(history, key, vec![i], || {
+                oversold(history, &history.ops[i], initial, sales.sold)
+            });
+        }
+        if let Some((version, observed, i)) = sales.unbalanced(initial) {
+            self.conservation.add(history, key, vec![i], || {
+                unaccounted(
+                    history,
+                    &history.ops[i],
+                    initial,
+                    sales.sold,
+                    (version, observed),
+                )
+            });
+        }
+    }
+}
+
+/// The three checks fed one operation at a time, in history order: per stock key its sales so
+/// far, with the operations its findings would name.
+#[derive(Default)]
+pub(crate) struct Online {
+    keys: Vec<Option<(Sales<Recorded>, bool)>>,
+    negative: TopFindings,
+    lowest: Totals,
+}
+
+impl Online {
+    pub fn op(&mut self, keys: &[KeyInfo], r: &Recorded) {
+        let (op, k) = (&r.op, r.op.key.0 as usize);
+        let info = &keys[k];
+        let Some(initial) = info.initial.filter(|_| info.kind == KeyKind::Stock) else {
+            return;
+        };
+        if self.keys.len() <= k {
+            self.keys.resize_with(k + 1, || None);
+        }
+        let (sales, has_ops) = self.keys[k].get_or_insert_with(|| (Sales::new(), false));
+        *has_ops = true;
+        let Some(v) = sales.add(op, *r, initial) else {
+            return;
+        };
+        self.lowest.saw(v);
+        if v < 0 {
+            self.negative
+                .add((k as u64, r.index as u64), info.kind, || {
+                    explained(keys, op.key, &[r], |h, l| negative(h, &h.ops[l[0]], v))
+                });
+        }
+    }
+
+    pub fn finish(&mut self, keys: &[KeyInfo]) -> Vec<CheckResult> {
+        let mut t = Tally {
+            totals: Totals {
+                lowest: self.lowest.lowest,
+                ..Totals::default()
+            },
+            ..Tally::default()
+        };
+        let stock = (0..keys.len()).filter(|&k| keys[k].kind == KeyKind::Stock);
+        for k in stock {
+            let key = KeyId(k as u32);
+            let Some(initial) = keys[k].initial else {
+                t.totals.conservation_unknown = true;
+                continue;
+            };
+            let (sales, has_ops) = match self.keys.get_mut(k).and_then(Option::take) {
+                Some(s) => s,
+                None => (Sales::new(), false),
+            };
+            t.totals.add(&sales, initial, has_ops);
+            let sold = sales.sold;
+            if let Some(r) = sales.first_oversale {
+                let f = explained(keys, key, &[&r], |h, l| {
+                    oversold(h, &h.ops[l[0]], initial, sold)
+                });
+                t.oversell.push(keys[k].kind, f);
+            }
+            if let Some((version, observed, r)) = sales.unbalanced(initial) {
+                let f = explained(keys, key, &[&r], |h, l| {
+                    unaccounted(h, &h.ops[l[0]], initial, sold, (version, observed))
+                });
+                t.conservation.push(keys[k].kind, f);
+            }
+        }
+        t.negative = std::mem::take(&mut self.negative).findings();
+        t.results(keys.iter().filter(|k| k.kind == KeyKind::Stock).count())
+    }
+}
+
+/// The explanation of an oversell: `op`, the first sale past zero, and the units `sold` in all.
+fn oversold(history: &History, op: &Operation, initial: i64, sold: i64) -> String {
+    format!(
+        "{sold} units of {} were sold against an initial stock of {initial}: {} oversold; the \
+         first sale past zero was {}'s {} at {}",
+        history.key(op.key).name,
+        (sold - initial).max(0),
+        history.process(op.process),
+        op.func.name(),
+        history.format_time(op.complete.unwrap_or(op.invoke)),
+    )
+}
+
+/// `op` showed its client the stock `v`, below zero.
+fn negative(history: &History, op: &Operation, v: i64) -> String {
+    format!(
+        "{} saw {}={v} at {} ({}): stock below zero",
+        history.process(op.process),
+        history.key(op.key).name,
+        history.format_time(op.complete.unwrap_or(op.invoke)),
+        op.func.name()
+    )
+}
+
+/// `op`, the last observation (`version`, `observed`), does not balance the units sold.
+fn unaccounted(
+    history: &History,
+    op: &Operation,
+    initial: i64,
+    sold: i64,
+    (version, observed): (u64, i64),
+) -> String {
+    let missing = initial - sold - observed;
+    format!(
+        "{}: initial stock {initial}, {sold} units sold, but {} observed {observed} (version \
+         {version}) at {}: {} unit{} unaccounted for{}",
+        history.key(op.key).name,
+        history.process(op.process),
+        history.format_time(op.invoke),
+        missing.abs(),
+        if missing.abs() == 1 { "" } else { "s" },
+        if missing < 0 {
+            " (more stock than sales allow)"
+        } else {
+            " (stock gone without a sale)"
+        }
+    )
 }
 
 fn no_oversell(findings: Findings, t: &Totals) -> CheckResult {

@@ -42,6 +42,11 @@
 //! Easy histories (a few operations in flight) cost about one configuration per operation: a
 //! 100,000-operation history over 10 keys takes tens of milliseconds (`benches/checker.rs`).
 //!
+//! # Online
+//! [`Online`] takes a run's operations as they come and gives the same report: a key's operations
+//! are kept until a search of those before some segment decides it, then forgotten (see its
+//! doc for why a key that stays linearizable keeps them all).
+//!
 //! # Budget
 //! The search is exponential in the worst case (many overlapping writes, many timed-out
 //! operations of different kinds). [`Budget`] caps the configurations generated per key (found
@@ -70,6 +75,7 @@
 
 use std::collections::BTreeMap;
 
+use super::online::{Recorded, snippet};
 use super::timeline::timeline;
 use crate::engine::rng::splitmix64;
 use crate::history::{Func, History, KeyId, KeyInfo, Operation, Outcome, format_value};
@@ -168,12 +174,187 @@ pub fn check(history: &History, budget: &Budget) -> Report {
     Report { keys }
 }
 
+/// The check fed one operation at a time, in history order. A key's considered operations are
+/// kept until it is decided: at the start of a segment (once they have doubled since the last
+/// try) the operations before it are searched exactly as the whole key's search would search
+/// them, and a key found not linearizable (or over budget) there is decided, explained, and
+/// forgets its operations. A key that stays linearizable keeps them all, because a violation
+/// found later may need any of them: the witness search widens back to the key's first
+/// operation when no shorter window explains it, and the lazy search can go back to the first
+/// segment. Whether the whole key's search is lazy depends on timed-out operations that may
+/// still come, so a key decided without one so far is searched both ways, and the end picks.
+#[derive(Default)]
+pub(crate) struct Online {
+    search: Search,
+    keys: Vec<OnlineKey>,
+}
+
+#[derive(Default)]
+struct OnlineKey {
+    /// Operations of the key, whatever their outcome.
+    ops: usize,
+    /// Its considered operations, in history order, while it is undecided.
+    kept: Vec<Recorded>,
+    /// Kept operations at which to search the prefix next.
+    try_at: usize,
+    decided: Option<Decided>,
+    /// The first invocation of a considered operation of unknown outcome, and the latest
+    /// completion of a definite one: the whole key's search is lazy if the first is not after
+    /// the second.
+    first_open: Option<u64>,
+    last_definite: Option<u64>,
+}
+
+enum Decided {
+    Final(KeyResult),
+    /// Decided before any operation of unknown outcome: the result without one later, and
+    /// with.
+    Either {
+        closed: KeyResult,
+        open_later: KeyResult,
+    },
+}
+
+/// Kept operations before the first search of a key's prefix.
+const FIRST_TRY: usize = 64;
+
+impl Online {
+    pub fn op(&mut self, keys: &[KeyInfo], r: &Recorded) {
+        let k = r.op.key.0 as usize;
+        if self.keys.len() <= k {
+            self.keys.resize_with(k + 1, OnlineKey::default);
+        }
+        let key = &mut self.keys[k];
+        key.ops += 1;
+        let op = &r.op;
+        if !considered_op(op) {
+            return;
+        }
+        let starts_segment = key.last_definite.is_some_and(|l| op.invoke > l);
+        match op.outcome {
+            Outcome::Ok => {
+                let c = completion(op);
+                key.last_definite = Some(key.last_definite.map_or(c, |l| l.max(c)));
+            }
+            _ => {
+                key.first_open.get_or_insert(op.invoke);
+            }
+        }
+        if key.decided.is_some() {
+            return;
+        }
+        if op.outcome == Outcome::Ok && starts_segment && key.kept.len() >= key.try_at {
+            key.try_prefix(&keys[k], KeyId(k as u32), op.invoke, &mut self.search);
+            if key.decided.is_some() {
+                return;
+            }
+        }
+        key.kept.push(*r);
+    }
+
+    pub fn finish(&mut self, keys: &[KeyInfo]) -> super::CheckResult {
+        let mut results = Vec::with_capacity(keys.len());
+        for (k, info) in keys.iter().enumerate() {
+            let key = KeyId(k as u32);
+            let mut state =
+                std::mem::take(self.keys.get_mut(k).unwrap_or(&mut OnlineKey::default()));
+            let lazy = state
+                .first_open
+                .is_some_and(|f| state.last_definite.is_some_and(|l| f <= l));
+            let mut result = match state.decided.take() {
+                Some(Decided::Final(r)) => r,
+                Some(Decided::Either { closed, open_later }) => {
+                    if lazy {
+                        open_later
+                    } else {
+                        closed
+                    }
+                }
+                None => check_kept(info, key, &state.kept, Extent::Whole, &mut self.search),
+            };
+            result.ops = state.ops;
+            results.push(result);
+        }
+        super::linearizability_report(keys, &Report { keys: results })
+    }
+}
+
+impl OnlineKey {
+    /// Searches the kept operations invoked before `before`, the start of a segment.
+    fn try_prefix(&mut self, info: &KeyInfo, key: KeyId, before: u64, search: &mut Search) {
+        let n = self.kept.partition_point(|r| r.op.invoke < before);
+        let prefix = &self.kept[..n];
+        let closed = Extent::Prefix { open_later: false };
+        let result = check_kept(info, key, prefix, closed, search);
+        if result.status == KeyStatus::Linearizable {
+            self.try_at = (2 * self.kept.len()).max(FIRST_TRY);
+            return;
+        }
+        let open_seen = prefix.iter().any(|r| r.op.outcome != Outcome::Ok);
+        self.decided = Some(if open_seen {
+            Decided::Final(result)
+        } else {
+            let open_later = Extent::Prefix { open_later: true };
+            Decided::Either {
+                closed: result,
+                open_later: check_kept(info, key, prefix, open_later, search),
+            }
+        });
+        self.kept = Vec::new();
+    }
+}
+
+/// The result of `kept` (considered operations of `key`, in history order) as `extent`, with
+/// the history's indexes.
+fn check_kept(
+    info: &KeyInfo,
+    key: KeyId,
+    kept: &[Recorded],
+    extent: Extent,
+    search: &mut Search,
+) -> KeyResult {
+    let refs: Vec<&Recorded> = kept.iter().collect();
+    let (h, local) = snippet(info, &refs);
+    debug_assert!(local.iter().enumerate().all(|(i, &l)| i == l));
+    let all: Vec<usize> = (0..h.ops.len()).collect();
+    let mut r = check_key_as(&h, KeyId(0), &all, &Budget::default(), search, extent);
+    r.key = key;
+    if let KeyStatus::NotLinearizable(w) = &mut r.status {
+        w.ops.iter_mut().for_each(|i| *i = kept[*i].index);
+        w.failing_op = kept[w.failing_op].index;
+    }
+    r
+}
+
 fn check_key(
     history: &History,
     key: KeyId,
     ops: &[usize],
     budget: &Budget,
     search: &mut Search,
+) -> KeyResult {
+    check_key_as(history, key, ops, budget, search, Extent::Whole)
+}
+
+/// How much of a key's operations a check sees.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extent {
+    /// All of them.
+    Whole,
+    /// Those invoked before a definite operation that began after all of them completed (the
+    /// start of a segment): each timed-out one may take effect before that operation, so none
+    /// is dropped as too late. `open_later`: some operation of unknown outcome comes later,
+    /// which makes the whole key's search lazy.
+    Prefix { open_later: bool },
+}
+
+fn check_key_as(
+    history: &History,
+    key: KeyId,
+    ops: &[usize],
+    budget: &Budget,
+    search: &mut Search,
+    extent: Extent,
 ) -> KeyResult {
     let mut considered: Vec<usize> = ops
         .iter()
@@ -182,9 +363,10 @@ fn check_key(
         .collect();
     considered.sort_by_key(|&i| (history.ops[i].invoke, i));
     let info = history.key(key);
-    let prepared = Prepared::new(history, &considered, &[], None);
+    let prepared = Prepared::build(history, &considered, &[], None, extent == Extent::Whole);
     let limit = budget.max_states_per_key;
-    let run = search.run(&prepared, Val::of(info.initial), limit, true);
+    let open_later = extent == Extent::Prefix { open_later: true };
+    let run = search.run_as(&prepared, Val::of(info.initial), limit, true, open_later);
     let status = match run.outcome {
         RunOutcome::Linearizable => KeyStatus::Linearizable,
         RunOutcome::Exceeded {
@@ -403,6 +585,18 @@ impl Prepared {
     /// operations among them to treat like timed-out ones, which may take effect at any point
     /// after their invocation or not at all (as far as this check is concerned).
     fn new(history: &History, ops: &[usize], optional: &[usize], probe: Option<usize>) -> Prepared {
+        Prepared::build(history, ops, optional, probe, true)
+    }
+
+    /// As [`Prepared::new`]; `drop_late`: leave out the open operations invoked after every
+    /// definite one completed (false when more operations follow `ops`, see [`Extent`]).
+    fn build(
+        history: &History,
+        ops: &[usize],
+        optional: &[usize],
+        probe: Option<usize>,
+        drop_late: bool,
+    ) -> Prepared {
         let mut p = Prepared {
             inv: Vec::new(),
             cmp: Vec::new(),
@@ -441,7 +635,7 @@ impl Prepared {
         let mut class_of: BTreeMap<Step, u32> = BTreeMap::new();
         for i in open {
             let op = &history.ops[i];
-            if last.is_none_or(|l| op.invoke > l) {
+            if drop_late && last.is_none_or(|l| op.invoke > l) {
                 continue;
             }
             let step = match op.outcome {
@@ -941,6 +1135,19 @@ impl Search {
     /// decrement that reported nothing), so this costs little; and what is found is real either
     /// way, since every configuration is reachable.
     fn run(&mut self, p: &Prepared, initial: Val, limit: u64, lazy: bool) -> Run {
+        self.run_as(p, initial, limit, lazy, false)
+    }
+
+    /// As [`Search::run`]; `open_later`: operations of unknown outcome come after those of `p`,
+    /// so the search is lazy (if asked) even when `p` has none.
+    fn run_as(
+        &mut self,
+        p: &Prepared,
+        initial: Val,
+        limit: u64,
+        lazy: bool,
+        open_later: bool,
+    ) -> Run {
         self.pools.clear();
         let empty = self.pools.intern(&[]);
         self.avail.clear();
@@ -949,7 +1156,7 @@ impl Search {
         self.carried.clear();
         self.carried.push((initial, empty));
         let segments = segments(p);
-        let lazy = lazy && !p.classes.is_empty();
+        let lazy = lazy && (open_later || !p.classes.is_empty());
         // Carried configurations at the start of each segment reached, for going back.
         let mut saved: Vec<Vec<(Val, u32)>> = Vec::new();
         // Segments before this are redone completely; the failure being retried; how far back.

@@ -12,11 +12,15 @@
 //! - [`linearizability`]: every key's operations could have taken effect one at a time, each
 //!   within its interval; if not, a small set of operations that cannot be ordered, explained.
 //! - [`timeline`]: ASCII timelines of a few operations, for explanations.
+//! - [`online`]: every history checker fed one operation at a time as a run streams its history,
+//!   with the batch checkers' results ([`check_history`] stays the reference, and what
+//!   `lagsim check` runs).
 
 pub mod convergence;
 pub mod expect;
 pub mod invariants;
 pub mod linearizability;
+pub mod online;
 pub mod session;
 pub mod staleness;
 pub mod timeline;
@@ -26,7 +30,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::history::{History, KeyId, KeyKind};
+use crate::history::{History, KeyId, KeyInfo, KeyKind};
 use crate::model::metrics::Metrics;
 use crate::scenario::{KeyKindName, Requirement, Variant};
 
@@ -58,8 +62,12 @@ pub fn check_history_without_linearizability(
 /// The per-key linearizability search, as one check: it fails if any key is not linearizable,
 /// and is unknown if none fails but some key ran out of budget.
 pub fn linearizability_result(history: &History, budget: &linearizability::Budget) -> CheckResult {
+    linearizability_report(&history.keys, &linearizability::check(history, budget))
+}
+
+/// The check's result from its per-key report, on a history with `keys`.
+fn linearizability_report(infos: &[KeyInfo], report: &linearizability::Report) -> CheckResult {
     use linearizability::KeyStatus;
-    let report = linearizability::check(history, budget);
     let mut findings = Vec::new();
     let (mut failed_kinds, mut unknown_kinds) = (BTreeSet::new(), BTreeSet::new());
     let (mut bad, mut unknown, mut operations, mut states) = (0u64, 0u64, 0u64, 0u64);
@@ -67,7 +75,7 @@ pub fn linearizability_result(history: &History, budget: &linearizability::Budge
     for k in &report.keys {
         operations += k.ops as u64;
         states += k.states_explored;
-        let kind = history.key(k.key).kind;
+        let kind = infos[k.key.0 as usize].kind;
         match &k.status {
             KeyStatus::Linearizable => {}
             KeyStatus::NotLinearizable(w) => {
@@ -104,7 +112,7 @@ pub fn linearizability_result(history: &History, budget: &linearizability::Budge
         ),
     };
     if let Some((key, reason)) = first_unknown {
-        summary += &format!("; `{}` undecided: {reason}", history.key(key).name);
+        summary += &format!("; `{}` undecided: {reason}", infos[key.0 as usize].name);
     }
     CheckResult {
         name: "linearizability",
@@ -166,19 +174,37 @@ pub fn run_checks(
     metrics: &Metrics,
     history: Option<&History>,
 ) -> Vec<CheckEntry> {
+    let bound = staleness_bound(variant, requirements);
+    let judged = history.map(|h| check_history(h, bound));
+    run_checks_judged(variant, requirements, metrics, judged)
+}
+
+/// The oldest a read may be before `bounded-staleness` fails on `variant`: the tightest bound
+/// its requirements set, or 0.
+pub fn staleness_bound(variant: &Variant, requirements: &[Requirement]) -> u64 {
+    requirements
+        .iter()
+        .filter(|r| r.applies_to(&variant.name))
+        .filter_map(|r| r.max_staleness_us)
+        .min()
+        .unwrap_or(0)
+}
+
+/// As [`run_checks`], with the history already judged ([`check_history`] or
+/// [`online::OnlineChecks`] with [`staleness_bound`]), `None` if none was recorded.
+pub fn run_checks_judged(
+    variant: &Variant,
+    requirements: &[Requirement],
+    metrics: &Metrics,
+    judged: Option<Vec<CheckResult>>,
+) -> Vec<CheckEntry> {
     let mine: Vec<&Requirement> = requirements
         .iter()
         .filter(|r| r.applies_to(&variant.name))
         .collect();
-    let bound = mine
-        .iter()
-        .filter_map(|r| r.max_staleness_us)
-        .min()
-        .unwrap_or(0);
+    let recorded = judged.is_some();
     let mut results = check_metrics(variant, metrics);
-    if let Some(h) = history {
-        results.extend(check_history(h, bound));
-    }
+    results.extend(judged.into_iter().flatten());
     let mut entries: Vec<CheckEntry> = results
         .into_iter()
         .map(|result| CheckEntry {
@@ -211,7 +237,7 @@ pub fn run_checks(
                 result: CheckResult {
                     name: req.check.name(),
                     status: Status::Unknown,
-                    summary: if history.is_none() {
+                    summary: if !recorded {
                         "not run: no history was recorded".to_string()
                     } else {
                         "not run: the history has no key this check judges".to_string()
@@ -340,6 +366,15 @@ pub(crate) struct Findings {
 }
 
 impl Findings {
+    /// Records a violation explained already (the online checkers, which see it as it comes).
+    pub fn push(&mut self, kind: KeyKind, finding: Finding) {
+        self.count += 1;
+        self.failed_kinds.insert(kind);
+        if self.shown.len() < FINDINGS_SHOWN {
+            self.shown.push(finding);
+        }
+    }
+
     /// Records a violation on `key`; `explain` is called only for the first few.
     pub fn add(
         &mut self,

@@ -11,11 +11,15 @@
 //!
 //! Versions are per key, so these are the per-key forms of the guarantees; an operation whose
 //! outcome the client did not learn (`info`) or that failed is not part of its session.
+//!
+//! Judged over a whole history ([`check`]) or online ([`Online`]: the same per-process state,
+//! dropped when a process is done).
 
 use std::collections::BTreeMap;
 
+use super::online::{Recorded, TopFindings, explained};
 use super::{CheckResult, Figure, Findings, Status};
-use crate::history::{Func, History, KeyId, Operation, Outcome, format_value};
+use crate::history::{Func, History, KeyId, KeyInfo, Operation, Outcome, ProcessId, format_value};
 
 /// The four session checks, in the order of the module doc.
 pub fn check(history: &History) -> Vec<CheckResult> {
@@ -28,20 +32,27 @@ pub fn check(history: &History) -> Vec<CheckResult> {
         s.judge_process(history, ops);
     }
     let (reads, writes) = (s.reads, s.writes);
+    verdicts(
+        &history.keys,
+        [s.ryw, s.mr, s.mw, s.wfr],
+        (reads, writes, s.unversioned),
+    )
+}
+
+/// The four results, from the four checks' findings and the (reads, writes, unversioned ok
+/// operations) judged.
+fn verdicts(
+    keys: &[KeyInfo],
+    [ryw, mr, mw, wfr]: [Findings; 4],
+    (reads, writes, unversioned): (u64, u64, u64),
+) -> Vec<CheckResult> {
     // Without a single versioned operation nothing can be judged.
-    let unknown = (reads + writes == 0 && s.unversioned > 0).then_some(s.unversioned);
+    let unknown = (reads + writes == 0 && unversioned > 0).then_some(unversioned);
     vec![
-        verdict(history, "read-your-writes", s.ryw, "reads", reads, unknown),
-        verdict(history, "monotonic-reads", s.mr, "reads", reads, unknown),
-        verdict(history, "monotonic-writes", s.mw, "writes", writes, unknown),
-        verdict(
-            history,
-            "writes-follow-reads",
-            s.wfr,
-            "writes",
-            writes,
-            unknown,
-        ),
+        verdict(keys, "read-your-writes", ryw, "reads", reads, unknown),
+        verdict(keys, "monotonic-reads", mr, "reads", reads, unknown),
+        verdict(keys, "monotonic-writes", mw, "writes", writes, unknown),
+        verdict(keys, "writes-follow-reads", wfr, "writes", writes, unknown),
     ]
 }
 
@@ -133,7 +144,7 @@ impl Sessions {
 /// One check's result over `of` judged operations (`what`: "reads" or "writes"). `unknown`:
 /// the number of ok operations, when none reported a version.
 fn verdict(
-    history: &History,
+    keys: &[KeyInfo],
     name: &'static str,
     f: Findings,
     what: &str,
@@ -152,7 +163,7 @@ fn verdict(
         None => (Status::Pass, format!("all {of} {what} kept {name}")),
     };
     let unknown_kinds = if status == Status::Unknown {
-        history.keys.iter().map(|k| k.kind).collect()
+        keys.iter().map(|k| k.kind).collect()
     } else {
         Default::default()
     };
@@ -167,6 +178,102 @@ fn verdict(
         findings: f.shown,
         failed_kinds: f.failed_kinds,
         unknown_kinds,
+    }
+}
+
+/// The four checks fed one operation at a time, in history order: the state of each process
+/// that may still act, per key, and the first findings of each check in the batch order
+/// (process by process, then operation by operation).
+#[derive(Default)]
+pub(crate) struct Online {
+    ryw: TopFindings,
+    mr: TopFindings,
+    mw: TopFindings,
+    wfr: TopFindings,
+    reads: u64,
+    writes: u64,
+    unversioned: u64,
+    sessions: BTreeMap<(ProcessId, KeyId), OnlineSession>,
+}
+
+/// A process's latest own write to a key and its newest read of it.
+#[derive(Default)]
+struct OnlineSession {
+    own_write: Option<Recorded>,
+    newest_read: Option<Recorded>,
+}
+
+impl Online {
+    pub fn op(&mut self, keys: &[KeyInfo], r: &Recorded) {
+        let op = &r.op;
+        if op.outcome != Outcome::Ok {
+            return;
+        }
+        let Some(version) = op.version else {
+            self.unversioned += 1;
+            return;
+        };
+        let kind = keys[op.key.0 as usize].kind;
+        let order = (u64::from(op.process.0), r.index as u64);
+        let s = self.sessions.entry((op.process, op.key)).or_default();
+        // `wrong`: what went wrong between two operations, or `None` for read-your-writes.
+        let found = |first: &Recorded, wrong: Option<&str>| {
+            explained(keys, op.key, &[first, r], |h, l| match wrong {
+                None => read_your_writes(h, &h.ops[l[0]], &h.ops[l[1]]),
+                Some(wrong) => ordering_broken(h, &h.ops[l[0]], &h.ops[l[1]], wrong),
+            })
+        };
+        let version_of = |x: &Option<Recorded>| x.map(|x| (x, x.op.version.unwrap_or(0)));
+        if op.func.is_read() {
+            self.reads += 1;
+            if let Some((w, wv)) = version_of(&s.own_write)
+                && version < wv
+            {
+                self.ryw.add(order, kind, || found(&w, None));
+            }
+            match version_of(&s.newest_read) {
+                Some((n, rv)) if version < rv => {
+                    self.mr
+                        .add(order, kind, || found(&n, Some(MONOTONIC_READS)));
+                }
+                Some((_, rv)) if version == rv => {}
+                _ => s.newest_read = Some(*r),
+            }
+        } else {
+            self.writes += 1;
+            if let Some((w, wv)) = version_of(&s.own_write)
+                && version <= wv
+            {
+                self.mw
+                    .add(order, kind, || found(&w, Some(MONOTONIC_WRITES)));
+            }
+            if let Some((n, rv)) = version_of(&s.newest_read)
+                && version <= rv
+            {
+                self.wfr
+                    .add(order, kind, || found(&n, Some(WRITES_FOLLOW_READS)));
+            }
+            s.own_write = Some(*r);
+        }
+    }
+
+    /// `process` acts no more: its sessions go.
+    pub fn process_done(&mut self, process: ProcessId) {
+        let range = (process, KeyId(0))..=(process, KeyId(u32::MAX));
+        while let Some((&k, _)) = self.sessions.range(range.clone()).next() {
+            self.sessions.remove(&k);
+        }
+    }
+
+    pub fn finish(&mut self, keys: &[KeyInfo]) -> Vec<CheckResult> {
+        let found = [
+            std::mem::take(&mut self.ryw).findings(),
+            std::mem::take(&mut self.mr).findings(),
+            std::mem::take(&mut self.mw).findings(),
+            std::mem::take(&mut self.wfr).findings(),
+        ];
+        self.sessions.clear();
+        verdicts(keys, found, (self.reads, self.writes, self.unversioned))
     }
 }
 

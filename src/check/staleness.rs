@@ -8,10 +8,18 @@
 //!
 //! The verdict fails when some read was older than the bound (default 0: any stale read). Only
 //! reads and writes that report versions are judged.
+//!
+//! Judged over a whole history ([`check`]) or online ([`Online`]): a read is judged when it
+//! comes, since every write acknowledged before it was invoked came before it in history order;
+//! per key, only the acknowledgements that raised the newest version are kept.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::online::{Recorded, TopFindings, explained, shell};
 use super::{CheckResult, Figure, Findings, Status};
 use crate::engine::Histogram;
-use crate::history::{History, Outcome, format_value};
+use crate::history::{History, KeyInfo, Outcome, format_value};
 
 /// Judges every versioned read of `history` against `bound` (in the history's time unit).
 pub fn check(history: &History, bound: u64) -> CheckResult {
@@ -75,6 +83,7 @@ fn acknowledged_writes(history: &History, ops: &[usize]) -> Vec<(u64, u64, usize
 }
 
 /// How a read of `version` invoked at `invoke` was stale.
+#[derive(Clone, Copy)]
 struct Stale {
     /// When the first write that replaced `version` was acknowledged, and that write.
     at: u64,
@@ -117,6 +126,114 @@ fn sentence(history: &History, read: usize, stale: &Stale, age: u64) -> String {
         stale.behind,
         if stale.behind == 1 { "" } else { "s" },
     )
+}
+
+/// The check fed one operation at a time, in history order.
+pub(crate) struct Online {
+    bound: u64,
+    tally: Tally,
+    top: TopFindings,
+    keys: Vec<OnlineKey>,
+}
+
+/// A key's acknowledged writes: those acknowledged before the latest invocation seen, as the
+/// steps of the newest version acknowledged (the first write to reach each), and the others
+/// until then, earliest acknowledgement first (ties as the batch check sorts them).
+#[derive(Default)]
+struct OnlineKey {
+    steps: Vec<(u64, Recorded)>,
+    later: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    later_ops: std::collections::BTreeMap<usize, Recorded>,
+}
+
+impl OnlineKey {
+    /// Takes in the acknowledgements before `invoke`, in (acknowledged at, version, index) order.
+    fn settle(&mut self, invoke: u64) {
+        while let Some(&Reverse((at, version, index))) = self.later.peek() {
+            if at >= invoke {
+                return;
+            }
+            self.later.pop();
+            let w = self.later_ops.remove(&index).expect("kept with its ack");
+            let newest = self.steps.last().map_or(0, |s| s.1.op.version.unwrap_or(0));
+            if version > newest {
+                self.steps.push((at, w));
+            }
+        }
+    }
+
+    /// As [`superseded`], over the steps (the first write of a newer version is a step).
+    fn superseded(&self, version: u64) -> Option<(Stale, &Recorded)> {
+        let version_of = |s: &(u64, Recorded)| s.1.op.version.unwrap_or(0);
+        let newest = version_of(self.steps.last()?);
+        if newest <= version {
+            return None;
+        }
+        let (at, w) = &self.steps[self.steps.partition_point(|s| version_of(s) <= version)];
+        let stale = Stale {
+            at: *at,
+            by: w.index,
+            behind: newest - version,
+        };
+        Some((stale, w))
+    }
+}
+
+impl Online {
+    pub fn new(bound: u64) -> Self {
+        Self {
+            bound,
+            tally: Tally::default(),
+            top: TopFindings::default(),
+            keys: Vec::new(),
+        }
+    }
+
+    pub fn op(&mut self, keys: &[KeyInfo], r: &Recorded) {
+        let op = &r.op;
+        let k = op.key.0 as usize;
+        if self.keys.len() <= k {
+            self.keys.resize_with(k + 1, OnlineKey::default);
+        }
+        let key = &mut self.keys[k];
+        key.settle(op.invoke);
+        if let (Some(at), Some(version), Outcome::Ok, false) =
+            (op.complete, op.version, op.outcome, op.func.is_read())
+        {
+            key.later.push(Reverse((at, version, r.index)));
+            key.later_ops.insert(r.index, *r);
+        }
+        let (Outcome::Ok, true, Some(version), Some(returned)) =
+            (op.outcome, op.func.is_read(), op.version, op.complete)
+        else {
+            return;
+        };
+        let t = &mut self.tally;
+        t.reads += 1;
+        let Some((stale, w)) = key.superseded(version) else {
+            return;
+        };
+        let age = returned - stale.at;
+        t.stale += 1;
+        t.ages.record(age);
+        t.worst_behind = t.worst_behind.max(stale.behind);
+        if age > self.bound {
+            let kind = keys[k].kind;
+            self.top.add((k as u64, r.index as u64), kind, || {
+                explained(keys, op.key, &[w, r], |h, l| {
+                    let stale = Stale { by: l[0], ..stale };
+                    sentence(h, l[1], &stale, age)
+                })
+            });
+        }
+    }
+
+    pub fn finish(&mut self, keys: &[KeyInfo]) -> CheckResult {
+        let mut tally = std::mem::take(&mut self.tally);
+        tally.findings = std::mem::take(&mut self.top).findings();
+        self.keys.clear();
+        tally.result(&shell(keys), self.bound)
+    }
 }
 
 impl Tally {

@@ -153,8 +153,8 @@ struct RunArgs {
     /// (format: docs/history-format.md).
     #[arg(long, value_name = "FILE.jsonl")]
     history: Option<PathBuf>,
-    /// Do not record histories nor run the history checkers: faster, and memory stays bounded
-    /// by what is alive. Required checks then end `unknown` (exit 1).
+    /// Do not run the history checkers (they judge each history as the run goes, keeping what
+    /// is alive): faster. Required checks then end `unknown` (exit 1).
     #[arg(long)]
     skip_checks: bool,
     /// Draw charts (PNG and SVG) into DIR/<scenario>/, created if missing; the files written are

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 pub mod edn;
 pub mod format;
+pub mod stream;
 
 /// The version of lagsim's history format (`"lagsim_history"` in the header line). Bumped on
 /// every change that an older reader would misread.
@@ -25,6 +26,23 @@ pub struct KeyId(pub u32);
 /// Index of a process in [`History::processes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProcessId(pub u32);
+
+/// Who one of lagsim's client processes is: its name in the history, without a `String` per
+/// process (a run has one per shopper, a million of them in the long black-friday run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessName {
+    Shopper(u64),
+    Session(u64),
+}
+
+impl std::fmt::Display for ProcessName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcessName::Shopper(n) => write!(f, "shopper-{n}"),
+            ProcessName::Session(n) => write!(f, "session-{n}"),
+        }
+    }
+}
 
 /// What a key holds, which decides the business invariants that apply to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -283,6 +301,11 @@ impl HistoryBuilder {
 
     pub fn push(&mut self, op: Operation) {
         self.history.ops.push(op);
+    }
+
+    /// The history so far: every key declared, and the operations pushed (unsorted).
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     pub fn len(&self) -> usize {

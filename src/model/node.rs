@@ -82,12 +82,7 @@ timer_from!(
     Service(ServiceTimer)
 );
 
-/// Who a client process is, for the history's process names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProcessName {
-    Shopper(u64),
-    Session(u64),
-}
+pub use crate::history::ProcessName;
 
 /// What a node did that an observer may want to know: the model's measurements, as data.
 #[derive(Clone, Copy, Debug)]
@@ -131,6 +126,9 @@ pub enum Observation {
         process: ProcessId,
         name: ProcessName,
     },
+    /// A client process ended (a shopper left, a profile session finished or failed): it sends
+    /// nothing more, so what the checkers keep for it may go once its operations are judged.
+    ProcessEnded { process: ProcessId },
     /// The app tier sent `op` for `process` as request `req`; `continues`: the request goes on
     /// with the client operation of the request closed just before it (a cache miss's fill).
     Sent {

@@ -5,15 +5,17 @@ use super::timeline::Timeline;
 use super::{Model, Recording, view};
 use crate::engine::{Limits, RunError, RunSummary, Sim, SimTime, TraceSink, first_divergence};
 use crate::history::History;
+use crate::history::stream::OpSink;
 use crate::scenario::Variant;
 
 /// The outcome of running one variant.
-#[derive(Clone, Debug)]
 pub struct VariantRun {
     pub summary: RunSummary,
     pub metrics: Metrics,
     /// What every client saw, if it was asked for ([`Recording::history`]).
     pub history: Option<History>,
+    /// The sink the operations were streamed to, once it has seen them all.
+    pub sink: Option<Box<dyn OpSink>>,
     /// The sampled timeline, if it was asked for ([`Recording::timeline`]).
     pub timeline: Option<Box<Timeline>>,
     /// Units of stock checkout decrements took on the primary that no shopper was told of,
@@ -22,12 +24,20 @@ pub struct VariantRun {
     pub unconfirmed_units_counted: i64,
 }
 
-fn build(variant: &Variant, seed: u64, recording: Recording) -> Sim<Model> {
+fn build(
+    variant: &Variant,
+    seed: u64,
+    recording: Recording,
+    sink: Option<Box<dyn OpSink>>,
+) -> Sim<Model> {
     let limits = Limits {
         horizon: variant.config.horizon,
         max_events: variant.config.max_events,
     };
     let mut model = Model::new(variant, seed, recording);
+    if let Some(sink) = sink {
+        model.observers.stream_history(variant, seed, sink);
+    }
     let initial = model.initial_events();
     let mut sim = Sim::new(model, limits);
     for (t, e) in initial {
@@ -40,18 +50,20 @@ fn build(variant: &Variant, seed: u64, recording: Recording) -> Sim<Model> {
 pub const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// Runs one variant to completion, describing every event to `trace`, recording what
-/// `recording` asks for, and telling `progress` the simulated time reached every
-/// [`PROGRESS_EVERY`] events (for a progress bar; it cannot change the run). Recording a history
-/// does not change the run (same trace hash), but the history grows with it: about 250 bytes per
-/// operation at peak, 85 MB for a black-friday variant.
+/// `recording` asks for, streaming every client-visible operation to `sink` in history order,
+/// and telling `progress` the simulated time reached every [`PROGRESS_EVERY`] events (for a
+/// progress bar; it cannot change the run). Neither recording nor streaming changes the run
+/// (same trace hash); a whole history grows with it (about 250 bytes per operation at peak, 85
+/// MB for a black-friday variant), a stream keeps only what is alive.
 pub fn simulate(
     variant: &Variant,
     seed: u64,
     trace: &mut impl TraceSink,
     recording: Recording,
+    sink: Option<Box<dyn OpSink>>,
     progress: &mut dyn FnMut(SimTime),
 ) -> Result<VariantRun, RunError> {
-    let mut sim = build(variant, seed, recording);
+    let mut sim = build(variant, seed, recording, sink);
     let mut events = 0u64;
     while let Some(now) = sim.step(trace)? {
         events += 1;
@@ -122,7 +134,10 @@ impl Model {
             self.observers.observe(end, &o, &view);
         }
         self.observers.end(end, &view);
-        let history = self.observers.recorder.take().map(|r| r.finish());
+        let (history, sink) = match self.observers.recorder.take() {
+            Some(r) => r.finish(),
+            None => (None, None),
+        };
         let timeline = self.observers.timeline.take().map(|mut t| {
             self.fill_timeline(&mut t);
             t
@@ -131,6 +146,7 @@ impl Model {
             summary,
             metrics,
             history,
+            sink,
             timeline,
             unconfirmed_units_counted: self.observers.conservation.unconfirmed_units,
         }
@@ -158,7 +174,7 @@ pub fn check_determinism(
 ) -> Result<Option<crate::engine::Divergence>, RunError> {
     let recording = Recording::default();
     first_divergence(
-        &mut build(variant, seed, recording),
-        &mut build(variant, seed, recording),
+        &mut build(variant, seed, recording, None),
+        &mut build(variant, seed, recording, None),
     )
 }

@@ -25,9 +25,11 @@ pub use expect::{fails_on, run_expectations};
 pub use parallel::in_parallel;
 pub use reproduce::Reproduce;
 
-use crate::check::{CheckEntry, run_checks};
+use crate::check::online::OnlineChecks;
+use crate::check::{CheckEntry, run_checks_judged, staleness_bound};
 use crate::engine::{Divergence, NoTrace, RunError, RunSummary, SimTime, TraceSink};
 use crate::history::History;
+use crate::history::stream::OpSink;
 use crate::model::metrics::Metrics;
 use crate::model::timeline::Timeline;
 use crate::model::{self, Recording};
@@ -43,7 +45,8 @@ pub enum Checks {
     /// without recording a history: a required history check ends `unknown`
     /// (`lagsim run --skip-checks`).
     Results,
-    /// Those, and every checker of a history recorded for them.
+    /// Those, and every checker of the run's history, judged online as the run streams it
+    /// (`check::online`): the history is not kept for them.
     All,
 }
 
@@ -129,7 +132,7 @@ impl<'a> Job<'a> {
         } = self;
         let judge_history = options.checks == Checks::All;
         let recording = Recording {
-            history: options.history || judge_history,
+            history: options.history,
             timeline: options.timeline,
         };
         let mut tell = |now| {
@@ -137,20 +140,26 @@ impl<'a> Job<'a> {
                 progress(now);
             }
         };
-        let run = model::simulate(variant, seed, trace, recording, &mut tell)?;
+        // The checkers judge the history as it streams by: it is kept only for `options.history`.
+        let sink: Option<Box<dyn OpSink>> = judge_history.then(|| {
+            let bound = staleness_bound(variant, &scenario.requirements);
+            Box::new(OnlineChecks::new(bound)) as Box<dyn OpSink>
+        });
+        let run = model::simulate(variant, seed, trace, recording, sink, &mut tell)?;
+        let judged = run.sink.map(|sink| {
+            let online = sink.into_any().downcast::<OnlineChecks>();
+            online.expect("the sink is the one given").results()
+        });
         let checks = match options.checks {
             Checks::None => Vec::new(),
-            Checks::Results | Checks::All => run_checks(
-                variant,
-                &scenario.requirements,
-                &run.metrics,
-                run.history.as_ref().filter(|_| judge_history),
-            ),
+            Checks::Results | Checks::All => {
+                run_checks_judged(variant, &scenario.requirements, &run.metrics, judged)
+            }
         };
         Ok(Outcome {
             summary: run.summary,
             metrics: run.metrics,
-            history: run.history.filter(|_| options.history),
+            history: run.history,
             timeline: run.timeline.map(|t| *t),
             checks,
             unconfirmed_units_counted: run.unconfirmed_units_counted,

@@ -37,6 +37,8 @@ mod fuzz;
 mod golden;
 /// The lag monitor and lag-aware routing: late, blind to cut links, better than nothing.
 mod lag_monitor;
+/// The checkers judged online, as the run goes, equal the batch checkers on its whole history.
+mod online_checks;
 /// CP vs AP: async, sync and semi-sync replication under a partition, phase by phase.
 mod partition;
 /// Generated seeds and loads: no oversell under strong strategies, units conserved.

@@ -377,10 +377,13 @@ impl App {
         self.stats.timeouts += 1;
         self.stats.phases[usize::from(request.phase)].timeouts += 1;
         match request.purpose {
-            Purpose::Page => self.leave(request.owner, |st| st.page_failed += 1),
+            Purpose::Page => self.leave(request.owner, |st| st.page_failed += 1, out),
             Purpose::Checkout => self.checkout_timed_out(now, request.owner, out),
             Purpose::Profile => {
-                self.sessions.remove(request.owner).expect("live session");
+                let session = self.sessions.remove(request.owner).expect("live session");
+                out.observe(Observation::ProcessEnded {
+                    process: session.process,
+                });
                 self.stats.profile.sessions_failed += 1;
             }
         }

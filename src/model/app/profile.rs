@@ -5,7 +5,7 @@ use super::{App, AppTimer, Purpose, Stage};
 use crate::engine::{Counter, Key, SimRng, SimTime};
 use crate::history::ProcessId;
 use crate::model::message::{Answer, Client, Op, Tag};
-use crate::model::node::{Out, ProcessName};
+use crate::model::node::{Observation, Out, ProcessName};
 use crate::scenario::{NodeId, ProfileReads};
 
 pub type SessionRef = Key;
@@ -124,7 +124,9 @@ impl App {
                 session.seen_version = session.seen_version.max(version);
                 session.reads_left -= 1;
                 if session.reads_left == 0 {
+                    let process = session.process;
                     self.sessions.remove(s).expect("live session");
+                    out.observe(Observation::ProcessEnded { process });
                 } else {
                     let gap = self.profiles.read_gap.sample(&mut session.rng);
                     out.after(gap, AppTimer::ProfileRead(s));

@@ -133,9 +133,9 @@ impl App {
                 shopper.shown_price = price;
                 let shopper = *shopper;
                 if stock <= 0 && self.config.leave_if_sold_out {
-                    self.leave(s, |st| st.left_sold_out += 1);
+                    self.leave(s, |st| st.left_sold_out += 1, out);
                 } else if !shopper.adds_to_cart {
-                    self.leave(s, |st| st.browsed_only += 1);
+                    self.leave(s, |st| st.browsed_only += 1, out);
                 } else {
                     out.after(shopper.think_us, AppTimer::ShopperWakes(s));
                 }
@@ -343,6 +343,9 @@ impl App {
     /// The shopper learns how its checkout ended, and leaves.
     fn finish_checkout(&mut self, now: SimTime, s: ShopperRef, outcome: Outcome, out: &mut Out) {
         let shopper = self.shoppers.remove(s).expect("live shopper");
+        out.observe(Observation::ProcessEnded {
+            process: shopper.process,
+        });
         self.stats
             .checkout_latency_us
             .record(now.since(shopper.checkout_started));
@@ -386,8 +389,16 @@ impl App {
     }
 
     /// The shopper leaves before checking out.
-    pub(super) fn leave(&mut self, s: ShopperRef, count: impl FnOnce(&mut super::AppStats)) {
-        self.shoppers.remove(s).expect("live shopper");
+    pub(super) fn leave(
+        &mut self,
+        s: ShopperRef,
+        count: impl FnOnce(&mut super::AppStats),
+        out: &mut Out,
+    ) {
+        let shopper = self.shoppers.remove(s).expect("live shopper");
+        out.observe(Observation::ProcessEnded {
+            process: shopper.process,
+        });
         count(&mut self.stats);
     }
 }

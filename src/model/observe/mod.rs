@@ -23,6 +23,7 @@ use super::message::ReqRef;
 use super::node::Observation;
 use super::timeline::{OversoldOrder, ReadFrom, Snapshot, Timeline};
 use crate::engine::SimTime;
+use crate::history::stream::OpSink;
 use crate::scenario::{Config, Variant};
 use recorder::Recorder;
 
@@ -90,7 +91,9 @@ impl<T: Copy> ReqTable<T> {
 /// What a run records besides its metrics. Neither changes the run (same trace hash).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Recording {
-    /// The history of every client-visible operation, for the checkers: it grows with the run.
+    /// The whole history of every client-visible operation (`--history`): it grows with the
+    /// run. The checkers do not need it: they take the operations as a stream
+    /// ([`Observers::stream_history`]).
     pub history: bool,
     /// A [`Timeline`] for charts: bounded by its sample cap, whatever the run's length.
     pub timeline: bool,
@@ -128,11 +131,26 @@ impl Observers {
                 .as_ref()
                 .map(|m| Detection::new(m.threshold_us, config.replicas.len())),
             conservation: Conservation::new(config.products.len()),
-            recorder: recording.history.then(|| Recorder::new(config, source)),
+            recorder: recording
+                .history
+                .then(|| Recorder::new(config, source, true)),
             timeline: recording.timeline.then(|| Box::new(Timeline::new(config))),
             sold: vec![0; config.products.len()],
             initial_stock: config.products.iter().map(|p| p.stock).collect(),
         }
+    }
+
+    /// Hands every client-visible operation to `sink` in history order as the run goes on
+    /// (before the run starts), recording the whole history too only if it was asked for.
+    pub fn stream_history(&mut self, variant: &Variant, seed: u64, sink: Box<dyn OpSink>) {
+        let source = crate::history::Source {
+            scenario: None,
+            variant: Some(variant.name.clone()),
+            seed: Some(seed),
+        };
+        self.recorder
+            .get_or_insert_with(|| Recorder::new(&variant.config, source, false))
+            .stream_to(sink);
     }
 
     /// Before an event at `now`: the timeline's samples due by then, each of the state at its
@@ -227,7 +245,7 @@ impl Observers {
                     t.mark_alert(now, raised);
                 }
             }
-            Observation::ProcessStarted { .. } => {}
+            Observation::ProcessStarted { .. } | Observation::ProcessEnded { .. } => {}
         }
     }
 

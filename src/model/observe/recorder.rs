@@ -1,20 +1,24 @@
-//! Records what the clients saw, as a [`History`] for the checkers and `--history`.
+//! Records what the clients saw: streamed in history order to an [`OpSink`] (the online
+//! checkers), and kept whole as a [`History`] only when asked for (`--history`).
 //!
 //! From the app tier's observations: a client operation begins when its first request is sent
 //! and ends when the client learns the outcome (the answer, or a timeout); a cache miss is not an
 //! outcome, and the fill that follows it goes on with the same operation. The recorder knows rows
 //! only as keys: a product's stock (`stock/<product>`) and a user's profile (`profile/<n>`). It
-//! never influences the run: recording on or off gives the same trace.
+//! never influences the run: recording on or off gives the same trace. Streamed, it keeps only
+//! what is alive (calls in flight, operations waiting for an earlier call to complete); kept
+//! whole, it grows with the run.
 
 use std::collections::BTreeMap;
 
 use super::ReqTable;
 use crate::engine::SimTime;
+use crate::history::stream::{OpSink, Ordered};
 use crate::history::{
     Func, History, HistoryBuilder, KeyId, KeyKind, Operation, Outcome, ProcessId, Source, TimeUnit,
 };
 use crate::model::message::{Answer, Op};
-use crate::model::node::{Observation, ProcessName};
+use crate::model::node::Observation;
 use crate::scenario::Config;
 
 /// An operation in flight: what the client asked, of which key, and since when.
@@ -27,7 +31,11 @@ struct Call {
 }
 
 pub struct Recorder {
+    /// The keys, always; the processes and operations too when `keep`.
     builder: HistoryBuilder,
+    keep: bool,
+    /// Where operations go in history order, if anywhere.
+    stream: Option<(Ordered, Box<dyn OpSink>)>,
     /// The operation each request in flight is part of.
     calls: ReqTable<Call>,
     /// The operation of a cache get that missed, until its fill is sent.
@@ -39,7 +47,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(config: &Config, source: Source) -> Self {
+    /// A recorder that keeps the whole history if `keep`, and streams nowhere (yet).
+    pub fn new(config: &Config, source: Source, keep: bool) -> Self {
         let mut builder = HistoryBuilder::new(source, TimeUnit::Micros);
         let stock = config
             .products
@@ -55,6 +64,8 @@ impl Recorder {
             .collect();
         Self {
             builder,
+            keep,
+            stream: None,
             calls: ReqTable::default(),
             carried: None,
             stock,
@@ -67,15 +78,21 @@ impl Recorder {
     pub fn observe(&mut self, now: SimTime, o: &Observation) {
         match *o {
             Observation::ProcessStarted { process, name } => {
-                let name = match name {
-                    ProcessName::Shopper(n) => format!("shopper-{n}"),
-                    ProcessName::Session(n) => format!("session-{n}"),
-                };
-                let id = self.builder.new_process(name);
-                debug_assert_eq!(
-                    id, process,
-                    "processes are numbered in the order they start"
-                );
+                if self.keep {
+                    let id = self.builder.new_process(name.to_string());
+                    debug_assert_eq!(
+                        id, process,
+                        "processes are numbered in the order they start"
+                    );
+                }
+                if let Some((order, _)) = &mut self.stream {
+                    order.started(process, name);
+                }
+            }
+            Observation::ProcessEnded { process } => {
+                if let Some((order, sink)) = &mut self.stream {
+                    order.ended(process, sink.as_mut());
+                }
             }
             Observation::Sent {
                 req,
@@ -99,7 +116,9 @@ impl Recorder {
                     return;
                 };
                 if answer == Some(Answer::Miss) {
-                    self.carried = Some(call);
+                    if let Some(lost) = self.carried.replace(call) {
+                        self.abandon(lost);
+                    }
                 } else {
                     self.complete(call, answer, now);
                 }
@@ -155,12 +174,23 @@ impl Recorder {
             | Op::CacheSet { .. }
             | Op::SetPrice { .. } => return None,
         };
+        if let Some((order, _)) = &mut self.stream {
+            order.invoked(process, now.as_micros());
+        }
         Some(Call {
             process,
             key: self.key(op.row()),
             func,
             invoked: now,
         })
+    }
+
+    /// A call whose fill never came: it is no operation of the history.
+    fn abandon(&mut self, call: Call) {
+        if let Some((order, sink)) = &mut self.stream {
+            let keys = &self.builder.history().keys;
+            order.abandoned(call.process, call.invoked.as_micros(), keys, sink.as_mut());
+        }
     }
 
     /// The client learnt the outcome of `call`: `Some(answer)`, or `None` for a timeout.
@@ -199,7 +229,7 @@ impl Recorder {
         value: Option<i64>,
         version: Option<u64>,
     ) {
-        self.builder.push(Operation {
+        let op = Operation {
             process: call.process,
             key: call.key,
             func: call.func,
@@ -208,10 +238,30 @@ impl Recorder {
             complete: complete.map(SimTime::as_micros),
             value,
             version,
-        });
+        };
+        if let Some((order, sink)) = &mut self.stream {
+            order.completed(op, &self.builder.history().keys, sink.as_mut());
+        }
+        if self.keep {
+            self.builder.push(op);
+        }
     }
 
-    pub fn finish(self) -> History {
-        self.builder.finish()
+    /// From now on, hands every operation to `sink` in history order (before the first
+    /// observation: the stream must see every process start).
+    pub fn stream_to(&mut self, sink: Box<dyn OpSink>) {
+        self.stream = Some((Ordered::default(), sink));
+    }
+
+    /// The history if it was kept, and the sink once it has seen every operation.
+    pub fn finish(mut self) -> (Option<History>, Option<Box<dyn OpSink>>) {
+        if let Some(lost) = self.carried.take() {
+            self.abandon(lost);
+        }
+        let sink = self.stream.take().map(|(mut order, mut sink)| {
+            order.finish(&self.builder.history().keys, sink.as_mut());
+            sink
+        });
+        (self.keep.then(|| self.builder.finish()), sink)
     }
 }

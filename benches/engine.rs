@@ -3,7 +3,9 @@
 //! - `mm1_baseline`: a minimal hand-written M/M/1 loop (binary heap of (time, seq), ChaCha8,
 //!   exponential draws): "as fast as this hardware goes" for one event loop.
 //! - `replica_mm1`: lagsim itself on scenarios/validation/replica-mm1.toml, the same M/M/1 queue
-//!   with the whole model around it. Goal: within 3x the baseline's time per write.
+//!   with the whole model around it (its writes' path to the commit as arithmetic, the default);
+//!   `replica_mm1_events`: the same with `engine.background = "events"`, every step an event.
+//!   Goal for the latter: within 3x the baseline's time per write.
 //! - `queue`: the engine's event queue in a hold pattern (pop one, push one) with 1,000 and
 //!   1,000,000 pending events.
 //! - `black_friday`: the black-friday scenario scaled to 1,000,000 shoppers (its traffic profile
@@ -93,6 +95,27 @@ fn mm1(c: &mut Criterion) {
     let v = &s.variants[0];
     g.bench_function("replica_mm1", |b| {
         b.iter(|| black_box(Job::new(&s, v, 1).run().expect("drains").summary.events))
+    });
+    // The goal is for the engine itself: every write's arrival, delivery and commit an
+    // event (the default runs them as the model's own work, without events).
+    let events = scenario(
+        "scenarios/validation/replica-mm1.toml",
+        &[
+            "duration_s=125".to_string(),
+            "engine.background=\"events\"".to_string(),
+        ],
+    );
+    let v = &events.variants[0];
+    g.bench_function("replica_mm1_events", |b| {
+        b.iter(|| {
+            black_box(
+                Job::new(&events, v, 1)
+                    .run()
+                    .expect("drains")
+                    .summary
+                    .events,
+            )
+        })
     });
     g.finish();
 }

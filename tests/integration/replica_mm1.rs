@@ -1,7 +1,21 @@
 use crate::support::{run, scenario};
 
 /// Theory for M/M/1 sojourn time: mean 1/(μ−λ), P(T > t) = e^(−(μ−λ)t), so p99 = ln(100)/(μ−λ).
+/// Held on both paths (the writes' way to the primary as the model's own work, and as events),
+/// which must also agree with each other exactly.
 fn check(lambda: f64, mean_apply_ms: f64) {
+    let runs: Vec<_> = ["lazy", "events"]
+        .iter()
+        .map(|mode| check_path(lambda, mean_apply_ms, mode))
+        .collect();
+    assert_eq!(
+        serde_json::to_string(&runs[0]).unwrap(),
+        serde_json::to_string(&runs[1]).unwrap(),
+        "λ={lambda}: the two paths differ"
+    );
+}
+
+fn check_path(lambda: f64, mean_apply_ms: f64, mode: &str) -> lagsim::model::metrics::Metrics {
     let mu = 1000.0 / mean_apply_ms;
     let s = scenario(
         "scenarios/validation/replica-mm1.toml",
@@ -12,6 +26,7 @@ fn check(lambda: f64, mean_apply_ms: f64) {
             "horizon_s=4600",
             &format!("background.writes_per_s={lambda}"),
             &format!("replicas[0].apply_time.mean_ms={mean_apply_ms}"),
+            &format!("engine.background=\"{mode}\""),
         ],
     );
     let m = run(&s, "mm1", 1);
@@ -32,6 +47,7 @@ fn check(lambda: f64, mean_apply_ms: f64) {
     );
     // Every write was applied exactly once.
     assert_eq!(m.primary_commits, m.replicas[0].entries_applied);
+    m
 }
 
 #[test]

@@ -458,6 +458,63 @@ mod tests {
         );
     }
 
+    /// A ticker with work of its own every 15 µs (not events), each of which schedules a tick
+    /// with the number 100 at its own instant.
+    struct Chores {
+        ticks: Ticker,
+        next: SimTime,
+        done: Vec<SimTime>,
+        /// What ran, in order: `t` for a tick, `o` for own work.
+        order: String,
+    }
+
+    impl World for Chores {
+        type Event = Tick;
+        fn handle(&mut self, now: SimTime, ev: Tick, out: &mut Effects<Tick>) {
+            self.order.push('t');
+            if ev.0 < 100 {
+                self.ticks.handle(now, ev, out);
+            }
+        }
+        fn next_own_work(&self) -> SimTime {
+            self.next
+        }
+        fn own_work(&mut self, now: SimTime, out: &mut Effects<Tick>) {
+            self.order.push('o');
+            self.done.push(now);
+            out.at(now, Tick(100));
+            self.next = if self.done.len() < 3 {
+                now.after(15)
+            } else {
+                SimTime::MAX
+            };
+        }
+    }
+
+    #[test]
+    fn own_work_runs_at_its_instant_before_its_events_and_is_not_counted() {
+        let world = Chores {
+            ticks: Ticker {
+                left: 3,
+                period_us: 10,
+                seen: vec![],
+            },
+            next: SimTime(0),
+            done: vec![],
+            order: String::new(),
+        };
+        let mut sim = Sim::new(world, WIDE);
+        sim.schedule(SimTime::ZERO, Tick(0));
+        let s = sim.run().unwrap();
+        let w = sim.world();
+        assert_eq!(w.done, vec![SimTime(0), SimTime(15), SimTime(30)]);
+        // At 0 and at 30 the own work comes before the tick already queued for that instant,
+        // and the tick it schedules there runs after that one: 0 o t t, 10 t, 15 o t, 20 t,
+        // 30 o t t.
+        assert_eq!(w.order, "otttottott");
+        assert_eq!((s.events, s.end), (7, SimTime(30)));
+    }
+
     /// A world where odd ticks are stale: they vanish from the run.
     struct OddIsStale(Ticker);
 

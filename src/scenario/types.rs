@@ -235,7 +235,7 @@ pub struct Config {
     /// No event may be due after this instant; the run must have drained by then.
     pub horizon: SimTime,
     pub max_events: u64,
-    /// `[engine] background`: how background reads are simulated.
+    /// `[engine] background`: how background reads and writes are simulated.
     pub background_mode: BackgroundMode,
     /// The nodes: their ids by role, and their names.
     pub topology: Topology,
@@ -325,12 +325,15 @@ spelled_enum! {
 }
 
 spelled_enum! {
-    /// How the background reads (load on the replicas that nobody looks at) are simulated.
+    /// How the background load (reads on the replicas that nobody looks at, writes nobody
+    /// waits for) is simulated.
     pub enum BackgroundMode {
-        /// One event for each read's arrival, delivery and end: the reference path.
+        /// One event for each read's arrival, delivery and end, and for each write's arrival,
+        /// delivery and commit: the reference path.
         Events = "events",
-        /// As arithmetic on the replicas' stations, advanced to each event that could see them:
-        /// the same draws and the same figures, without their events.
+        /// As arithmetic: reads on the replicas' stations, advanced to each event that could
+        /// see them; writes up to their commit as the model's own work at their instants. The
+        /// same draws and the same figures, without their events.
         Lazy = "lazy",
     }
 }

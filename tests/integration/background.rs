@@ -12,7 +12,7 @@ use lagsim::run::{Checks, Job, Options, Outcome};
 use lagsim::scenario::{BackgroundMode, Scenario, Variant, parse_scenario};
 use lagsim::testing::{Space, scenarios};
 
-use crate::support::{par_map, scenario};
+use crate::support::{par_map, proptest_cases as cases, scenario};
 
 const RECORD: Options = Options {
     history: true,
@@ -94,13 +94,6 @@ fn both_paths_give_identical_figures_on_every_bundled_scenario() {
         lazy * 3 < events,
         "black-friday: {lazy} events lazily against {events} as events"
     );
-}
-
-fn cases(ci: u32) -> u32 {
-    std::env::var("LAGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(ci)
 }
 
 proptest! {

@@ -16,14 +16,7 @@ use lagsim::history::format::{read_histories, write_history};
 use lagsim::run::Job;
 use lagsim::scenario::{ErrorInput, parse_scenario};
 
-use crate::support::{HISTORY, outcome, repo_path, scenario};
-
-fn cases(ci: u32) -> u32 {
-    std::env::var("LAGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(ci)
-}
+use crate::support::{HISTORY, outcome, proptest_cases as cases, repo_path, scenario};
 
 /// Every bundled scenario file's text.
 fn bundled() -> &'static [(String, String)] {

@@ -10,7 +10,7 @@ use lagsim::run::{Checks, Job, Options};
 use lagsim::scenario::{Scenario, Variant, parse_scenario};
 use lagsim::testing::{Space, scenarios};
 
-use crate::support::{par_map, scenario};
+use crate::support::{par_map, proptest_cases as cases, scenario};
 
 const JUDGED_AND_KEPT: Options = Options {
     history: true,
@@ -78,13 +78,6 @@ fn online_checks_equal_the_batch_checks_on_every_bundled_scenario_and_variant() 
     });
     let shown: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
     assert!(shown > 100, "only {shown} findings compared");
-}
-
-fn cases(ci: u32) -> u32 {
-    std::env::var("LAGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(ci)
 }
 
 proptest! {

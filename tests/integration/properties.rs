@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::support::{HISTORY, TIMELINE, outcome, scenario};
+use crate::support::{HISTORY, TIMELINE, outcome, proptest_cases as cases, scenario};
 
 /// A one-minute flash sale on black-friday's topology: small enough for many cases.
 fn flash_sale(rate: u32, stock: u32, cart: f64) -> lagsim::scenario::Scenario {
@@ -103,13 +103,6 @@ use lagsim::check::{Status, linearizability, linearizability_result};
 use lagsim::history::{Func, KeyKind, Outcome as HistoryOutcome};
 use lagsim::run::{Job, Outcome};
 use lagsim::testing::{Space, scenarios};
-
-fn cases(ci: u32) -> u32 {
-    std::env::var("LAGSIM_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(ci)
-}
 
 const STRONG: [&str; 3] = ["pessimistic-lock", "optimistic", "conditional-decrement"];
 

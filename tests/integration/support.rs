@@ -79,3 +79,11 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
         out
     })
 }
+
+/// Cases per property test: `ci` unless `LAGSIM_PROPTEST_CASES=N` asks for N.
+pub fn proptest_cases(ci: u32) -> u32 {
+    std::env::var("LAGSIM_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}

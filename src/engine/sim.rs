@@ -260,13 +260,7 @@ impl<W: World> Sim<W> {
             if self.world.is_stale(&event) {
                 continue;
             }
-            if time > self.limits.horizon {
-                return Err(RunError::HorizonExceeded {
-                    horizon: self.limits.horizon,
-                    next_at: time,
-                    pending: self.queue.len() + 1,
-                });
-            }
+            self.within_horizon(time)?;
             if self.events >= self.limits.max_events {
                 return Err(RunError::EventCapReached {
                     max_events: self.limits.max_events,
@@ -286,17 +280,24 @@ impl<W: World> Sim<W> {
 
     /// The world's own work at `now`, which no event of that instant has preceded.
     fn do_own_work(&mut self, now: SimTime) -> Result<(), RunError> {
-        if now > self.limits.horizon {
-            return Err(RunError::HorizonExceeded {
-                horizon: self.limits.horizon,
-                next_at: now,
-                pending: self.queue.len() + 1,
-            });
-        }
+        self.within_horizon(now)?;
         self.now = now;
         self.effects.now = now;
         self.world.own_work(now, &mut self.effects);
         self.schedule_effects(now);
+        Ok(())
+    }
+
+    /// Work due at `at` (an event, or the world's own) may run only by the horizon; past it, the
+    /// run fails with that work and the queue's events pending.
+    fn within_horizon(&self, at: SimTime) -> Result<(), RunError> {
+        if at > self.limits.horizon {
+            return Err(RunError::HorizonExceeded {
+                horizon: self.limits.horizon,
+                next_at: at,
+                pending: self.queue.len() + 1,
+            });
+        }
         Ok(())
     }
 

@@ -27,7 +27,7 @@ Examples:
   lagsim explain scenarios/black-friday.toml --width 120
 
   # The same story with a replica paused for 20 s
-  lagsim explain scenarios/lag-monitor.toml --variant replica \\
+  lagsim explain scenarios/lag-monitor.toml --variant replica-read \\
       --set 'faults=[{kind=\"pause-replica\", replica=\"replica-1\", at_s=20, duration_s=20}]'
 
 Times are simulated seconds from the start of the run. The timeline's rows are sparklines (the

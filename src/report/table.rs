@@ -160,9 +160,19 @@ const ALWAYS: &[&str] = &[
     "OVERSOLD (units)",
 ];
 
-/// Whether a rendered cell is a zero ("0", "0.000", "0.0%").
+/// The cell of a delay that never started (an alert delay where no alert was raised).
+const NEVER: &str = "never";
+
+/// The position of the row showing JSON key `key`.
+fn row_index(key: &str) -> usize {
+    ROWS.iter()
+        .position(|r| r.key == key)
+        .expect("the key has a row")
+}
+
+/// Whether a rendered cell is a zero ("0", "0.000", "0.0%"), or "never": nothing to show.
 fn is_zero(cell: &str) -> bool {
-    cell.trim_end_matches('%').parse::<f64>() == Ok(0.0)
+    cell == NEVER || cell.trim_end_matches('%').parse::<f64>() == Ok(0.0)
 }
 
 /// The comparison as a grid of cells, for the text table and the HTML report alike.
@@ -185,9 +195,14 @@ pub fn comparison(report: &RunReport) -> Grid {
         .iter()
         .map(|v| {
             let numbers = row_values(&v.metrics);
+            let alerted = numbers[row_index("lag_alerts")] > 0.0;
             ROWS.iter()
                 .zip(numbers)
-                .map(|(r, x)| r.format.write(x))
+                .map(|(r, x)| match r.key {
+                    // A mean over no alerts is no delay at all: say the monitor never alerted.
+                    "alert_detect_delay_ms" if !alerted => NEVER.to_string(),
+                    _ => r.format.write(x),
+                })
                 .collect()
         })
         .collect();
@@ -291,7 +306,7 @@ mod tests {
 
     #[test]
     fn zero_cells_are_recognised_in_every_format() {
-        assert!(is_zero("0") && is_zero("0.000") && is_zero("0.0%"));
+        assert!(is_zero("0") && is_zero("0.000") && is_zero("0.0%") && is_zero(NEVER));
         assert!(!is_zero("0.001") && !is_zero("-3") && !is_zero("100.0%") && !is_zero("replica"));
     }
 }

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{lagsim, par_map, repo_path, stdout};
+use crate::support::{lagsim, par_map, repo_path, stderr, stdout};
 
 const MARKER: &str = "<!-- output of: lagsim ";
 const SLOW_MARKER: &str = "<!-- output of (slow): lagsim ";
@@ -178,4 +178,31 @@ fn commands_are_split_as_a_shell_would() {
         words("check h.edn --model cas-register"),
         ["check", "h.edn", "--model", "cas-register"]
     );
+}
+
+/// The example commands of `lagsim explain --help` (the lines starting `lagsim`, joined across
+/// trailing backslashes): each must run, so an example cannot name a variant that is gone.
+#[test]
+fn every_example_in_explain_help_runs() {
+    let help = stdout(&lagsim(&["explain", "--help"]));
+    let mut examples: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in help.lines().map(str::trim) {
+        if open {
+            let last = examples.last_mut().expect("a continued example");
+            last.push(' ');
+            last.push_str(line.trim_end_matches('\\').trim());
+        } else if line.starts_with("lagsim ") {
+            examples.push(line.trim_end_matches('\\').trim().to_string());
+        }
+        open = (open || line.starts_with("lagsim ")) && line.ends_with('\\');
+    }
+    assert_eq!(examples.len(), 3, "{help}");
+    for example in &examples {
+        let args = words(example);
+        let args: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+        let o = lagsim(&args);
+        assert!(o.status.success(), "`{example}`: {}", stderr(&o));
+        assert!(stdout(&o).contains("Lesson"), "`{example}` tells no story");
+    }
 }

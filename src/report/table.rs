@@ -190,12 +190,13 @@ pub struct Grid {
 /// Builds the comparison. Rows that are zero in every variant are left out (they are in the
 /// JSON), so each scenario's table shows what it is about; a footnote says how many.
 pub fn comparison(report: &RunReport) -> Grid {
+    let alerts_row = row_index("lag_alerts");
     let values: Vec<Vec<String>> = report
         .variants
         .iter()
         .map(|v| {
             let numbers = row_values(&v.metrics);
-            let alerted = numbers[row_index("lag_alerts")] > 0.0;
+            let alerted = numbers[alerts_row] > 0.0;
             ROWS.iter()
                 .zip(numbers)
                 .map(|(r, x)| match r.key {

@@ -188,14 +188,17 @@ fn every_example_in_explain_help_runs() {
     let mut examples: Vec<String> = Vec::new();
     let mut open = false;
     for line in help.lines().map(str::trim) {
+        let text = line.trim_end_matches('\\').trim();
         if open {
             let last = examples.last_mut().expect("a continued example");
             last.push(' ');
-            last.push_str(line.trim_end_matches('\\').trim());
+            last.push_str(text);
         } else if line.starts_with("lagsim ") {
-            examples.push(line.trim_end_matches('\\').trim().to_string());
+            examples.push(text.to_string());
+        } else {
+            continue;
         }
-        open = (open || line.starts_with("lagsim ")) && line.ends_with('\\');
+        open = line.ends_with('\\');
     }
     assert_eq!(examples.len(), 3, "{help}");
     for example in &examples {

@@ -45,6 +45,10 @@ struct Run<S> {
     ticket: u32,
     reserved: bool,
     charged: bool,
+    /// An attempt of the current step went unanswered (a timeout, or a crash that lost its
+    /// reply): the step may have happened, whatever a later attempt answers. An error answers
+    /// for its own request only; the lost one may still have taken effect.
+    uncertain: bool,
     /// Compensations still to run, next last.
     todo: Vec<Call>,
 }
@@ -123,7 +127,10 @@ impl<S: Copy> Orchestrator<S> {
         }
         let live: Vec<SagaRef> = self.sagas.keys().collect();
         for saga in live {
-            self.sagas.get_mut(saga).expect("live saga").attempts = 0;
+            let run = self.sagas.get_mut(saga).expect("live saga");
+            run.attempts = 0;
+            // The request in flight at the crash got no answer: it may have been performed.
+            run.uncertain = true;
             self.send(saga, out);
         }
     }
@@ -178,6 +185,7 @@ impl<S: Copy> Orchestrator<S> {
             ticket: 0,
             reserved: false,
             charged: false,
+            uncertain: false,
             todo: Vec::new(),
         });
         self.send(saga, out);
@@ -254,8 +262,15 @@ impl<S: Copy> Orchestrator<S> {
                 self.sagas.remove(saga);
                 Some((shopper, SagaOutcome::Confirmed))
             }
-            // Declined, an error: nothing happened at this step.
-            (Stage::Forward(_), _) => Some(self.forward_failed(saga, false, out)),
+            (Stage::Forward(Call::Confirm), _) if Self::must_settle_confirm(self.policy, run) => {
+                self.retry_confirm(saga, out)
+            }
+            // Declined, an error: nothing happened at this request, though an earlier,
+            // unanswered attempt of the step may have.
+            (Stage::Forward(_), _) => {
+                let maybe = run.uncertain;
+                Some(self.forward_failed(saga, maybe, out))
+            }
             (Stage::Compensating(_), Answer::Done) => {
                 self.compensate_next(saga, out);
                 None
@@ -284,11 +299,17 @@ impl<S: Copy> Orchestrator<S> {
         run.ticket = run.ticket.wrapping_add(1);
         self.step_timeouts += 1;
         let (attempts, order) = (run.attempts, run.order);
+        if matches!(run.stage, Stage::Forward(_)) {
+            run.uncertain = true;
+        }
         match run.stage {
             Stage::Forward(_) if attempts < self.config.max_attempts => {
                 let backoff = self.backoff(self.config.retry_backoff, attempts, (order, ticket));
                 out.after(backoff, AppTimer::SagaRetry(saga));
                 None
+            }
+            Stage::Forward(Call::Confirm) if Self::must_settle_confirm(self.policy, run) => {
+                self.retry_confirm(saga, out)
             }
             // The step may have happened: its reply may be the one that was lost.
             Stage::Forward(_) => Some(self.forward_failed(saga, true, out)),
@@ -316,7 +337,26 @@ impl<S: Copy> Orchestrator<S> {
         let run = self.sagas.get_mut(saga).expect("live saga");
         run.stage = stage;
         run.attempts = 0;
+        run.uncertain = false;
         self.send(saga, out);
+    }
+
+    /// Whether `reliable` must keep asking the order service to confirm rather than give up.
+    /// The confirmation is the saga's pivot: it has no compensation, so once an attempt of it
+    /// went unanswered, failing the saga could leave a confirmed order whose shopper was told
+    /// it failed and whose stock and money were given back. Asked again with the same
+    /// idempotency key, the service answers `done` if any earlier attempt took effect.
+    fn must_settle_confirm(policy: SagaPolicy, run: &Run<S>) -> bool {
+        policy == SagaPolicy::Reliable && run.uncertain && run.attempts < MAX_COMPENSATION_ATTEMPTS
+    }
+
+    /// Asks for the confirmation again after a backoff; the shopper keeps waiting.
+    fn retry_confirm(&mut self, saga: SagaRef, out: &mut Out) -> Option<(S, SagaOutcome)> {
+        let run = self.sagas.get(saga).expect("live saga");
+        let request = (run.order, run.ticket);
+        let backoff = self.backoff(self.config.retry_backoff, run.attempts, request);
+        out.after(backoff, AppTimer::SagaRetry(saga));
+        None
     }
 
     /// The forward path failed at the current step (which may have happened, if `maybe`).
@@ -549,6 +589,56 @@ mod tests {
         // A late reply to an old ticket changes nothing.
         assert_eq!(r.reply(reserve, 1, Answer::Done), None);
         assert!(r.sent().is_empty());
+    }
+
+    #[test]
+    fn reliable_never_takes_an_error_for_a_no_after_an_unanswered_attempt() {
+        // The reservation's first reply is lost; its retry meets a failing service. The first
+        // attempt may have reserved: the saga fails and releases, idempotently.
+        let mut r = Run::new(SagaPolicy::Reliable);
+        let reserve = Call::Reserve { product: 0, qty: 2 };
+        r.sent();
+        r.o.on_timeout(saga(), 1, &mut r.out);
+        r.o.on_retry(saga(), &mut r.out);
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, reserve, 3)]);
+        assert_eq!(
+            r.reply(reserve, 3, Answer::Error),
+            Some((7, SagaOutcome::Failed))
+        );
+        assert_eq!(r.sent(), vec![(ServiceKind::Inventory, Call::Release, 5)]);
+
+        // The confirmation is lost in a crash and its retry errors: there is nothing to undo a
+        // confirmation with, so the saga asks again until the order service says done.
+        let mut r = Run::new(SagaPolicy::Reliable);
+        r.sent();
+        r.reply(reserve, 1, Answer::Done);
+        r.sent();
+        r.reply(Call::Charge { amount: 500 }, 3, Answer::Done);
+        assert_eq!(r.sent(), vec![(ServiceKind::Order, Call::Confirm, 5)]);
+        assert!(r.o.crash().is_empty(), "a saga log forgets nothing");
+        r.o.recover(&mut r.out);
+        assert_eq!(r.sent(), vec![(ServiceKind::Order, Call::Confirm, 6)]);
+        r.timers();
+        assert_eq!(r.reply(Call::Confirm, 6, Answer::Error), None);
+        assert!(matches!(r.timers()[..], [(10_000, AppTimer::SagaRetry(_))]));
+        r.o.on_retry(saga(), &mut r.out);
+        assert_eq!(r.sent(), vec![(ServiceKind::Order, Call::Confirm, 8)]);
+        assert_eq!(
+            r.reply(Call::Confirm, 8, Answer::Done),
+            Some((7, SagaOutcome::Confirmed))
+        );
+
+        // Without an unanswered attempt an error is a plain no, as before.
+        let mut r = Run::new(SagaPolicy::Reliable);
+        r.sent();
+        assert_eq!(
+            r.reply(reserve, 1, Answer::Error),
+            Some((7, SagaOutcome::Failed))
+        );
+        assert!(
+            r.sent().is_empty(),
+            "nothing was reserved, nothing to release"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::history::edn::{RegisterModel, parse_edn_history};
 use crate::history::format::{read_histories, write_history};
 use crate::model::timeline::Timeline;
 use crate::report::charts::{ChartSet, ChartVariant, write_charts};
-use crate::report::{JsonlTrace, RunReport, VariantReport, render_table};
+use crate::report::{JsonlTrace, Layout, RunReport, VariantReport, render_table};
 use crate::run::{Checks, Job, Options, in_parallel};
 use crate::scenario::{Scenario, Variant};
 use args::{ScenarioArgs, ScenarioFile};
@@ -171,6 +171,32 @@ struct RunArgs {
     /// the first in the file). Not with --trace, --history, --charts or --check-determinism.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000))]
     seeds: Option<u32>,
+    /// Which rows the table shows: `class` (the rows that answer the scenario's question, its
+    /// `[report] rows`; rows equal in every variant folded into one line) or `all`.
+    #[arg(long, value_enum, default_value_t = Rows::Class)]
+    rows: Rows,
+    /// The same as `--rows all`.
+    #[arg(long)]
+    full: bool,
+    /// One row per variant and one column per figure.
+    #[arg(long)]
+    transpose: bool,
+}
+
+/// `--rows`: the class-sized table or every row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Rows {
+    Class,
+    All,
+}
+
+impl RunArgs {
+    fn layout(&self) -> Layout {
+        match (self.rows, self.full) {
+            (Rows::Class, false) => Layout::Class,
+            _ => Layout::Full,
+        }
+    }
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -479,8 +505,9 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
         },
     )?;
     let reproduce = args.scenario.reproduce("run", None, seed);
-    let report = RunReport::new(&scenario.name, seed, reproduce, reports);
-    print_run(&report, args.format)?;
+    let mut report = RunReport::new(&scenario.name, seed, reproduce, reports);
+    report.view = scenario.report.clone();
+    print_run(&report, args.format, args.layout(), args.transpose)?;
     if let Some(dir) = &args.charts {
         let set = chart_set(&scenario, seed, &report.variants, &timelines);
         let written = write_charts(&set, dir).map_err(|e| e.to_string())?;
@@ -502,12 +529,17 @@ fn run_scenario(args: RunArgs) -> Result<ExitCode, String> {
 
 /// Prints a run's report on stdout: the JSON document, or the table with its trace hashes and
 /// reproduce line.
-fn print_run(report: &RunReport, format: Format) -> Result<(), String> {
+fn print_run(
+    report: &RunReport,
+    format: Format,
+    layout: Layout,
+    transpose: bool,
+) -> Result<(), String> {
     let text = match format {
         Format::Json => report.to_json() + "\n",
         Format::Table => {
             let mut text = format!("scenario: {}   seed: {}\n\n", report.scenario, report.seed);
-            text += &render_table(report);
+            text += &render_table(report, layout, transpose);
             text += "\n";
             for v in &report.variants {
                 text += &format!(

@@ -88,7 +88,8 @@ pub fn report_command(args: ReportArgs) -> Result<ExitCode, String> {
         },
     )?;
     let reproduce = args.scenario.reproduce("report", Some(&args.output), seed);
-    let report = RunReport::new(&scenario.name, seed, reproduce, reports);
+    let mut report = RunReport::new(&scenario.name, seed, reproduce, reports);
+    report.view = scenario.report.clone();
     let set = chart_set(&scenario, seed, &report.variants, &timelines);
     let charts: Vec<Chart> = render_all_svg(&set)
         .map_err(|e| e.to_string())?

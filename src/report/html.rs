@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::explain::Story;
 use super::json::RunReport;
-use super::table::comparison;
+use super::table::{Grid, Layout, comparison};
 use crate::check::Status;
 
 /// A chart to show, as SVG text.
@@ -149,15 +149,45 @@ pub fn render_html(page: &Page<'_>) -> String {
 }
 
 fn comparison_table(h: &mut String, r: &RunReport) {
-    let grid = comparison(r);
-    h.push_str("<h2 id=\"comparison\">Comparison</h2>\n<table class=\"comparison\">\n<thead><tr>");
+    let class = comparison(r, Layout::Class);
+    h.push_str("<h2 id=\"comparison\">Comparison</h2>\n");
+    if !class.lesson.is_empty() {
+        let _ = writeln!(h, "<p class=\"lesson\">{}</p>", escape(&class.lesson));
+    }
+    grid_table(h, &class);
+    if !class.same.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"meta\">Same in every variant: {}</p>",
+            escape(&class.same.join(", "))
+        );
+    }
+    for line in &class.same_checks {
+        let _ = writeln!(h, "<p class=\"meta\">Checks {}</p>", escape(line));
+    }
+    for note in class.footnotes.iter().filter(|n| n.starts_with("(*")) {
+        let _ = writeln!(h, "<p class=\"meta\">{}</p>", escape(note));
+    }
+    let full = comparison(r, Layout::Full);
+    h.push_str("<details><summary>Every figure</summary>\n");
+    grid_table(h, &full);
+    for note in &full.footnotes {
+        let _ = writeln!(h, "<p class=\"meta\">{}</p>", escape(note));
+    }
+    h.push_str("</details>\n");
+}
+
+/// One grid as an HTML table: a cell is coloured only where it is bad (a failed check, or a
+/// figure that should be zero and is not).
+fn grid_table(h: &mut String, grid: &Grid) {
+    h.push_str("<table class=\"comparison\">\n<thead><tr>");
     let _ = write!(h, "<th>{}</th>", escape(&grid.labels[0]));
     for col in &grid.columns {
         let _ = write!(h, "<th>{}</th>", escape(&col[0]));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     for (i, label) in grid.labels.iter().enumerate().skip(1) {
-        let class = if i > 1 + grid.metric_rows {
+        let class = if i >= grid.header_rows + grid.metric_rows {
             " class=\"checks\""
         } else {
             ""
@@ -165,9 +195,7 @@ fn comparison_table(h: &mut String, r: &RunReport) {
         let _ = write!(h, "<tr{class}><td>{}</td>", escape(label));
         for col in &grid.columns {
             let cell = &col[i];
-            // Rows labelled in capitals (OVERSOLD, SAGAS STUCK) should be zero.
-            let alarming = label.chars().any(|c| c.is_ascii_uppercase())
-                && cell.parse::<f64>().is_ok_and(|v| v != 0.0);
+            let alarming = grid.bad[i] && cell.parse::<f64>().is_ok_and(|v| v != 0.0);
             let class = if cell.starts_with("FAIL") || alarming {
                 " class=\"fail\""
             } else if cell.starts_with("unknown") {
@@ -180,9 +208,6 @@ fn comparison_table(h: &mut String, r: &RunReport) {
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table>\n");
-    for note in &grid.footnotes {
-        let _ = writeln!(h, "<p class=\"meta\">{}</p>", escape(note));
-    }
 }
 
 fn checks(h: &mut String, r: &RunReport) {

@@ -6,6 +6,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::check::CheckEntry;
 use crate::model::metrics::Metrics;
+use crate::scenario::ReportView;
 
 /// Everything one `lagsim run` produced.
 #[derive(Clone, Debug, Serialize)]
@@ -16,6 +17,9 @@ pub struct RunReport {
     /// The command that reproduces this run exactly.
     pub reproduce: String,
     pub variants: Vec<VariantReport>,
+    /// The scenario's `[report]`: what the class-sized table shows (not part of the JSON).
+    #[serde(skip)]
+    pub view: ReportView,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +55,7 @@ impl RunReport {
             seed,
             reproduce,
             variants,
+            view: ReportView::default(),
         }
     }
 

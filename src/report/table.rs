@@ -4,6 +4,7 @@
 use super::json::RunReport;
 use crate::check::Status;
 use crate::model::metrics::Metrics;
+use crate::scenario::ReportView;
 
 /// One row of the comparison: its label (units in it), the figure's key in the JSON
 /// ([`Metrics::numbers`]) and how a value is written.
@@ -177,19 +178,161 @@ fn is_zero(cell: &str) -> bool {
 
 /// The comparison as a grid of cells, for the text table and the HTML report alike.
 pub struct Grid {
-    /// Row labels: "variant", "page source", the metrics shown, then one `check NAME` per check.
+    /// Row labels: "variant", (full layout) "page source", the metrics shown, then one
+    /// `check NAME` per check.
     pub labels: Vec<String>,
+    /// Each row's key: the figure's JSON key, or the check's name.
+    pub keys: Vec<String>,
+    /// Whether a non-zero cell in the row is bad (a figure that should be zero).
+    pub bad: Vec<bool>,
     /// One column per variant, a cell per label.
     pub columns: Vec<Vec<String>>,
-    /// How many metric rows follow the two header rows (the check rows come after them).
+    /// Rows before the metrics: the variant names, and in the full layout the page source.
+    pub header_rows: usize,
+    /// How many metric rows follow the header rows (the check rows come after them).
     pub metric_rows: usize,
+    /// Rows equal in every variant, folded: "label value".
+    pub same: Vec<String>,
+    /// Checks with one verdict in every variant: "pass in every variant: a, b".
+    pub same_checks: Vec<String>,
+    /// The scenario's lesson, above the table (may be empty).
+    pub lesson: String,
     /// Notes under the table.
     pub footnotes: Vec<String>,
 }
 
-/// Builds the comparison. Rows that are zero in every variant are left out (they are in the
-/// JSON), so each scenario's table shows what it is about; a footnote says how many.
-pub fn comparison(report: &RunReport) -> Grid {
+/// Which rows the table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The rows that answer the scenario's question (its `[report] rows`, or the headline rows
+    /// that are not zero everywhere); rows equal in every variant folded into one line.
+    #[default]
+    Class,
+    /// Every row that is not zero in every variant, unfolded.
+    Full,
+}
+
+/// The rows of the class-sized table when the scenario names none: the figures that judge a
+/// strategy. Rows zero in every variant drop out, so each kind of scenario keeps its own.
+const HEADLINE: &[&str] = &[
+    "orders_confirmed",
+    "orders_failed",
+    "oversold_units",
+    "stale_checkout_reads",
+    "replica_lag_ms_p99",
+    "checkout_latency_ms_p99",
+    "checkout_retries",
+    "lock_wait_ms_p99",
+    "primary_utilisation",
+    "stale_price_views",
+    "orders_at_wrong_price",
+    "availability",
+    "lag_alerts",
+    "alert_detect_delay_ms",
+    "ryw_violations",
+    "monotonic_read_violations",
+    "profile_read_ms_p99",
+    "saga.sagas_completed",
+    "saga.sagas_compensated",
+    "saga.sagas_stuck",
+    "saga.leaked_units",
+    "saga.charged_without_order",
+    "saga.double_charges",
+    "saga.inconsistency_window_ms_p99",
+    "saga.lock_wait_ms_p99",
+];
+
+/// Context given once, in the folded line, when equal in every variant.
+const CONTEXT: &[&str] = &["shoppers", "checkouts"];
+
+/// Builds the comparison for `layout`. Rows that are zero in every variant are left out (they
+/// are in the JSON), so each scenario's table shows what it is about; a footnote says how many.
+pub fn comparison(report: &RunReport, layout: Layout) -> Grid {
+    let full = full_grid(report);
+    match layout {
+        Layout::Full => full,
+        Layout::Class => fold(full, &report.view),
+    }
+}
+
+/// Folds the full grid into the class-sized one: the chosen rows that differ between variants,
+/// then the checks that differ; what is equal everywhere goes into `same`.
+fn fold(full: Grid, view: &ReportView) -> Grid {
+    let chosen: Vec<&str> = if view.rows.is_empty() {
+        CONTEXT.iter().chain(HEADLINE).copied().collect()
+    } else {
+        CONTEXT
+            .iter()
+            .copied()
+            .chain(view.rows.iter().map(String::as_str))
+            .collect()
+    };
+    let row_of = |i: usize| -> Vec<&String> { full.columns.iter().map(|c| &c[i]).collect() };
+    let equal = |i: usize| row_of(i).windows(2).all(|w| w[0] == w[1]);
+    let mut keep = vec![0];
+    let mut same = Vec::new();
+    let metric_end = 2 + full.metric_rows;
+    // The page source, then the chosen rows, in the order the scenario names them.
+    let mut order: Vec<usize> = vec![1];
+    for key in &chosen {
+        if let Some(i) = (2..metric_end).find(|&i| full.keys[i] == *key) {
+            order.push(i);
+        }
+    }
+    for &i in &order {
+        let single = full.columns.len() == 1 && CONTEXT.contains(&full.keys[i].as_str());
+        if (equal(i) && full.columns.len() > 1) || single {
+            same.push(format!("{} {}", full.labels[i], full.columns[0][i]));
+        } else {
+            keep.push(i);
+        }
+    }
+    let metric_rows = keep.len() - 1;
+    let mut verdicts: Vec<(String, Vec<String>)> = Vec::new();
+    for i in metric_end..full.labels.len() {
+        if equal(i) && full.columns.len() > 1 {
+            let verdict = full.columns[0][i].clone();
+            let name = full.labels[i].trim_start_matches("check ").to_string();
+            match verdicts.iter_mut().find(|(v, _)| *v == verdict) {
+                Some((_, names)) => names.push(name),
+                None => verdicts.push((verdict, vec![name])),
+            }
+        } else {
+            keep.push(i);
+        }
+    }
+    let hidden = (metric_end - 2) - (order.len() - 1);
+    let mut footnotes: Vec<String> = full
+        .footnotes
+        .iter()
+        .filter(|n| n.starts_with("(*"))
+        .cloned()
+        .collect();
+    if hidden > 0 {
+        footnotes.push(format!(
+            "({hidden} more rows with --rows all; --format json has every figure)"
+        ));
+    }
+    let pick = |v: &Vec<String>| keep.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    Grid {
+        labels: pick(&full.labels),
+        keys: pick(&full.keys),
+        bad: keep.iter().map(|&i| full.bad[i]).collect(),
+        columns: full.columns.iter().map(pick).collect(),
+        header_rows: 1,
+        metric_rows,
+        same,
+        same_checks: verdicts
+            .into_iter()
+            .map(|(v, names)| format!("{v} in every variant: {}", names.join(", ")))
+            .collect(),
+        lesson: view.lesson.clone(),
+        footnotes,
+    }
+}
+
+/// Every figure of every variant, as today's full table shows them.
+fn full_grid(report: &RunReport) -> Grid {
     let alerts_row = row_index("lag_alerts");
     let values: Vec<Vec<String>> = report
         .variants
@@ -210,20 +353,23 @@ pub fn comparison(report: &RunReport) -> Grid {
     let shown: Vec<usize> = (0..ROWS.len())
         .filter(|&r| ALWAYS.contains(&ROWS[r].label) || values.iter().any(|col| !is_zero(&col[r])))
         .collect();
-    // One row per check, in order of first appearance: its verdict in each variant.
-    let mut check_names: Vec<&str> = Vec::new();
-    for v in &report.variants {
-        for c in &v.checks {
-            if !check_names.contains(&c.result.name) {
-                check_names.push(c.result.name);
-            }
-        }
-    }
+    let check_names = check_names(report);
     let labels: Vec<String> = ["variant", "page source"]
         .into_iter()
         .chain(shown.iter().map(|&r| ROWS[r].label))
         .map(str::to_string)
         .chain(check_names.iter().map(|n| format!("check {n}")))
+        .collect();
+    let keys: Vec<String> = ["variant", "page_source"]
+        .into_iter()
+        .chain(shown.iter().map(|&r| ROWS[r].key))
+        .chain(check_names.iter().copied())
+        .map(str::to_string)
+        .collect();
+    let bad: Vec<bool> = [false, false]
+        .into_iter()
+        .chain(shown.iter().map(|&r| BAD.contains(&ROWS[r].key)))
+        .chain(check_names.iter().map(|_| false))
         .collect();
     let columns: Vec<Vec<String>> = report
         .variants
@@ -232,20 +378,7 @@ pub fn comparison(report: &RunReport) -> Grid {
         .map(|(v, col)| {
             let mut cells = vec![v.name.clone(), v.page.to_string()];
             cells.extend(shown.iter().map(|&r| col[r].clone()));
-            cells.extend(check_names.iter().map(|&n| {
-                v.checks
-                    .iter()
-                    .find(|c| c.result.name == n)
-                    .map_or("-".to_string(), |c| {
-                        let verdict = match c.result.status {
-                            Status::Pass => "pass",
-                            Status::Fail => "FAIL",
-                            Status::Unknown => "unknown",
-                        };
-                        let mark = if c.required.is_some() { "*" } else { "" };
-                        format!("{verdict}{mark}")
-                    })
-            }));
+            cells.extend(check_names.iter().map(|&n| verdict(v, n)));
             cells
         })
         .collect();
@@ -265,39 +398,250 @@ pub fn comparison(report: &RunReport) -> Grid {
     }
     Grid {
         labels,
+        keys,
+        bad,
         columns,
+        header_rows: 2,
         metric_rows: shown.len(),
+        same: Vec::new(),
+        same_checks: Vec::new(),
+        lesson: String::new(),
         footnotes,
     }
 }
 
-/// Renders the comparison table as text, columns aligned.
-pub fn render_table(report: &RunReport) -> String {
-    let grid = comparison(report);
-    let label_width = grid.labels.iter().map(|l| l.len()).max().unwrap_or(0);
-    let widths: Vec<usize> = grid
-        .columns
+/// Figures that should be zero: a cell that is not is bad (the HTML colours it).
+const BAD: &[&str] = &[
+    "oversold_units",
+    "stale_checkout_reads",
+    "orders_at_wrong_price",
+    "ryw_violations",
+    "monotonic_read_violations",
+    "saga.sagas_stuck",
+    "saga.leaked_units",
+    "saga.charged_without_order",
+    "saga.double_charges",
+];
+
+/// One row per check, in order of first appearance.
+fn check_names(report: &RunReport) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for v in &report.variants {
+        for c in &v.checks {
+            if !names.contains(&c.result.name) {
+                names.push(c.result.name);
+            }
+        }
+    }
+    names
+}
+
+/// A variant's verdict for check `name`: `pass`, `FAIL`, `unknown`, `*` when required, `-` when
+/// not run.
+fn verdict(v: &super::json::VariantReport, name: &str) -> String {
+    v.checks
         .iter()
-        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
-    let has_checks = grid.labels.len() > 2 + grid.metric_rows;
+        .find(|c| c.result.name == name)
+        .map_or("-".to_string(), |c| {
+            let verdict = match c.result.status {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Unknown => "unknown",
+            };
+            let mark = if c.required.is_some() { "*" } else { "" };
+            format!("{verdict}{mark}")
+        })
+}
+
+/// The widest a table may be: a terminal or a projected slide.
+const MAX_WIDTH: usize = 100;
+
+/// Renders the comparison table as text, columns aligned. The class layout breaks variant
+/// names at their hyphens over two header lines, so that seven variants fit in 100 columns.
+pub fn render_table(report: &RunReport, layout: Layout, transpose: bool) -> String {
+    let grid = comparison(report, layout);
     let mut out = String::new();
-    for (i, label) in grid.labels.iter().enumerate() {
-        out.push_str(&format!("{label:<label_width$}"));
-        for (col, w) in grid.columns.iter().zip(&widths) {
-            out.push_str(&format!("  {:>w$}", col[i], w = *w));
-        }
+    if !grid.lesson.is_empty() {
+        out += &wrap(&format!("lesson: {}", grid.lesson), MAX_WIDTH);
         out.push('\n');
-        if i == 1 || (i == 1 + grid.metric_rows && has_checks) {
-            let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
-            out.push_str(&"-".repeat(total));
-            out.push('\n');
-        }
+    }
+    if transpose {
+        out += &render_transposed(&grid);
+    } else {
+        out += &render_grid(&grid);
+    }
+    if !grid.same.is_empty() {
+        out += &wrap(
+            &format!("same in every variant: {}", grid.same.join(", ")),
+            MAX_WIDTH,
+        );
+    }
+    for line in &grid.same_checks {
+        out += &wrap(&format!("checks {line}"), MAX_WIDTH);
     }
     for note in &grid.footnotes {
         out.push_str(note);
         out.push('\n');
     }
+    out
+}
+
+/// The header lines of a column: its name as one line (full layout), or broken at hyphens
+/// into lines no wider than the column's cells need.
+fn header_lines(name: &str, cells: usize, split: bool) -> Vec<String> {
+    if !split {
+        return vec![name.to_string()];
+    }
+    let width = cells.max(name.split('-').map(str::len).max().unwrap_or(0));
+    let mut lines: Vec<String> = Vec::new();
+    for part in name.split('-') {
+        match lines.last_mut() {
+            Some(last) if last.len() + 1 + part.len() <= width => {
+                last.push('-');
+                last.push_str(part);
+            }
+            _ => lines.push(part.to_string()),
+        }
+    }
+    lines
+}
+
+fn render_grid(grid: &Grid) -> String {
+    let split = grid.header_rows == 1;
+    let body = grid.header_rows..grid.labels.len();
+    let cell_width = |c: &Vec<String>| {
+        c[body.clone()]
+            .iter()
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let heads: Vec<Vec<String>> = grid
+        .columns
+        .iter()
+        .map(|c| header_lines(&c[0], cell_width(c), split))
+        .collect();
+    let widths: Vec<usize> = grid
+        .columns
+        .iter()
+        .zip(&heads)
+        .map(|(c, h)| cell_width(c).max(h.iter().map(String::len).max().unwrap_or(0)))
+        .collect();
+    let label_width = grid.labels.iter().map(|l| l.len()).max().unwrap_or(0);
+    let total = label_width + widths.iter().map(|w| w + 2).sum::<usize>();
+    let depth = heads.iter().map(Vec::len).max().unwrap_or(1);
+    let mut out = String::new();
+    for line in 0..depth {
+        let label = if line + 1 == depth {
+            grid.labels[0].as_str()
+        } else {
+            ""
+        };
+        out.push_str(&format!("{label:<label_width$}"));
+        for (h, w) in heads.iter().zip(&widths) {
+            // Names sit on the bottom lines, so a one-line name lines up with the others' ends.
+            let at = (line + h.len()).checked_sub(depth);
+            let text = at.map_or("", |i| h[i].as_str());
+            out.push_str(&format!("  {text:>w$}"));
+        }
+        out.push('\n');
+    }
+    if grid.header_rows == 1 {
+        out.push_str(&"-".repeat(total));
+        out.push('\n');
+    }
+    let has_checks = grid.labels.len() > grid.header_rows + grid.metric_rows;
+    for (i, label) in grid.labels.iter().enumerate().skip(1) {
+        out.push_str(&format!("{label:<label_width$}"));
+        for (col, w) in grid.columns.iter().zip(&widths) {
+            out.push_str(&format!("  {:>w$}", col[i], w = *w));
+        }
+        out.push('\n');
+        let end_of_metrics = i + 1 == grid.header_rows + grid.metric_rows;
+        if i + 1 == grid.header_rows || (end_of_metrics && has_checks) {
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The grid turned: one row per variant, one column per figure (labels broken at spaces).
+fn render_transposed(grid: &Grid) -> String {
+    let name_width = grid
+        .columns
+        .iter()
+        .map(|c| c[0].len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let mut heads: Vec<Vec<String>> = Vec::new();
+    let mut widths = Vec::new();
+    for i in 1..grid.labels.len() {
+        let cells = grid
+            .columns
+            .iter()
+            .map(|c| c[i].chars().count())
+            .max()
+            .unwrap_or(0);
+        let width = cells
+            .max(grid.labels[i].split(' ').map(str::len).max().unwrap_or(0))
+            .max(8);
+        heads.push(
+            wrap(&grid.labels[i], width)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        );
+        widths.push(width);
+    }
+    let depth = heads.iter().map(Vec::len).max().unwrap_or(1);
+    let mut out = String::new();
+    for line in 0..depth {
+        let first = if line + 1 == depth { "variant" } else { "" };
+        out.push_str(&format!("{first:<name_width$}"));
+        for (h, w) in heads.iter().zip(&widths) {
+            let at = (line + h.len()).checked_sub(depth);
+            out.push_str(&format!(
+                "  {:>w$}",
+                at.map_or("", |i| h[i].as_str()),
+                w = *w
+            ));
+        }
+        out.push('\n');
+    }
+    let total = name_width + widths.iter().map(|w| w + 2).sum::<usize>();
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    for col in &grid.columns {
+        out.push_str(&format!("{:<name_width$}", col[0]));
+        for (cell, w) in col[1..].iter().zip(&widths) {
+            out.push_str(&format!("  {cell:>w$}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `text` broken at spaces into lines of at most `width` characters, each ending in a newline.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out += &line;
+            out.push('\n');
+            line = String::from("  ");
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() && line != "  " {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out += &line;
+    out.push('\n');
     out
 }
 

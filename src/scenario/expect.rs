@@ -240,23 +240,30 @@ fn expect_variants(t: &Tab<'_, '_>, variants: &[Variant]) -> R<Vec<String>> {
     }
 }
 
-fn figure_claim(that: &Val<'_, '_>, names: &[String], variants: &[Variant]) -> R<Claim> {
-    let s = that.string()?;
-    let (metric, op, number) = split_that(s).map_err(|m| that.issue(m))?;
+/// Whether `metric` names a figure of a run (`oversold_units`, `saga.leaked_units`); if not,
+/// the message, with the closest names.
+pub(super) fn known_figure(metric: &str) -> Result<(), String> {
     let known = match metric.strip_prefix("saga.") {
         Some(key) => SAGA_FIGURES.contains(&key),
         None => FIGURES.contains(&metric),
     };
-    if !known {
-        let mut message = format!("unknown figure `{metric}`");
-        let close = close_matches(metric);
-        if !close.is_empty() {
-            message += &format!("; did you mean {}?", list_or(&close));
-        }
-        message += " The figures are the numeric keys of a variant's metrics in `--format json` \
-                    (docs/output-reference.md), and `saga.KEY` for the keys of its `saga` figures";
-        return Err(that.issue(message));
+    if known {
+        return Ok(());
     }
+    let mut message = format!("unknown figure `{metric}`");
+    let close = close_matches(metric);
+    if !close.is_empty() {
+        message += &format!("; did you mean {}?", list_or(&close));
+    }
+    message += " The figures are the numeric keys of a variant's metrics in `--format json` \
+                (docs/output-reference.md), and `saga.KEY` for the keys of its `saga` figures";
+    Err(message)
+}
+
+fn figure_claim(that: &Val<'_, '_>, names: &[String], variants: &[Variant]) -> R<Claim> {
+    let s = that.string()?;
+    let (metric, op, number) = split_that(s).map_err(|m| that.issue(m))?;
+    known_figure(metric).map_err(|m| that.issue(m))?;
     if metric.starts_with("saga.") {
         for name in names {
             let v = variants.iter().find(|v| &v.name == name);

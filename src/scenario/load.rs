@@ -11,7 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{Issue, ScenarioError, Sources};
-use super::expect::{read_expectations, read_max_staleness};
+use super::expect::{known_figure, read_expectations, read_max_staleness};
 use super::read::{
     Interval, MAX_HORIZON_S, MAX_TIMEOUT_MS, R, Tab, Val, child_path, list_and, list_or, ms_to_us,
     num,
@@ -60,6 +60,7 @@ const TOP_KEYS: &[&str] = &[
     "require",
     "expect",
     "saga",
+    "report",
 ];
 /// Top-level keys shared by all variants, which a variant's `set` may not change.
 const SHARED_KEYS: &[&str] = &[
@@ -69,6 +70,7 @@ const SHARED_KEYS: &[&str] = &[
     "variants",
     "require",
     "expect",
+    "report",
 ];
 
 /// Longest scenario traffic period: one day.
@@ -142,6 +144,7 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
     }
     let requirements = read_requirements(&root, &variants)?;
     let expectations = read_expectations(&root, &variants, text)?;
+    let report = read_report(&root)?;
     Ok(Scenario {
         name,
         description,
@@ -149,7 +152,26 @@ fn load(text: &str, sets: &[String], sources: &Sources<'_>) -> R<Scenario> {
         variants,
         requirements,
         expectations,
+        report,
     })
+}
+
+/// `[report]`: the lesson line and the rows of the class-sized table.
+fn read_report(root: &Tab<'_, '_>) -> R<ReportView> {
+    let t = section(root, "report", &["lesson", "rows"])?;
+    let lesson = opt(&t, "lesson", |v| v.string().map(str::to_string))?.unwrap_or_default();
+    let mut rows = Vec::new();
+    if let Some(v) = t.get("rows") {
+        for item in v.array("an array of figure names")? {
+            let name = item.string()?;
+            known_figure(name).map_err(|m| item.issue(m))?;
+            if rows.iter().any(|r| r == name) {
+                return Err(item.issue(format!("`{name}` is listed twice")));
+            }
+            rows.push(name.to_string());
+        }
+    }
+    Ok(ReportView { lesson, rows })
 }
 
 /// `[[require]]`: checks that must pass.

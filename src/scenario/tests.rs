@@ -438,7 +438,7 @@ fn unknown_key_lists_the_allowed_ones() {
         "t.toml:1:1: nme: unknown key `nme`; allowed keys here: `name`, `description`, `seed`, `duration_s`, \
          `horizon_s`, `max_events`, `engine`, `network`, `primary`, `replicas`, `cache`, `shoppers`, `traffic`, \
          `background`, `products`, `checkout`, `faults`, `monitor`, `convergence`, `replication`, `profiles`, \
-         `price_changes`, `variants`, `require`, `expect` and `saga`"
+         `price_changes`, `variants`, `require`, `expect`, `saga` and `report`"
     );
 }
 
@@ -892,7 +892,7 @@ fn variant_set_errors_point_into_the_file() {
     assert_eq!(
         err(&text, &[]).to_string(),
         "t.toml:17:9: variants[0].set.\"variants[0].name\": a variant's `set` cannot change `variants`: `name`, \
-         `description`, `seed`, `variants`, `require` and `expect` are shared by all variants"
+         `description`, `seed`, `variants`, `require`, `expect` and `report` are shared by all variants"
     );
     let text = format!("{MINIMAL}set = {{ \"primary..workers\" = 1 }}\n");
     assert!(err(&text, &[]).to_string().starts_with(

@@ -17,6 +17,17 @@ pub struct Scenario {
     /// `[[expect]]`: what `lagsim test` expects of some variants over several seeds (`lagsim run`
     /// does not evaluate them).
     pub expectations: Vec<Expectation>,
+    /// `[report]`: what the class-sized table shows.
+    pub report: ReportView,
+}
+
+/// `[report]`: the scenario's lesson in one line, and the figures that answer its question (the
+/// rows of the class-sized table; empty for the default choice).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportView {
+    pub lesson: String,
+    /// Figure keys as in `[[expect]]` (`oversold_units`, `saga.sagas_stuck`), in table order.
+    pub rows: Vec<String>,
 }
 
 /// One `[[expect]]` entry: a claim about some variants, judged on every seed of a `lagsim test`

@@ -100,7 +100,7 @@ fn table_output_prints_seed_hashes_and_a_reproduce_line() {
     assert!(o.status.success());
     let out = stdout(&o);
     assert!(out.contains("seed: 9"));
-    assert!(out.contains("replica lag mean (s)"));
+    assert!(out.contains("replica lag p99 (s)"));
     assert!(out.contains(
         "reproduce: lagsim run scenarios/validation/replica-mm1.toml --seed 9 --set duration_s=5"
     ));

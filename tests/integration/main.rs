@@ -56,5 +56,7 @@ mod sagas;
 mod scenario_errors;
 /// Sweeps: grids × seeds in parallel, the same bytes for any --jobs, shards that merge exactly.
 mod sweep;
+/// The class-sized table: fits 100 columns, folds equal rows, `--rows all`, `--transpose`.
+mod table;
 /// The timeline recorded for charts: it never changes the run, and follows what the model did.
 mod timeline;

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::check::Status;
-use crate::report::RunReport;
 use crate::report::charts::{chart_titles, render_all_svg};
 use crate::report::explain::{Run, explain};
 use crate::report::html::{Chart, Page, render_html};
+use crate::report::{RunReport, wrap};
 use crate::run::{Job, Options, in_parallel};
 use crate::scenario::Variant;
 
@@ -216,35 +216,4 @@ pub fn explain_command(args: ExplainArgs) -> Result<ExitCode, String> {
         print(&story.timeline)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Wraps a sentence at `width` columns, continuation lines indented.
-fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out.push_str(&line);
-            out.push('\n');
-            line = indent.to_string();
-        } else if !line.is_empty() && line != indent {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    out.push_str(&line);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn sentences_wrap_at_the_width_with_an_indent() {
-        let w = wrap("one two three four five", 11, "  ");
-        assert_eq!(w, "one two\n  three\n  four five");
-        assert!(w.lines().all(|l| l.chars().count() <= 11));
-        assert_eq!(wrap("one two", 80, "  "), "one two");
-    }
 }

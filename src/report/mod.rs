@@ -13,7 +13,7 @@ mod trace;
 
 pub use bands::{BandReport, SeedRun, VariantBand, render_bands};
 pub use json::{RunReport, VariantReport};
-pub use table::{Grid, Layout, comparison, render_table};
+pub use table::{Grid, Layout, comparison, render_table, wrap};
 pub use trace::JsonlTrace;
 
 use crate::model::timeline::Timeline;

@@ -462,8 +462,8 @@ pub fn render_table(report: &RunReport, layout: Layout, transpose: bool) -> Stri
     let grid = comparison(report, layout);
     let mut out = String::new();
     if !grid.lesson.is_empty() {
-        out += &wrap(&format!("lesson: {}", grid.lesson), MAX_WIDTH);
-        out.push('\n');
+        out += &wrap(&format!("lesson: {}", grid.lesson), MAX_WIDTH, "  ");
+        out.push_str("\n\n");
     }
     if transpose {
         out += &render_transposed(&grid);
@@ -474,10 +474,13 @@ pub fn render_table(report: &RunReport, layout: Layout, transpose: bool) -> Stri
         out += &wrap(
             &format!("same in every variant: {}", grid.same.join(", ")),
             MAX_WIDTH,
+            "  ",
         );
+        out.push('\n');
     }
     for line in &grid.same_checks {
-        out += &wrap(&format!("checks {line}"), MAX_WIDTH);
+        out += &wrap(&format!("checks {line}"), MAX_WIDTH, "  ");
+        out.push('\n');
     }
     for note in &grid.footnotes {
         out.push_str(note);
@@ -588,7 +591,7 @@ fn render_transposed(grid: &Grid) -> String {
             .max(grid.labels[i].split(' ').map(str::len).max().unwrap_or(0))
             .max(8);
         heads.push(
-            wrap(&grid.labels[i], width)
+            wrap(&grid.labels[i], width, "")
                 .lines()
                 .map(str::to_string)
                 .collect(),
@@ -623,31 +626,36 @@ fn render_transposed(grid: &Grid) -> String {
     out
 }
 
-/// `text` broken at spaces into lines of at most `width` characters, each ending in a newline.
-fn wrap(text: &str, width: usize) -> String {
+/// Wraps text at `width` columns at spaces, continuation lines indented by `indent` (no final
+/// newline): the narration's sentences and the table's lesson and folded lines.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split(' ') {
         if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            out += &line;
+            out.push_str(&line);
             out.push('\n');
-            line = String::from("  ");
-            line.push_str(word);
-            continue;
-        }
-        if !line.is_empty() && line != "  " {
+            line = indent.to_string();
+        } else if !line.is_empty() && line != indent {
             line.push(' ');
         }
         line.push_str(word);
     }
-    out += &line;
-    out.push('\n');
+    out.push_str(&line);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentences_wrap_at_the_width_with_an_indent() {
+        let w = wrap("one two three four five", 11, "  ");
+        assert_eq!(w, "one two\n  three\n  four five");
+        assert!(w.lines().all(|l| l.chars().count() <= 11));
+        assert_eq!(wrap("one two", 80, "  "), "one two");
+    }
 
     #[test]
     fn zero_cells_are_recognised_in_every_format() {
